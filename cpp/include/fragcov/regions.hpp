@@ -1,0 +1,31 @@
+// Interval index for blacklist and normalization regions.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace fragcov {
+
+// A set of half-open regions per chromosome, stored as one sorted array of
+// merged, non-overlapping intervals per chromosome (cgranges-style: an overlap
+// query is a binary search). Merging is safe because we only ask "does
+// anything overlap", never "which region".
+class RegionIndex {
+public:
+    RegionIndex() = default;
+    // chroms[i] is a chromosome index of the Genome; regions with start >= end are ignored.
+    RegionIndex(size_t n_chroms, const std::vector<uint32_t>& chroms,
+                const std::vector<int64_t>& starts, const std::vector<int64_t>& ends);
+
+    bool empty() const { return n_regions_ == 0; }
+    size_t n_regions() const { return n_regions_; }
+    // True when [start, end) overlaps at least one region on `chrom`.
+    bool overlaps(size_t chrom, int64_t start, int64_t end) const;
+
+private:
+    struct Interval { int64_t start, end; };
+    std::vector<std::vector<Interval>> by_chrom_;
+    size_t n_regions_ = 0;
+};
+
+}  // namespace fragcov

@@ -1,0 +1,106 @@
+// One chromosome of one track: units -> bin counts -> (smoothed) step function.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace fragcov {
+
+// A run of positions [start, end) whose coverage is `count`.
+struct Run {
+    int64_t start, end, count;
+};
+
+// Bin coverage from units given as [first_bin, end_bin): sorts both arrays and
+// sweeps them, so the cost is O(n log n) in units and nothing is proportional
+// to the chromosome length. Returns the runs with count > 0, in base
+// coordinates, the last bin cut at `chrom_length`.
+inline std::vector<Run> bin_runs(std::vector<uint32_t>& first_bins, std::vector<uint32_t>& end_bins,
+                                 uint64_t bin_size, uint64_t chrom_length) {
+    std::sort(first_bins.begin(), first_bins.end());
+    std::sort(end_bins.begin(), end_bins.end());
+    std::vector<Run> runs;
+    const size_t n = first_bins.size();
+    const uint64_t none = std::numeric_limits<uint64_t>::max();
+    size_t i = 0, j = 0;
+    int64_t cov = 0;
+    uint64_t pos = 0;
+    while (i < n || j < n) {
+        uint64_t next = std::min<uint64_t>(i < n ? first_bins[i] : none, j < n ? end_bins[j] : none);
+        if (cov > 0 && next > pos) {
+            int64_t s = static_cast<int64_t>(pos * bin_size);
+            int64_t e = static_cast<int64_t>(std::min<uint64_t>(next * bin_size, chrom_length));
+            if (!runs.empty() && runs.back().end == s && runs.back().count == cov)
+                runs.back().end = e;
+            else
+                runs.push_back({s, e, cov});
+        }
+        while (i < n && first_bins[i] == next) ++cov, ++i;
+        while (j < n && end_bins[j] == next) --cov, ++j;
+        pos = next;
+    }
+    return runs;
+}
+
+// Reads a step function (sorted, non-overlapping runs; 0 elsewhere) at
+// increasing positions.
+class StepCursor {
+public:
+    explicit StepCursor(const std::vector<Run>& runs) : runs_(runs) {}
+    // Value at x and the first position after x where the value may change.
+    // x must not decrease between calls.
+    int64_t value_at(int64_t x, int64_t& next_change) {
+        while (k_ < runs_.size() && runs_[k_].end <= x) ++k_;
+        if (k_ == runs_.size()) {
+            next_change = std::numeric_limits<int64_t>::max();
+            return 0;
+        }
+        const Run& r = runs_[k_];
+        if (x < r.start) {
+            next_change = r.start;
+            return 0;
+        }
+        next_change = r.end;
+        return r.count;
+    }
+
+private:
+    const std::vector<Run>& runs_;
+    size_t k_ = 0;
+};
+
+// Moving-window sum at base resolution (SPEC 3.7): out(i) = sum of f over
+// [i - right, i + left], with left = (w-1)/2, right = w-1-left, f = 0 outside
+// the chromosome. The sum is piecewise linear in i, so it is emitted as a
+// constant run where its slope is 0 and base by base elsewhere: the work is
+// O(runs + bases within a window of a change), never O(chromosome length).
+// emit(start, end, window_sum) is called in order, including zero sums.
+template <class Emit>
+void smooth_runs(const std::vector<Run>& runs, uint64_t window, int64_t chrom_length, Emit emit) {
+    const int64_t w = static_cast<int64_t>(window);
+    const int64_t left = (w - 1) / 2, right = w - 1 - left;
+    int64_t sum = 0;  // window sum at base 0
+    for (const Run& r : runs) {
+        if (r.start > left) break;
+        sum += r.count * (std::min(r.end, left + 1) - r.start);
+    }
+    StepCursor entering(runs), leaving(runs);
+    int64_t i = 0;
+    while (i < chrom_length) {
+        // moving from i to i+1, base i+left+1 enters the window and base i-right leaves it
+        int64_t a = i + left + 1, t = i - right, next_a, next_t;
+        int64_t slope = entering.value_at(a, next_a) - leaving.value_at(t, next_t);
+        int64_t len = std::min({next_a - a, next_t - t, chrom_length - i});
+        if (slope == 0) {
+            emit(i, i + len, sum);
+        } else {
+            for (int64_t k = 0; k < len; ++k) emit(i + k, i + k + 1, sum + k * slope);
+        }
+        sum += len * slope;
+        i += len;
+    }
+}
+
+}  // namespace fragcov

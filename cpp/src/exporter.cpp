@@ -1,0 +1,193 @@
+#include "fragcov/exporter.hpp"
+
+#include <omp.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "coverage.hpp"
+#include "fragcov/track_writer.hpp"
+#include "unit_store.hpp"
+
+namespace fragcov {
+
+GroupedExporter::GroupedExporter(Genome genome, Regions regions, ExportOptions options,
+                                 std::vector<std::string> output_paths)
+    : genome_(std::move(genome)),
+      regions_(std::move(regions)),
+      options_(std::move(options)),
+      output_paths_(std::move(output_paths)),
+      stats_(output_paths_.size()) {
+    validate(options_);
+    for (size_t c = 0; c < genome_.size(); ++c)
+        if (genome_.length(c) / options_.bin_size + 1 > UINT32_MAX)
+            throw std::invalid_argument("chromosome " + genome_.name(c) + " has too many bins");
+    units_ = std::make_unique<UnitStore>(output_paths_.size(), genome_.size(),
+                                         options_.memory_budget_bytes, options_.tempdir);
+    if (options_.format == OutputFormat::BigWig) init_bigwig_library();
+}
+
+GroupedExporter::~GroupedExporter() = default;
+
+// SPEC 3.3-3.5 for one unit [start, end) on `chrom`, in chromosome coordinates.
+inline void GroupedExporter::add_unit(int32_t group, uint32_t chrom, int64_t start, int64_t end) {
+    if (!regions_.blacklist.empty() && regions_.blacklist.overlaps(chrom, start, end)) return;
+    GroupStats& st = stats_[group];
+    if ((!regions_.has_include || regions_.include_for_norm.overlaps(chrom, start, end)) &&
+        (regions_.exclude_for_norm.empty() || !regions_.exclude_for_norm.overlaps(chrom, start, end)))
+        ++st.norm_count;
+    const int64_t len = static_cast<int64_t>(genome_.length(chrom));
+    start = std::max<int64_t>(start, 0);
+    end = std::min(end, len);
+    if (start >= end) return;  // entirely past the chromosome end: nothing to bin
+    const uint64_t b = options_.bin_size;
+    uint32_t first = static_cast<uint32_t>(start / b), last = static_cast<uint32_t>((end - 1) / b) + 1;
+    st.bin_sum += last - first;
+    ++st.n_units;
+    units_->add(group, chrom, first, last);
+}
+
+template <bool SingleEnd>
+void GroupedExporter::add_cells_impl(const CellChunk& ch) {
+    const bool insertion = options_.counting == CountingStrategy::Insertion;
+    const uint64_t min_len = options_.min_frag_length.value_or(0);
+    const uint64_t max_len = options_.max_frag_length.value_or(UINT64_MAX);
+    // the current chromosome's range of genome positions, to avoid a search per fragment
+    uint64_t lo = 1, hi = 0;
+    uint32_t chrom = 0;
+    for (size_t cell = 0; cell < ch.n_cells; ++cell) {
+        const int32_t g = ch.cell_group[cell];
+        if (g < 0) continue;
+        if (static_cast<size_t>(g) >= stats_.size()) throw std::out_of_range("cell group id out of range");
+        for (int64_t k = ch.indptr[cell]; k < ch.indptr[cell + 1]; ++k) {
+            const uint64_t pos = static_cast<uint64_t>(ch.indices[k]);
+            if (pos < lo || pos >= hi) {
+                long c = genome_.chrom_of(pos);
+                if (c < 0) continue;  // beyond the last reference sequence
+                chrom = static_cast<uint32_t>(c);
+                lo = genome_.offset(chrom);
+                hi = lo + genome_.length(chrom);
+            }
+            const int64_t x = static_cast<int64_t>(pos - lo);
+            if constexpr (SingleEnd) {
+                const int64_t v = ch.signed_lengths[k];
+                if (v > 0) {  // forward read starting at x
+                    if (insertion) add_unit(g, chrom, x, x + 1);
+                    else add_unit(g, chrom, x, x + v);
+                } else if (v < 0) {  // reverse read whose last base is x
+                    if (insertion) add_unit(g, chrom, x, x + 1);
+                    else add_unit(g, chrom, x + v + 1, x + 1);
+                }
+            } else {
+                const uint64_t len = ch.lengths[k];
+                if (len == 0 || len < min_len || len > max_len) continue;
+                const int64_t end = x + static_cast<int64_t>(len);
+                if (insertion) {
+                    add_unit(g, chrom, x, x + 1);
+                    add_unit(g, chrom, end - 1, end);
+                } else {
+                    add_unit(g, chrom, x, end);
+                }
+            }
+        }
+    }
+}
+
+void GroupedExporter::add_cells(const CellChunk& chunk) {
+    if (chunk.signed_lengths) add_cells_impl<true>(chunk);
+    else if (chunk.lengths) add_cells_impl<false>(chunk);
+    else if (chunk.n_cells) throw std::invalid_argument("a chunk has no fragment values");
+}
+
+namespace {
+
+// Denominator of SPEC 3.6; 0 means an all-zero track.
+double denominator(const ExportOptions& o, const GroupStats& st) {
+    switch (o.normalization) {
+        case Normalization::None: return 1.0;
+        case Normalization::CPM: return st.norm_count / 1e6;
+        case Normalization::RPKM: return st.norm_count / 1e6 * (o.bin_size / 1e3);
+        case Normalization::BPM: return st.bin_sum / 1e6;
+    }
+    return 1.0;
+}
+
+}  // namespace
+
+void GroupedExporter::write_group(size_t group, const std::function<bool()>& stop) {
+    auto writer = make_track_writer(genome_, output_paths_[group], options_);
+    const double denom = denominator(options_, stats_[group]);
+    std::vector<uint32_t> first_bins, end_bins;
+    for (size_t c = 0; c < genome_.size() && denom > 0; ++c) {
+        if (stop()) throw Cancelled();
+        units_->load(group, c, first_bins, end_bins);
+        if (first_bins.empty()) continue;
+        const std::vector<Run> runs = bin_runs(first_bins, end_bins, options_.bin_size, genome_.length(c));
+        const uint32_t chrom = static_cast<uint32_t>(c);
+        if (options_.smooth_base) {
+            const double scale = denom * *options_.smooth_base;
+            smooth_runs(runs, *options_.smooth_base, static_cast<int64_t>(genome_.length(c)),
+                        [&](int64_t s, int64_t e, int64_t sum) {
+                            writer->add(chrom, s, e, static_cast<float>(sum / scale));
+                        });
+        } else {
+            for (const Run& r : runs) writer->add(chrom, r.start, r.end, static_cast<float>(r.count / denom));
+        }
+    }
+    writer->finish();
+}
+
+std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& cancelled) {
+    const int n_groups = static_cast<int>(output_paths_.size());
+    int n_threads = options_.n_jobs <= 0 ? omp_get_num_procs() : options_.n_jobs;
+    n_threads = std::max(1, std::min(n_threads, n_groups));
+
+    std::atomic<bool> stop{false};
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    auto stop_requested = [&] { return stop.load(std::memory_order_relaxed); };
+
+    // Workers run on their own thread so that the caller's thread stays free to
+    // poll for cancellation (Ctrl-C in Python) while they write.
+    std::mutex done_mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::thread worker([&] {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+        for (int g = 0; g < n_groups; ++g) {
+            if (stop_requested()) continue;
+            try {
+                write_group(static_cast<size_t>(g), stop_requested);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(error_mutex);
+                if (!error) error = std::current_exception();
+                stop = true;
+            }
+        }
+        std::lock_guard<std::mutex> lock(done_mutex);
+        done = true;
+        done_cv.notify_all();
+    });
+    {
+        std::unique_lock<std::mutex> lock(done_mutex);
+        while (!done_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return done; })) {
+            if (cancelled && !stop) {
+                lock.unlock();
+                bool c = cancelled();
+                lock.lock();
+                if (c) stop = true;
+            }
+        }
+    }
+    worker.join();
+    if (error) std::rethrow_exception(error);
+    if (stop) throw Cancelled();
+    return stats_;
+}
+
+}  // namespace fragcov

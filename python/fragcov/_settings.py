@@ -1,0 +1,19 @@
+"""Global switches: progress bars and log messages."""
+from __future__ import annotations
+
+import logging
+
+progress = None  # None: show bars on an interactive terminal only; True/False: always/never
+
+
+def progress_bar(**kwargs):
+    from tqdm.auto import tqdm
+
+    return tqdm(disable=None if progress is None else not progress, **kwargs)
+
+
+def set_quiet(quiet: bool = True) -> None:
+    """Silence (or restore) fragcov's progress bars and log messages."""
+    global progress
+    progress = False if quiet else None
+    logging.getLogger("fragcov").setLevel(logging.WARNING if quiet else logging.NOTSET)

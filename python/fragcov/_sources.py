@@ -1,0 +1,282 @@
+"""Where fragments come from: AnnData in memory, views, backed files, paths,
+SnapATAC2 ``.h5ad``/``.h5ads`` files and lists of these (SPEC section 1).
+
+Every source yields its cells' fragments as CSR chunks of a bounded number of
+fragments, so on-disk input is streamed and memory does not grow with the file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import hdf5plugin  # noqa: F401  (registers the Blosc/zstd HDF5 filters SnapATAC2 uses)
+import h5py
+import numpy as np
+import pandas as pd
+
+try:  # anndata >= 0.11
+    from anndata.io import read_elem
+except ImportError:  # pragma: no cover
+    from anndata.experimental import read_elem
+
+PAIRED, SINGLE = "fragment_paired", "fragment_single"
+CHUNK_FRAGMENTS = 4_000_000  # fragments per chunk handed to the C++ core
+
+NO_FRAGMENTS = (
+    "no fragment data found: looked for obsm['fragment_paired'] and obsm['fragment_single']{where}. "
+    "Create it with fragcov.import_fragments (or snapatac2.pp.import_fragments)."
+)
+
+
+@dataclass
+class Chunk:
+    indptr: np.ndarray   # int64, starts at 0
+    indices: np.ndarray  # int64 genome positions
+    values: np.ndarray   # uint32 (paired) or int32 (single-end)
+    rows: np.ndarray     # int64 positions of these cells in the source's cell order
+
+
+def _reference_from_frame(ref, where: str) -> tuple[list[str], np.ndarray]:
+    if ref is None:
+        raise ValueError(
+            f"uns['reference_sequences'] is missing{where}: it lists the chromosomes and their lengths. "
+            "Create the AnnData with fragcov.import_fragments (or snapatac2.pp.import_fragments)."
+        )
+    if isinstance(ref, dict):
+        ref = pd.DataFrame(ref)
+    try:
+        names = [str(x) for x in np.asarray(ref["reference_seq_name"])]
+        lengths = np.asarray(ref["reference_seq_length"], dtype=np.uint64)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(
+            f"uns['reference_sequences']{where} must be a table with columns reference_seq_name and "
+            f"reference_seq_length ({err})"
+        ) from None
+    return names, lengths
+
+
+def _as_chunk_arrays(indptr, indices, values, kind):
+    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    indptr = indptr - indptr[0]
+    indices = np.ascontiguousarray(indices, dtype=np.int64)
+    values = np.ascontiguousarray(values, dtype=np.uint32 if kind == PAIRED else np.int32)
+    return indptr, indices, values
+
+
+def _row_batches(indptr: np.ndarray, rows: np.ndarray) -> Iterator[np.ndarray]:
+    """Split `rows` (sorted) into consecutive batches of about CHUNK_FRAGMENTS fragments."""
+    start = 0
+    counts = indptr[rows + 1] - indptr[rows]
+    cum = np.cumsum(counts)
+    while start < len(rows):
+        base = cum[start - 1] if start else 0
+        stop = int(np.searchsorted(cum, base + CHUNK_FRAGMENTS, side="right"))
+        stop = max(stop, start + 1)
+        yield rows[start:stop]
+        start = stop
+
+
+class Source:
+    """Cells in order, their obs table and their fragments."""
+
+    names: list[str]
+    lengths: np.ndarray
+    kind: str
+    n_obs: int
+
+    def obs(self) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def chunks(self) -> Iterator[Chunk]:
+        raise NotImplementedError
+
+    def n_fragments(self) -> int:
+        raise NotImplementedError
+
+
+class MemorySource(Source):
+    """An in-memory AnnData (or a view of one)."""
+
+    def __init__(self, adata):
+        self.adata = adata
+        keys = [k for k in (PAIRED, SINGLE) if k in adata.obsm.keys()]
+        if not keys:
+            raise ValueError(NO_FRAGMENTS.format(where=""))
+        self.kind = keys[0]
+        self.names, self.lengths = _reference_from_frame(adata.uns.get("reference_sequences"), "")
+        self.n_obs = adata.n_obs
+        self._matrix = None
+
+    def matrix(self):
+        if self._matrix is None:
+            import scipy.sparse as sp
+
+            m = self.adata.obsm[self.kind]
+            self._matrix = m if sp.isspmatrix_csr(m) or isinstance(m, sp.csr_array) else sp.csr_matrix(m)
+        return self._matrix
+
+    def obs(self):
+        return self.adata.obs
+
+    def n_fragments(self):
+        m = self.matrix()
+        return int(m.indptr[-1] - m.indptr[0])
+
+    def chunks(self):
+        m = self.matrix()
+        indptr = np.asarray(m.indptr, dtype=np.int64)
+        for rows in _row_batches(indptr, np.arange(self.n_obs, dtype=np.int64)):
+            a, b = int(rows[0]), int(rows[-1]) + 1
+            lo, hi = indptr[a], indptr[b]
+            yield Chunk(*_as_chunk_arrays(indptr[a:b + 1], m.indices[lo:hi], m.data[lo:hi], self.kind), rows)
+
+
+class H5adSource(Source):
+    """An .h5ad file read straight from HDF5, optionally restricted to some cells."""
+
+    def __init__(self, path, rows: np.ndarray | None = None):
+        self.path = Path(path)
+        try:
+            self.file = h5py.File(self.path, "r")
+        except FileNotFoundError:
+            raise FileNotFoundError(f"input file not found: '{self.path}'") from None
+        except OSError as err:
+            raise ValueError(f"cannot read '{self.path}' as an HDF5 .h5ad file: {err}") from None
+        where = f" in '{self.path}'"
+        obsm = self.file.get("obsm")
+        keys = [k for k in (PAIRED, SINGLE) if obsm is not None and k in obsm]
+        if not keys:
+            raise ValueError(NO_FRAGMENTS.format(where=where))
+        self.kind = keys[0]
+        group = obsm[self.kind]
+        if not isinstance(group, h5py.Group) or "indptr" not in group:
+            raise ValueError(f"obsm['{self.kind}']{where} is not a CSR matrix")
+        ref = self.file.get("uns/reference_sequences")
+        self.names, self.lengths = _reference_from_frame(None if ref is None else read_elem(ref), where)
+        self.indptr = np.asarray(group["indptr"][:], dtype=np.int64)
+        self.indices_ds, self.data_ds = group["indices"], group["data"]
+        n_total = len(self.indptr) - 1
+        self.rows = np.arange(n_total, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+        self.n_obs = len(self.rows)
+
+    def obs(self):
+        obs = read_elem(self.file["obs"])
+        return obs.iloc[self.rows] if self.n_obs != len(obs) or not np.array_equal(self.rows, np.arange(len(obs))) else obs
+
+    def n_fragments(self):
+        return int((self.indptr[self.rows + 1] - self.indptr[self.rows]).sum())
+
+    def chunks(self):
+        # Cells are read in file order (coverage does not depend on cell order);
+        # `rows` of each chunk maps them back to this source's cell order.
+        order = np.argsort(self.rows, kind="stable")
+        for batch in _row_batches(self.indptr, self.rows[order]):
+            lo, hi = self.indptr[batch[0]], self.indptr[batch[-1] + 1]
+            indices = self.indices_ds[lo:hi]
+            data = self.data_ds[lo:hi]
+            starts = self.indptr[batch] - lo
+            ends = self.indptr[batch + 1] - lo
+            if len(batch) == 1 or np.array_equal(starts[1:], ends[:-1]):
+                indptr = np.append(starts, ends[-1])
+            else:  # a subset: gather the selected cells' slices
+                take = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
+                indices, data = indices[take], data[take]
+                indptr = np.concatenate([[0], np.cumsum(ends - starts)])
+            positions = np.searchsorted(self.rows[order], batch)
+            yield Chunk(*_as_chunk_arrays(indptr, indices, data, self.kind), order[positions])
+
+    def close(self):
+        self.file.close()
+
+
+class ConcatSource(Source):
+    """Several sources whose cells are concatenated in order (the AnnDataSet case)."""
+
+    def __init__(self, parts: list[Source], obs: pd.DataFrame | None = None):
+        if not parts:
+            raise ValueError("adata is an empty list: give at least one AnnData or .h5ad path")
+        first = parts[0]
+        for i, p in enumerate(parts[1:], 1):
+            if p.names != first.names or not np.array_equal(p.lengths, first.lengths):
+                raise ValueError(
+                    f"input {i} has different reference sequences than input 0; "
+                    "all inputs must be imported against the same genome"
+                )
+            if p.kind != first.kind:
+                raise ValueError(f"input {i} holds {p.kind} but input 0 holds {first.kind}; "
+                                 "paired and single-end data cannot be mixed")
+        self.parts, self.names, self.lengths, self.kind = parts, first.names, first.lengths, first.kind
+        self.offsets = np.cumsum([0] + [p.n_obs for p in parts])
+        self.n_obs = int(self.offsets[-1])
+        self._obs = obs
+
+    def obs(self):
+        if self._obs is not None:
+            return self._obs
+        return pd.concat([p.obs() for p in self.parts], axis=0)
+
+    def n_fragments(self):
+        return sum(p.n_fragments() for p in self.parts)
+
+    def chunks(self):
+        for offset, part in zip(self.offsets, self.parts):
+            for ch in part.chunks():
+                ch.rows = ch.rows + offset
+                yield ch
+
+
+def _h5ads_source(path: Path) -> Source:
+    """A SnapATAC2 AnnDataSet file: obs here, members listed in uns/AnnDataSet."""
+    with h5py.File(path, "r") as f:
+        if "uns/AnnDataSet" not in f:
+            raise ValueError(f"'{path}' has no uns['AnnDataSet'] table: is it a SnapATAC2 AnnDataSet (.h5ads)?")
+        table = read_elem(f["uns/AnnDataSet"])
+        obs = read_elem(f["obs"]) if "obs" in f else None
+    parts = []
+    for key, stored in zip(table["keys"], table["file_path"]):
+        stored = Path(str(stored))
+        tried = [stored] if stored.is_absolute() else [stored, path.parent / stored]
+        found = next((p for p in tried if p.exists()), None)
+        if found is None:
+            raise FileNotFoundError(
+                f"member '{key}' of AnnDataSet '{path}' not found; tried: " + ", ".join(f"'{p}'" for p in tried)
+            )
+        parts.append(H5adSource(found))
+    return ConcatSource(parts, obs)
+
+
+def open_source(adata) -> Source:
+    """Resolve any supported `adata` argument into a Source."""
+    import anndata as ad
+
+    if isinstance(adata, (str, os.PathLike)):
+        path = Path(adata)
+        if not path.exists():
+            raise FileNotFoundError(f"input file not found: '{path}'")
+        if path.suffix.lower() == ".h5ads":
+            return _h5ads_source(path)
+        with h5py.File(path, "r") as f:
+            is_dataset = "uns/AnnDataSet" in f and "obsm" not in f
+        return _h5ads_source(path) if is_dataset else H5adSource(path)
+    if isinstance(adata, ad.AnnData):
+        if adata.isbacked:
+            root = adata._adata_ref if adata.is_view else adata
+            rows = None
+            if adata.is_view:
+                rows = np.arange(root.n_obs, dtype=np.int64)[adata._oidx]
+            src = H5adSource(root.filename, rows)
+            obs = adata.obs  # labels as the user sees them (possibly edited in memory)
+            src.obs = lambda: obs
+            return src
+        return MemorySource(adata)
+    module = type(adata).__module__ or ""
+    if module.startswith(("snapatac2", "pyanndata", "anndata_rs")) and hasattr(adata, "filename"):
+        return open_source(adata.filename)
+    if isinstance(adata, (list, tuple)):
+        return ConcatSource([open_source(a) for a in adata])
+    raise TypeError(
+        f"adata must be an AnnData, a path to an .h5ad/.h5ads file, or a list of those; "
+        f"got {type(adata).__name__}"
+    )
