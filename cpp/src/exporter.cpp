@@ -129,14 +129,22 @@ void GroupedExporter::write_group(size_t group, const std::function<bool()>& sto
         if (first_bins.empty()) continue;
         const std::vector<Run> runs = bin_runs(first_bins, end_bins, options_.bin_size, genome_.length(c));
         const uint32_t chrom = static_cast<uint32_t>(c);
+        // a stop request is honoured every kCheckEvery records, not only between chromosomes
+        constexpr uint32_t kCheckEvery = 1 << 16;
+        uint32_t until_check = kCheckEvery;
+        auto write = [&](int64_t s, int64_t e, float v) {
+            if (--until_check == 0) {
+                until_check = kCheckEvery;
+                if (stop()) throw Cancelled();
+            }
+            writer->add(chrom, s, e, v);
+        };
         if (options_.smooth_base) {
             const double scale = denom * *options_.smooth_base;
             smooth_runs(runs, *options_.smooth_base, static_cast<int64_t>(genome_.length(c)),
-                        [&](int64_t s, int64_t e, int64_t sum) {
-                            writer->add(chrom, s, e, static_cast<float>(sum / scale));
-                        });
+                        [&](int64_t s, int64_t e, int64_t sum) { write(s, e, static_cast<float>(sum / scale)); });
         } else {
-            for (const Run& r : runs) writer->add(chrom, r.start, r.end, static_cast<float>(r.count / denom));
+            for (const Run& r : runs) write(r.start, r.end, static_cast<float>(r.count / denom));
         }
     }
     writer->finish();

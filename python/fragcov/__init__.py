@@ -2,12 +2,10 @@
 from ._core import __version__
 from ._export import export_coverage
 from ._settings import set_quiet
+from ._genomes import resolve_chrom_sizes
 
-try:
-    from ._import import import_fragments
-except ImportError:  # pragma: no cover - while the importer is being built
-    pass
+from ._import import import_fragments
 
 from . import ex, pp  # noqa: E402  (SnapATAC2-style namespaces)
 
-__all__ = ["export_coverage", "import_fragments", "ex", "pp", "set_quiet", "__version__"]
+__all__ = ["export_coverage", "import_fragments", "ex", "pp", "set_quiet", "resolve_chrom_sizes", "__version__"]

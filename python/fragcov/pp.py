@@ -1,7 +1,4 @@
 """SnapATAC2-style namespace: ``fragcov.pp.import_fragments``."""
-try:
-    from ._import import import_fragments
-except ImportError:  # pragma: no cover
-    pass
+from ._import import import_fragments
 
 __all__ = ["import_fragments"]
