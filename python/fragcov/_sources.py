@@ -251,6 +251,8 @@ def open_source(adata) -> Source:
     """Resolve any supported `adata` argument into a Source."""
     import anndata as ad
 
+    if isinstance(adata, Source):
+        return adata
     if isinstance(adata, (str, os.PathLike)):
         path = Path(adata)
         if not path.exists():

@@ -1,0 +1,169 @@
+"""Command line: ``fragcov export-coverage | import-fragments | demo`` (also ``python -m fragcov``)."""
+from __future__ import annotations
+
+import argparse
+import inspect
+import logging
+import sys
+from pathlib import Path
+
+FRAGMENT_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.bgz", ".bed", ".bed.gz", ".txt", ".txt.gz", ".tsv.zst", ".gz")
+
+
+def _none_or_int(text: str):
+    return None if text.lower() == "none" else int(text)
+
+
+def _none_or_str(text: str):
+    return None if text.lower() == "none" else text
+
+
+def _regions(values):
+    """One BED path, or region strings."""
+    if values is None:
+        return None
+    return values[0] if len(values) == 1 and ":" not in values[0] else values
+
+
+def _add_export_options(p: argparse.ArgumentParser) -> None:
+    from ._export import export_coverage
+
+    d = {k: v.default for k, v in inspect.signature(export_coverage).parameters.items()}
+    p.add_argument("--selections", nargs="+", metavar="GROUP", help="export only these groups")
+    p.add_argument("--bin-size", type=int, default=d["bin_size"], help="bin width in bases (default %(default)s)")
+    p.add_argument("--blacklist", help="BED file of regions to drop")
+    p.add_argument("--normalization", type=_none_or_str, default=d["normalization"],
+                   help="RPKM, CPM, BPM or none (default %(default)s)")
+    p.add_argument("--include-for-norm", nargs="+", metavar="REGION",
+                   help="BED file or chrom:start-end regions counted for normalization")
+    p.add_argument("--exclude-for-norm", nargs="+", metavar="REGION",
+                   help="BED file or chrom:start-end regions not counted for normalization")
+    p.add_argument("--min-frag-length", type=_none_or_int, default=d["min_frag_length"])
+    p.add_argument("--max-frag-length", type=_none_or_int, default=d["max_frag_length"],
+                   help="default %(default)s; 'none' for no limit")
+    p.add_argument("--counting-strategy", choices=["fragment", "insertion"], default=d["counting_strategy"])
+    p.add_argument("--smooth-base", type=_none_or_int, default=d["smooth_base"], help="smoothing window in bases")
+    p.add_argument("--out-dir", default=d["out_dir"], help="output folder (default %(default)s)")
+    p.add_argument("--prefix", default=d["prefix"])
+    p.add_argument("--suffix", default=d["suffix"], help="e.g. .bw, .bedgraph.gz, .bedgraph.zst (default %(default)s)")
+    p.add_argument("--output-format", choices=["bigwig", "bedgraph"])
+    p.add_argument("--compression", choices=["gzip", "zstandard"])
+    p.add_argument("--compression-level", type=int)
+    p.add_argument("--tempdir")
+    p.add_argument("--n-jobs", type=int, default=d["n_jobs"], help="threads, <= 0 for all cores (default %(default)s)")
+
+
+def _export_kwargs(a) -> dict:
+    return dict(selections=a.selections, bin_size=a.bin_size, blacklist=a.blacklist,
+                normalization=a.normalization, include_for_norm=_regions(a.include_for_norm),
+                exclude_for_norm=_regions(a.exclude_for_norm), min_frag_length=a.min_frag_length,
+                max_frag_length=a.max_frag_length, counting_strategy=a.counting_strategy,
+                smooth_base=a.smooth_base, out_dir=a.out_dir, prefix=a.prefix, suffix=a.suffix,
+                output_format=a.output_format, compression=a.compression,
+                compression_level=a.compression_level, tempdir=a.tempdir, n_jobs=a.n_jobs)
+
+
+def _is_fragment_file(path: str) -> bool:
+    low = path.lower()
+    return not low.endswith((".h5ad", ".h5ads", ".h5")) and low.endswith(FRAGMENT_SUFFIXES)
+
+
+def cmd_export_coverage(a) -> dict:
+    from ._export import export_coverage
+
+    if _is_fragment_file(a.input):
+        from ._fragment_file import FragmentFileSource, read_groups_table
+
+        if not a.groups or not a.chrom_sizes:
+            raise SystemExit("fragcov: a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
+                             "and --chrom-sizes (file or genome name such as hg38)")
+        source = FragmentFileSource(a.input, a.chrom_sizes, read_groups_table(a.groups),
+                                    is_paired=not a.single_end, min_num_fragments=a.min_num_fragments)
+        return export_coverage(source, "group", **_export_kwargs(a))
+    if a.groups:
+        from ._fragment_file import read_groups_table
+        from ._sources import open_source
+
+        table = read_groups_table(a.groups)
+        barcodes = open_source(a.input).obs().index.astype(str)
+        labels = [table.get(bc) for bc in barcodes]
+        return export_coverage(a.input, labels, **_export_kwargs(a))
+    if not a.groupby:
+        raise SystemExit("fragcov: give --groupby COLUMN (an obs column) or --groups TSV")
+    return export_coverage(a.input, a.groupby, **_export_kwargs(a))
+
+
+def cmd_import_fragments(a):
+    from ._import import import_fragments
+
+    adata = import_fragments(a.fragments, a.chrom_sizes, file=a.output, is_paired=not a.single_end,
+                             min_num_fragments=a.min_num_fragments, sorted_by_barcode=not a.unsorted,
+                             whitelist=a.whitelist, chrM=tuple(a.chrm))
+    print(f"wrote {a.output}: {adata.n_obs} cells")
+
+
+def cmd_demo(a):
+    from .demo import run_demo
+
+    run_demo(a.out_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="fragcov", description="Coverage tracks per cell group from "
+                                     "single-cell ATAC-seq fragments (bigWig / bedGraph).")
+    parser.add_argument("--version", action="version", version=f"fragcov {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or log messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("export-coverage", help="write one coverage track per group",
+                       description="Write one coverage track per cell group from an .h5ad/.h5ads file or "
+                                   "straight from a 10x fragment file.")
+    p.add_argument("input", help=".h5ad/.h5ads file, or a fragment file (.tsv.gz) with --groups and --chrom-sizes")
+    p.add_argument("--groupby", help="obs column holding the groups")
+    p.add_argument("--groups", help="TSV of barcode<TAB>group (instead of --groupby)")
+    p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
+    p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
+    p.add_argument("--min-num-fragments", type=int, default=200,
+                   help="fragment-file input: drop barcodes with fewer fragments, as import does (default 200)")
+    _add_export_options(p)
+    p.set_defaults(func=cmd_export_coverage)
+
+    p = sub.add_parser("import-fragments", help="fragment file -> .h5ad (SnapATAC2 layout)")
+    p.add_argument("fragments")
+    p.add_argument("--chrom-sizes", required=True, help="chrom.sizes file or genome name (hg38, mm10, ...)")
+    p.add_argument("--output", required=True, help="output .h5ad")
+    p.add_argument("--single-end", action="store_true")
+    p.add_argument("--min-num-fragments", type=int, default=200)
+    p.add_argument("--unsorted", action="store_true", help="the file is not sorted by barcode")
+    p.add_argument("--whitelist", help="file with one barcode per line")
+    p.add_argument("--chrm", nargs="+", default=["chrM", "M"], help="mitochondrial chromosome names")
+    p.set_defaults(func=cmd_import_fragments)
+
+    p = sub.add_parser("demo", help="export tracks from a small bundled dataset")
+    p.add_argument("--out-dir", default="fragcov-demo")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from ._settings import set_quiet
+
+    if args.quiet:
+        set_quiet(True)
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        result = args.func(args)
+    except (ValueError, TypeError, OSError) as err:
+        print(f"fragcov: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fragcov: interrupted; no partial files were left", file=sys.stderr)
+        return 130
+    if isinstance(result, dict):
+        for group, path in result.items():
+            print(f"{group}\t{path}")
+    return 0
