@@ -1,0 +1,434 @@
+"""Independent pure-numpy reference model of SPEC.md section 3.
+
+It computes, for every cell group, the coverage track that ``export_coverage``
+must write, as run-length records ``(chrom, start, end, value)`` (SPEC 3.8).
+It is written for clarity, not speed, but is fully vectorised and works on a
+sparse *step-function* representation, so whole-genome data at ``bin_size=1``
+is fine.
+
+Representation used throughout: a per-chromosome step function is a pair of
+arrays ``(pos, cnt)`` with ``len(pos) == len(cnt) + 1``; the function has the
+integer value ``cnt[k]`` on ``[pos[k], pos[k+1])`` and 0 outside
+``[pos[0], pos[-1])``.  All counting (including the smoothing window sums) is
+done with exact integers; a single float64 scale factor (normalization, and
+``1/w`` for smoothing) is applied at the very end.  Equal-value merging is done
+on the exact integers, so it never depends on floating-point noise.
+
+Main entry point: :func:`coverage_tracks`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "coverage_tracks",
+    "group_track",
+    "make_units",
+    "norm_stats",
+    "parse_regions",
+    "Records",
+]
+
+
+# ----------------------------------------------------------------------------
+# Regions
+# ----------------------------------------------------------------------------
+
+_REGION_RE = re.compile(r"^\s*([^:\s]+):([\d,]+)-([\d,]+)\s*$")
+
+
+def parse_regions(regions) -> list[tuple[str, int, int]]:
+    """Regions as a list of ``(chrom, start, end)``.
+
+    Accepts ``None`` (-> ``[]``), a list of ``"chr1:1,000-2,000"`` strings
+    (0-based half-open, commas allowed), a list of tuples, or a BED file path
+    (str or ``os.PathLike`` that is not a region string).
+    """
+    if regions is None:
+        return []
+    if isinstance(regions, (str, bytes)) and not _REGION_RE.match(str(regions)):
+        regions = _read_bed(regions)
+    elif hasattr(regions, "__fspath__"):
+        regions = _read_bed(regions)
+    elif isinstance(regions, str):
+        regions = [regions]
+    out = []
+    for r in regions:
+        if isinstance(r, str):
+            m = _REGION_RE.match(r)
+            if not m:
+                raise ValueError(f"bad region string {r!r}")
+            out.append((m.group(1), int(m.group(2).replace(",", "")),
+                        int(m.group(3).replace(",", ""))))
+        else:
+            c, s, e = r
+            out.append((str(c), int(s), int(e)))
+    return out
+
+
+def _read_bed(path) -> list[tuple[str, int, int]]:
+    out = []
+    with open(path) as fh:
+        for line in fh:
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            f = line.split()
+            out.append((f[0], int(f[1]), int(f[2])))
+    return out
+
+
+class _RegionIndex:
+    """Merged, sorted half-open regions per chromosome for overlap queries."""
+
+    def __init__(self, regions, chrom_index: dict[str, int]):
+        by_chrom: dict[int, list[tuple[int, int]]] = {}
+        for c, s, e in parse_regions(regions):
+            if c in chrom_index and e > s:  # empty regions overlap nothing
+                by_chrom.setdefault(chrom_index[c], []).append((s, e))
+        self.starts: dict[int, np.ndarray] = {}
+        self.ends: dict[int, np.ndarray] = {}
+        for ci, iv in by_chrom.items():
+            iv.sort()
+            ms, me = [], []
+            for s, e in iv:
+                if ms and s <= me[-1]:  # touching regions may merge: same overlap set
+                    me[-1] = max(me[-1], e)
+                else:
+                    ms.append(s)
+                    me.append(e)
+            self.starts[ci] = np.asarray(ms, dtype=np.int64)
+            self.ends[ci] = np.asarray(me, dtype=np.int64)
+
+    def overlaps(self, chrom: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Boolean mask: unit [start, end) overlaps at least one region."""
+        hit = np.zeros(len(chrom), dtype=bool)
+        for ci, rs in self.starts.items():
+            sel = np.flatnonzero(chrom == ci)
+            if len(sel) == 0:
+                continue
+            re_ = self.ends[ci]
+            # first region whose end is > unit start; overlap iff it starts < unit end
+            k = np.searchsorted(re_, start[sel], side="right")
+            ok = k < len(rs)
+            kk = np.minimum(k, len(rs) - 1)
+            hit[sel] = ok & (rs[kk] < end[sel]) & (end[sel] > start[sel])
+        return hit
+
+
+# ----------------------------------------------------------------------------
+# Units (SPEC 3.1 - 3.2)
+# ----------------------------------------------------------------------------
+
+def make_units(chrom, start, end, strand=None, *, min_frag_length=None,
+               max_frag_length=2000, counting_strategy="fragment"):
+    """Length filter + unit construction. Returns (chrom, start, end) int64 arrays.
+
+    ``strand`` None means paired-end fragments; otherwise single-end reads with
+    strand given as '+'/'-' strings, bools (True = '+') or +1/-1.
+    """
+    chrom = np.asarray(chrom, dtype=np.int64)
+    start = np.asarray(start, dtype=np.int64)
+    end = np.asarray(end, dtype=np.int64)
+    if strand is None:
+        length = end - start
+        keep = np.ones(len(start), dtype=bool)
+        if min_frag_length is not None:
+            keep &= length >= min_frag_length
+        if max_frag_length is not None:
+            keep &= length <= max_frag_length
+        chrom, start, end = chrom[keep], start[keep], end[keep]
+        if counting_strategy == "fragment":
+            return chrom, start, end
+        if counting_strategy == "insertion":
+            # two 1-bp units per fragment: [start, start+1) and [end-1, end)
+            c = np.concatenate([chrom, chrom])
+            s = np.concatenate([start, end - 1])
+            return c, s, s + 1
+        raise ValueError(counting_strategy)
+    # single-end: no length filter
+    forward = _strand_is_forward(strand)
+    if counting_strategy == "fragment":
+        return chrom, start, end
+    if counting_strategy == "insertion":
+        s = np.where(forward, start, end - 1)  # the read's 5' end
+        return chrom, s, s + 1
+    raise ValueError(counting_strategy)
+
+
+def _strand_is_forward(strand) -> np.ndarray:
+    a = np.asarray(strand)
+    if a.dtype == bool:
+        return a
+    if a.dtype.kind in "iuf":
+        return a > 0
+    a = a.astype(str)
+    if not np.all((a == "+") | (a == "-")):
+        raise ValueError("strand must be '+' or '-'")
+    return a == "+"
+
+
+# ----------------------------------------------------------------------------
+# Binning (SPEC 3.5) as step functions
+# ----------------------------------------------------------------------------
+
+def _bin_counts(start, end, length, bin_size):
+    """Units on one chromosome -> step function over *bin indices*.
+
+    Returns (bpos, bcnt): bin count bcnt[k] on bins [bpos[k], bpos[k+1]).
+    Unit parts beyond the chromosome end are dropped.
+    """
+    nbins = -(-length // bin_size)
+    s = np.clip(start, 0, length)
+    e = np.clip(end, 0, length)
+    ok = e > s
+    s, e = s[ok], e[ok]
+    first = s // bin_size
+    last_excl = (e - 1) // bin_size + 1  # one past the last overlapped bin
+    pos = np.concatenate([first, last_excl, [0, nbins]])
+    delta = np.concatenate([np.ones(len(first), np.int64), -np.ones(len(first), np.int64),
+                            [0, 0]])
+    upos, inv = np.unique(pos, return_inverse=True)
+    d = np.zeros(len(upos), dtype=np.int64)
+    np.add.at(d, inv, delta)
+    cnt = np.cumsum(d)[:-1]  # value on [upos[k], upos[k+1])
+    return upos, cnt
+
+
+def _bins_to_bases(bpos, bcnt, length, bin_size):
+    pos = np.minimum(bpos * bin_size, length)
+    return pos, bcnt
+
+
+# ----------------------------------------------------------------------------
+# Smoothing (SPEC 3.7), exact integer window sums on a step function
+# ----------------------------------------------------------------------------
+
+def _smooth(pos, cnt, length, w):
+    """Box-smooth the base-level step function (pos, cnt) with window w.
+
+    g(i) = sum_{j=i-right}^{i+left} f(j), left=(w-1)//2, right=w-1-left,
+    f = 0 outside [0, length); evaluated for i in [0, length).
+    Returns a step function (pos2, num) with integer numerators (divide by w).
+    """
+    left = (w - 1) // 2
+    right = w - 1 - left
+    # prefix sums F(x) = sum_{j<x} f(j) at the breakpoints
+    seg = np.diff(pos) * cnt
+    Fk = np.concatenate([[0], np.cumsum(seg)])
+
+    def F(x):
+        x = np.clip(x, pos[0], pos[-1])
+        k = np.searchsorted(pos, x, side="right") - 1
+        k = np.clip(k, 0, len(cnt) - 1)
+        return Fk[k] + (x - pos[k]) * cnt[k]
+
+    # g(i+1)-g(i) = f(i+left+1) - f(i-right): constant between these points
+    brk = np.concatenate([pos - left - 1, pos + right, [0, length]])
+    brk = np.unique(np.clip(brk, 0, length))
+    seglen = np.diff(brk)
+    g0 = F(brk[:-1] + left + 1) - F(brk[:-1] - right)
+    g1 = F(brk[:-1] + left + 2) - F(brk[:-1] - right + 1)
+    sloped = (g1 != g0) & (seglen > 1)
+    # flat segments: one record; sloped segments: one record per base
+    starts = [brk[:-1][~sloped]]
+    sl = seglen[sloped]
+    if len(sl):
+        base0 = np.repeat(brk[:-1][sloped], sl)
+        offs = np.arange(sl.sum()) - np.repeat(np.cumsum(sl) - sl, sl)
+        starts.append(base0 + offs)
+    p = np.sort(np.concatenate(starts))
+    num = F(p + left + 1) - F(p - right)
+    return np.concatenate([p, [length]]), num
+
+
+# ----------------------------------------------------------------------------
+# Records (SPEC 3.8)
+# ----------------------------------------------------------------------------
+
+def _runs(pos, val):
+    """Merge consecutive equal values, drop zeros and empty runs.
+
+    Returns (start, end, val) arrays.
+    """
+    pos = np.asarray(pos)
+    val = np.asarray(val)
+    keep = pos[1:] > pos[:-1]
+    s, e, v = pos[:-1][keep], pos[1:][keep], val[keep]
+    if len(v) == 0:
+        return s, e, v
+    new = np.ones(len(v), dtype=bool)
+    new[1:] = (v[1:] != v[:-1]) | (s[1:] != e[:-1])
+    idx = np.flatnonzero(new)
+    s2 = s[idx]
+    e2 = np.append(e[idx[1:] - 1], e[-1])
+    v2 = v[idx]
+    nz = v2 != 0
+    return s2[nz], e2[nz], v2[nz]
+
+
+@dataclass
+class Records:
+    """Column form of a track: parallel arrays, sorted, non-overlapping."""
+    chrom: np.ndarray   # str chromosome names
+    start: np.ndarray   # int64
+    end: np.ndarray     # int64
+    value: np.ndarray   # float64
+
+    def __len__(self):
+        return len(self.start)
+
+    def to_list(self):
+        return list(zip(self.chrom.tolist(), self.start.tolist(),
+                        self.end.tolist(), self.value.tolist()))
+
+
+# ----------------------------------------------------------------------------
+# One group
+# ----------------------------------------------------------------------------
+
+def norm_stats(units, include_for_norm=None, exclude_for_norm=None, *, chrom_index):
+    """(count, summed length) of the units that enter the normalization (SPEC 3.4)."""
+    c, s, e = units
+    inc = np.ones(len(c), dtype=bool)
+    if include_for_norm is not None:
+        inc = _RegionIndex(include_for_norm, chrom_index).overlaps(c, s, e)
+    if exclude_for_norm is not None:
+        inc &= ~_RegionIndex(exclude_for_norm, chrom_index).overlaps(c, s, e)
+    return int(inc.sum()), int((e - s)[inc].sum())
+
+
+def group_track(units, chrom_sizes, *, bin_size=10, blacklist=None,
+                normalization="RPKM", include_for_norm=None, exclude_for_norm=None,
+                smooth_base=None, snapatac2_denominator=False, return_stats=False):
+    """Track of one group from its units (chrom index, start, end) -> Records."""
+    names = [str(n) for n, _ in chrom_sizes]
+    lengths = [int(L) for _, L in chrom_sizes]
+    chrom_index = {n: i for i, n in enumerate(names)}
+    c, s, e = (np.asarray(a, dtype=np.int64) for a in units)
+
+    # 3.3 blacklist: drop overlapping units entirely
+    if blacklist is not None:
+        bad = _RegionIndex(blacklist, chrom_index).overlaps(c, s, e)
+        c, s, e = c[~bad], s[~bad], e[~bad]
+
+    # 3.4 normalization count
+    n_count, n_len = norm_stats((c, s, e), include_for_norm, exclude_for_norm,
+                                chrom_index=chrom_index)
+    N = n_len if snapatac2_denominator else n_count
+
+    # 3.5 binning, per chromosome (integer counts)
+    per_chrom = []
+    S = 0  # sum of all bin values
+    for ci, L in enumerate(lengths):
+        sel = c == ci
+        bpos, bcnt = _bin_counts(s[sel], e[sel], L, bin_size)
+        S += int((np.diff(bpos) * bcnt).sum())
+        per_chrom.append(_bins_to_bases(bpos, bcnt, L, bin_size))
+
+    # 3.6 normalization factor
+    if normalization is None:
+        factor = 1.0
+    elif normalization == "CPM":
+        factor = 0.0 if N == 0 else 1.0 / (N / 1e6)
+    elif normalization == "RPKM":
+        factor = 0.0 if N == 0 else 1.0 / (N / 1e6 * bin_size / 1e3)
+    elif normalization == "BPM":
+        factor = 0.0 if S == 0 else 1.0 / (S / 1e6)
+    else:
+        raise ValueError(f"unknown normalization {normalization!r}")
+
+    # 3.7 smoothing + 3.8 records
+    out_c, out_s, out_e, out_v = [], [], [], []
+    for ci, (pos, cnt) in enumerate(per_chrom):
+        L = lengths[ci]
+        if smooth_base is not None and len(cnt) and np.any(cnt):
+            pos, cnt = _smooth(pos, cnt, L, int(smooth_base))
+            div = float(smooth_base)
+        else:
+            div = 1.0
+        rs, re_, rv = _runs(pos, cnt)
+        if factor == 0.0:
+            rs, re_, rv = rs[:0], re_[:0], rv[:0]
+        out_c.append(np.full(len(rs), names[ci], dtype=object))
+        out_s.append(rs)
+        out_e.append(re_)
+        out_v.append(rv * factor / div if div != 1.0 else rv * factor)
+    rec = Records(np.concatenate(out_c) if out_c else np.array([], dtype=object),
+                  np.concatenate(out_s).astype(np.int64),
+                  np.concatenate(out_e).astype(np.int64),
+                  np.concatenate(out_v).astype(np.float64))
+    if return_stats:
+        return rec, {"count": n_count, "length": n_len, "S": S, "factor": factor}
+    return rec
+
+
+# ----------------------------------------------------------------------------
+# All groups
+# ----------------------------------------------------------------------------
+
+def coverage_tracks(chrom_sizes: Sequence[tuple[str, int]], chrom, start, end, group,
+                    strand=None, *, groups: Iterable | None = None, bin_size=10,
+                    blacklist=None, normalization="RPKM", include_for_norm=None,
+                    exclude_for_norm=None, min_frag_length=None, max_frag_length=2000,
+                    counting_strategy="fragment", smooth_base=None,
+                    snapatac2_denominator=False, as_list=True):
+    """Model of export_coverage's tracks, per SPEC section 3.
+
+    chrom_sizes: ordered ``[(name, length), ...]`` (the reference_sequences).
+    chrom: per fragment, chromosome index into chrom_sizes or chromosome name
+        (names not in chrom_sizes are ignored).
+    start, end: 0-based half-open fragment/read coordinates.
+    group: per-fragment group label (None/NaN labels belong to no group).
+    strand: None for paired-end fragments, else per-read strand ('+'/'-').
+    groups: which groups to return (default: every label present, sorted as str);
+        a requested group without fragments gets an empty track.
+    snapatac2_denominator: CPM/RPKM divide by summed unit length (SnapATAC2 >= 2.8)
+        instead of the unit count (SPEC 3.5).
+    as_list: return ``{group: [(chrom, start, end, value), ...]}``; with False,
+        ``{group: Records}``.
+    """
+    if normalization not in (None, "CPM", "RPKM", "BPM"):
+        raise ValueError(f"unknown normalization {normalization!r}")
+    if counting_strategy not in ("fragment", "insertion"):
+        raise ValueError(counting_strategy)
+    if bin_size < 1 or (smooth_base is not None and smooth_base < 1):
+        raise ValueError("bin_size and smooth_base must be >= 1")
+    names = [str(n) for n, _ in chrom_sizes]
+    chrom = np.asarray(chrom)
+    if chrom.dtype.kind not in "iu":
+        idx = {n: i for i, n in enumerate(names)}
+        chrom = np.array([idx.get(str(x), -1) for x in chrom], dtype=np.int64)
+    chrom = chrom.astype(np.int64)
+    start = np.asarray(start, dtype=np.int64)
+    end = np.asarray(end, dtype=np.int64)
+    known = (chrom >= 0) & (chrom < len(names))
+    labels = np.array([None if _is_missing(g) else str(g) for g in group], dtype=object)
+    if groups is None:
+        groups = sorted({g for g in labels if g is not None})
+    out = {}
+    for g in groups:
+        g = str(g)
+        sel = known & (labels == g)
+        units = make_units(chrom[sel], start[sel], end[sel],
+                           None if strand is None else np.asarray(strand)[sel],
+                           min_frag_length=min_frag_length, max_frag_length=max_frag_length,
+                           counting_strategy=counting_strategy)
+        rec = group_track(units, chrom_sizes, bin_size=bin_size, blacklist=blacklist,
+                          normalization=normalization, include_for_norm=include_for_norm,
+                          exclude_for_norm=exclude_for_norm, smooth_base=smooth_base,
+                          snapatac2_denominator=snapatac2_denominator)
+        out[g] = rec.to_list() if as_list else rec
+    return out
+
+
+def _is_missing(x) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(np.isnan(x))
+    except (TypeError, ValueError):
+        return False
