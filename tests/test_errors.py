@@ -60,6 +60,7 @@ CASES = [
     ("compression", dict(suffix=".bedgraph", compression="bz2"), ValueError, r"unknown compression 'bz2'"),
     ("suffix-no-format", dict(suffix=".txt"), ValueError, r"cannot tell the output format.*output_format"),
     ("bigwig-compressed", dict(suffix=".bw", compression="gzip"), ValueError, r"compression=None"),
+    ("bigwig-gz-suffix", dict(suffix=".bw.gz"), ValueError, r"compressed internally"),
     ("bin-size-0", dict(bin_size=0), ValueError, r"bin_size must be >= 1"),
     ("bin-size-float", dict(bin_size=2.5), TypeError, r"bin_size must be a whole number"),
     ("smooth-0", dict(smooth_base=0), ValueError, r"smooth_base must be >= 1"),

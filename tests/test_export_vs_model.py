@@ -6,7 +6,6 @@ fragcov itself.
 """
 from __future__ import annotations
 
-import gzip
 import logging
 import os
 import warnings
@@ -260,6 +259,47 @@ def test_single_end_matches_model(name, rnd_single, region_files, tmp_path):
         warnings.simplefilter("ignore")  # length bounds on single-end data warn
         paths = run_export(rnd_single["adata"], tmp_path, suffix=".bedgraph.gz", **opts)
     check_against_model(paths, model_tracks(rnd_single, opts), name)
+
+
+TINY_CS = [("z9", 1), ("a1", 2_003), ("m", 2), ("b", 997)]
+SEED_CONFIGS = [
+    dict(bin_size=1, normalization=None),
+    dict(bin_size=3, normalization="BPM", counting_strategy="insertion"),
+    dict(bin_size=1000, normalization="RPKM", smooth_base=7),
+    dict(bin_size=2, normalization="CPM", smooth_base=6, min_frag_length=5, max_frag_length=80),
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_tiny_chromosomes_random_seeds(seed, tmp_path):
+    """1- and 2-bp chromosomes, bins and windows wider than chromosomes, several seeds."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    Ls = np.array([L for _, L in TINY_CS])
+    chrom = rng.choice(len(TINY_CS), size=n, p=[0.05, 0.6, 0.05, 0.3])
+    start = rng.integers(0, Ls[chrom])
+    end = start + rng.integers(1, 150, size=n)
+    n_cells = 7
+    cell = rng.integers(0, n_cells - 1, size=n)  # the last cell has no fragments
+    labels = [str(rng.integers(0, 3)) for _ in range(n_cells)]
+    obs = pd.DataFrame({"cell_type": labels}, index=[f"c{i}" for i in range(n_cells)])
+    adata = make_anndata(TINY_CS, chrom, start, end, cell, n_cells, obs=obs)
+    names = [c for c, _ in TINY_CS]
+    for i, opts in enumerate(SEED_CONFIGS):
+        for suffix in (".bedgraph", ".bw"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                paths = run_export(adata, tmp_path / f"{i}{suffix}", suffix=suffix, **opts)
+            kw = dict(bin_size=10, normalization="RPKM", max_frag_length=2000)
+            kw.update(opts)
+            exp = model.coverage_tracks(TINY_CS, chrom, start, end,
+                                        np.array(labels, dtype=object)[cell],
+                                        groups=sorted(set(labels)), as_list=False, **kw)
+            assert set(paths) == set(exp)
+            for g, e in exp.items():
+                msg = compare_records(read_track(paths[g], names), e, rtol=1e-5,
+                                      label=f"seed {seed} {opts} {suffix} {g}")
+                assert msg is None, msg
 
 
 def test_model_sanity_random_data(rnd):

@@ -45,6 +45,11 @@ def infer_format(suffix: str, output_format, compression) -> tuple[str, str]:
         if fmt is None:
             raise ValueError(f"unknown output_format {output_format!r}: use 'bigwig', 'bedgraph' or None")
     if compression is None:
+        if fmt == "bigwig" and codec is not None and output_format is None:
+            raise ValueError(
+                f"suffix {suffix!r} asks for an outer {codec} codec, but bigWig files are compressed "
+                "internally: use a suffix such as '.bw', or output_format='bedgraph' for compressed text"
+            )
         comp = (codec or "none") if fmt == "bedgraph" else "none"
     else:
         comp = COMPRESSIONS.get(str(compression).lower())
