@@ -229,6 +229,11 @@ protected:
     }
     void close_file() override {
         flush();
+        // libBigWig starts its zoom levels at 4x the mean record width; UCSC's
+        // bedGraphToBigWig starts at 10x. For fine bins the 4x level is almost as
+        // large as the data itself and dominates the write time, so present a
+        // mean 2.5x larger (fields of the public bwWriteBuffer_t) to get UCSC's scales.
+        fp_->writeBuffer->runningWidthSum = fp_->writeBuffer->runningWidthSum * 5 / 2;
         bigWigFile_t* fp = fp_;
         fp_ = nullptr;
         bwClose(fp);  // writes the index and the zoom levels
