@@ -132,6 +132,6 @@ PYBIND11_MODULE(_core, m) {
           py::arg("min_frag_length"), py::arg("max_frag_length"), py::arg("counting_strategy"),
           py::arg("smooth_base"), py::arg("output_format"), py::arg("compression"),
           py::arg("compression_level"), py::arg("tempdir"), py::arg("n_jobs"),
-          py::arg("memory_budget_bytes") = uint64_t(256) << 20,
+          py::arg("memory_budget_bytes") = uint64_t(32) << 20,
           "Bin, normalise, smooth and write one coverage track per group (see fragcov.export_coverage).");
 }

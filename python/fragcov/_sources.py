@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover
     from anndata.experimental import read_elem
 
 PAIRED, SINGLE = "fragment_paired", "fragment_single"
-CHUNK_FRAGMENTS = 4_000_000  # fragments per chunk handed to the C++ core
+CHUNK_FRAGMENTS = 1_000_000  # fragments per chunk handed to the C++ core
 
 NO_FRAGMENTS = (
     "no fragment data found: looked for obsm['fragment_paired'] and obsm['fragment_single']{where}. "

@@ -24,7 +24,7 @@ struct ExportOptions {
     int compression_level = -1;                        // -1: codec default (gzip 6, zstd 3)
     std::string tempdir;                               // spill files; empty: system temp dir
     int n_jobs = 8;                                    // <= 0: all cores
-    uint64_t memory_budget_bytes = 256ull << 20;       // buffered units before spilling
+    uint64_t memory_budget_bytes = 32ull << 20;        // buffered units before spilling
 };
 
 // Throws std::invalid_argument when an option is out of range.
