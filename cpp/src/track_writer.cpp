@@ -6,6 +6,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -229,11 +230,16 @@ protected:
     }
     void close_file() override {
         flush();
-        // libBigWig starts its zoom levels at 4x the mean record width; UCSC's
-        // bedGraphToBigWig starts at 10x. For fine bins the 4x level is almost as
-        // large as the data itself and dominates the write time, so present a
-        // mean 2.5x larger (fields of the public bwWriteBuffer_t) to get UCSC's scales.
-        fp_->writeBuffer->runningWidthSum = fp_->writeBuffer->runningWidthSum * 5 / 2;
+        // libBigWig starts its zoom levels at 4x the mean record width, which for
+        // fine bins makes a first level almost as large as the data and doubles the
+        // write time. Like UCSC (10x the mean) and bigtools (10 kb first level), start
+        // at max(10x mean, 10240 bp), by presenting libBigWig a larger mean width
+        // (fields of the public bwWriteBuffer_t).
+        bwWriteBuffer_t* wb = fp_->writeBuffer;
+        if (wb->nEntries > 0) {
+            const uint64_t mean = wb->runningWidthSum / wb->nEntries;
+            wb->runningWidthSum = std::max<uint64_t>(mean * 10 / 4, 10240 / 4) * wb->nEntries;
+        }
         bigWigFile_t* fp = fp_;
         fp_ = nullptr;
         bwClose(fp);  // writes the index and the zoom levels
