@@ -1,6 +1,7 @@
 """fragcov: fast grouped coverage tracks from single-cell ATAC-seq fragments."""
 from ._core import __version__
 from ._export import export_coverage
+from ._export_fragments import export_fragments
 from ._settings import set_quiet
 from ._genomes import resolve_chrom_sizes
 
@@ -8,4 +9,4 @@ from ._import import import_fragments
 
 from . import ex, pp  # noqa: E402  (SnapATAC2-style namespaces)
 
-__all__ = ["export_coverage", "import_fragments", "ex", "pp", "set_quiet", "resolve_chrom_sizes", "__version__"]
+__all__ = ["export_coverage", "export_fragments", "import_fragments", "ex", "pp", "set_quiet", "resolve_chrom_sizes", "__version__"]
