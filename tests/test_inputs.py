@@ -153,3 +153,36 @@ def test_single_end_storage(tmp_path):
     p = fragcov.export_coverage(a, ["g"], bin_size=1, normalization=None, out_dir=tmp_path, suffix=".bedgraph",
                                 counting_strategy="insertion")
     assert open(p["g"]).read() == "c1\t10\t11\t1\nc1\t29\t30\t1\nc2\t3\t4\t1\n"
+
+
+@pytest.mark.parametrize("mode", ["r", "r+"])
+def test_snapatac2_objects_read_through_their_own_api(mode, reference, tmp_path):
+    """Objects from snapatac2.read / read_dataset (Rust-backed, file held open and,
+    in r+ mode, HDF5-locked) give the same bytes as the path, and labels added to
+    their obs in this session are used."""
+    snap = pytest.importorskip("snapatac2")
+    import shutil
+
+    copy = tmp_path / "copy.h5ad"
+    shutil.copy(SNAP, copy)
+    data = snap.read(str(copy), backed=mode)
+    try:
+        assert export_bytes(data, tmp_path / "obj", suffix=".bedgraph") == reference[".bedgraph"]
+        if mode == "r+":
+            labels = ["even" if i % 2 == 0 else "odd" for i in range(data.n_obs)]
+            data.obs["parity"] = labels
+            got = export_bytes(data, tmp_path / "parity", groupby="parity")
+            plain = ad.read_h5ad(SNAP)
+            plain.obs["parity"] = labels
+            assert got == export_bytes(plain, tmp_path / "parity_ref", groupby="parity")
+    finally:
+        data.close()
+
+    halves = _halves(tmp_path)
+    dataset = snap.AnnDataSet(adatas=[("a", str(halves[0])), ("b", str(halves[1]))],
+                              filename=str(tmp_path / "objs.h5ads"))
+    try:  # an AnnDataSet has its own obs (only 'sample'): labels go there, as in SnapATAC2
+        dataset.obs["cell_type"] = [str(x) for x in ad.read_h5ad(SNAP).obs["cell_type"]]
+        assert export_bytes(dataset, tmp_path / "ds", suffix=".bedgraph") == reference[".bedgraph"]
+    finally:
+        dataset.close()

@@ -218,13 +218,74 @@ class ConcatSource(Source):
         return pd.concat([p.obs() for p in self.parts], axis=0)
 
     def n_fragments(self):
-        return sum(p.n_fragments() for p in self.parts)
+        counts = [p.n_fragments() for p in self.parts]
+        return None if None in counts else sum(counts)
 
     def chunks(self):
         for offset, part in zip(self.offsets, self.parts):
             for ch in part.chunks():
                 ch.rows = ch.rows + offset
                 yield ch
+
+
+class SnapObjectSource(Source):
+    """An AnnData or AnnDataSet object opened by SnapATAC2 (its Rust backend).
+
+    Read through the object's own API: SnapATAC2 keeps its file open (and, in
+    r+ mode, HDF5-locked), so a second reader could not open it, and columns the
+    user just added to ``obs`` are visible only through the object.
+    """
+
+    def __init__(self, obj):
+        self.obj = obj
+        # AnnDataSet: fragments live in the member files, stacked by `adatas`
+        self._arrays = obj.adatas if type(obj).__name__ == "AnnDataSet" else obj
+        keys = set(self._arrays.obsm.keys())
+        kinds = [k for k in (PAIRED, SINGLE) if k in keys]
+        if not kinds:
+            raise ValueError(NO_FRAGMENTS.format(where=" in the SnapATAC2 object"))
+        self.kind = kinds[0]
+        try:
+            ref = obj.uns["reference_sequences"]
+        except (KeyError, RuntimeError):
+            ref = None
+        ref = _polars_to_pandas(ref) if ref is not None else None
+        self.names, self.lengths = _reference_from_frame(ref, " in the SnapATAC2 object")
+        self.n_obs = int(obj.n_obs)
+        self._obs = None
+
+    def obs(self):
+        if self._obs is None:
+            obs = _polars_to_pandas(self.obj.obs[:])
+            obs.index = pd.Index([str(x) for x in self.obj.obs_names])
+            self._obs = obs
+        return self._obs
+
+    def n_fragments(self):
+        return None  # not known without reading every cell; progress bars count up instead
+
+    def _rows_per_chunk(self) -> int:
+        obs = self.obs()
+        if "n_fragment" in obs.columns and self.n_obs:
+            mean = float(np.nanmean(np.asarray(obs["n_fragment"], dtype=np.float64)))
+            if mean > 0:
+                return int(min(max(CHUNK_FRAGMENTS // mean, 1), 100_000))
+        return 100  # unknown density: 100 cells per chunk
+
+    def chunks(self):
+        element = self._arrays.obsm.el(self.kind)
+        for m, start, stop in element.chunked(self._rows_per_chunk()):
+            rows = np.arange(start, stop, dtype=np.int64)
+            yield Chunk(*_as_chunk_arrays(m.indptr, m.indices, m.data, self.kind), rows)
+
+
+def _polars_to_pandas(frame) -> pd.DataFrame:
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    try:
+        return frame.to_pandas()
+    except Exception:  # polars without pyarrow
+        return pd.DataFrame({c: frame[c].to_list() for c in frame.columns})
 
 
 def _h5ads_source(path: Path) -> Source:
@@ -273,12 +334,21 @@ def open_source(adata) -> Source:
             src.obs = lambda: obs
             return src
         return MemorySource(adata)
-    module = type(adata).__module__ or ""
-    if module.startswith(("snapatac2", "pyanndata", "anndata_rs")) and hasattr(adata, "filename"):
-        return open_source(adata.filename)
+    if _is_snapatac2_object(adata):
+        if adata.is_closed():
+            raise ValueError("the SnapATAC2 AnnData object is closed: reopen it with snapatac2.read(...)")
+        return SnapObjectSource(adata)
     if isinstance(adata, (list, tuple)):
         return ConcatSource([open_source(a) for a in adata])
     raise TypeError(
         f"adata must be an AnnData, a path to an .h5ad/.h5ads file, or a list of those; "
         f"got {type(adata).__name__}"
     )
+
+
+def _is_snapatac2_object(obj) -> bool:
+    """SnapATAC2's AnnData/AnnDataSet classes come from its Rust extension
+    (their module shows as 'builtins' in snapatac2 2.x)."""
+    cls = type(obj)
+    return cls.__name__ in ("AnnData", "AnnDataSet") and all(
+        hasattr(obj, a) for a in ("obsm", "obs_names", "is_closed", "n_obs"))
