@@ -72,6 +72,30 @@ def test_h5ad_input_with_groupby(tmp_path):
         assert open(tmp_path / "cli" / f"{g}.bw", "rb").read() == open(p, "rb").read()
 
 
+def test_export_fragments_command(tmp_path):
+    """`export-fragments` with a groups table writes, per group, exactly the stored
+    fragments of its cells that pass the length filter, as the Python API does."""
+    adata = fragcov.import_fragments(FRAGS, SIZES)
+    h5 = tmp_path / "d.h5ad"
+    adata.write_h5ad(h5)
+    out = tmp_path / "cli"
+    assert main(["-q", "export-fragments", str(h5), "--groups", str(GROUPS), "--min-frag-length", "100",
+                 "--suffix", ".bed.gz", "--out-dir", str(out)]) == 0
+    table = dict(pd.read_csv(GROUPS, sep="\t", header=None).values)
+    labels = [table.get(bc) for bc in adata.obs_names]
+    api = fragcov.export_fragments(adata, labels, min_frag_length=100, suffix=".bed.gz", out_dir=tmp_path / "api")
+    m = adata.obsm["fragment_paired"].tocsr()
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{g}.bed.gz" for g in set(table.values()))
+    for g, p in api.items():
+        lines = gzip.open(out / f"{g}.bed.gz", "rt").read().splitlines()
+        assert lines == gzip.open(p, "rt").read().splitlines()
+        rows = [i for i, lab in enumerate(labels) if lab == g]
+        expected = sum(int((m.data[m.indptr[i]:m.indptr[i + 1]] >= 100).sum()) for i in rows)
+        assert len(lines) == expected > 0
+        fields = [ln.split("\t") for ln in lines]
+        assert all(int(f[2]) - int(f[1]) >= 100 and table[f[3]] == g for f in fields)
+
+
 def test_import_fragments_command(tmp_path):
     out = tmp_path / "x.h5ad"
     assert main(["-q", "import-fragments", str(FRAGS), "--chrom-sizes", str(SIZES), "--output", str(out)]) == 0
@@ -92,7 +116,7 @@ def test_errors_exit_2_and_write_nothing(tmp_path, capsys):
         main(["export-coverage", str(FRAGS), "--out-dir", str(out)])
 
 
-@pytest.mark.parametrize("cmd", [[], ["export-coverage"], ["import-fragments"], ["demo"]])
+@pytest.mark.parametrize("cmd", [[], ["export-coverage"], ["export-fragments"], ["import-fragments"], ["demo"]])
 def test_help(cmd):
     r = subprocess.run([sys.executable, "-m", "fragcov", *cmd, "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "usage: fragcov" in r.stdout

@@ -1,4 +1,4 @@
-"""Command line: ``fragcov export-coverage | import-fragments | demo`` (also ``python -m fragcov``)."""
+"""Command line: ``fragcov export-coverage | export-fragments | import-fragments | demo`` (also ``python -m fragcov``)."""
 from __future__ import annotations
 
 import argparse
@@ -80,17 +80,30 @@ def cmd_export_coverage(a) -> dict:
         source = FragmentFileSource(a.input, a.chrom_sizes, read_groups_table(a.groups),
                                     is_paired=not a.single_end, min_num_fragments=a.min_num_fragments)
         return export_coverage(source, "group", **_export_kwargs(a))
+    return export_coverage(a.input, _groupby(a), **_export_kwargs(a))
+
+
+def _groupby(a):
+    """--groupby COLUMN, or the labels of a --groups barcode<TAB>group table in cell order."""
     if a.groups:
         from ._fragment_file import read_groups_table
         from ._sources import open_source
 
         table = read_groups_table(a.groups)
         barcodes = open_source(a.input).obs().index.astype(str)
-        labels = [table.get(bc) for bc in barcodes]
-        return export_coverage(a.input, labels, **_export_kwargs(a))
+        return [table.get(bc) for bc in barcodes]
     if not a.groupby:
         raise SystemExit("fragcov: give --groupby COLUMN (an obs column) or --groups TSV")
-    return export_coverage(a.input, a.groupby, **_export_kwargs(a))
+    return a.groupby
+
+
+def cmd_export_fragments(a) -> dict:
+    from ._export_fragments import export_fragments
+
+    return export_fragments(a.input, _groupby(a), selections=a.selections, ids=a.ids,
+                            min_frag_length=a.min_frag_length, max_frag_length=a.max_frag_length,
+                            out_dir=a.out_dir, prefix=a.prefix, suffix=a.suffix, compression=a.compression,
+                            compression_level=a.compression_level)
 
 
 def cmd_import_fragments(a):
@@ -129,6 +142,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fragment-file input: drop barcodes with fewer fragments, as import does (default 200)")
     _add_export_options(p)
     p.set_defaults(func=cmd_export_coverage)
+
+    p = sub.add_parser("export-fragments", help="write one fragment BED file per group (for peak callers)",
+                       description="Write the fragments of each cell group to a BED file "
+                                   "(chrom, start, end, cell id, 1), like snapatac2.ex.export_fragments.")
+    p.add_argument("input", help=".h5ad/.h5ads file")
+    p.add_argument("--groupby", help="obs column holding the groups")
+    p.add_argument("--groups", help="TSV of barcode<TAB>group (instead of --groupby)")
+    p.add_argument("--selections", nargs="+", metavar="GROUP", help="export only these groups")
+    p.add_argument("--ids", help="obs column used as the cell id (default: obs names)")
+    p.add_argument("--min-frag-length", type=_none_or_int)
+    p.add_argument("--max-frag-length", type=_none_or_int)
+    p.add_argument("--out-dir", default="./", help="output folder (default %(default)s)")
+    p.add_argument("--prefix", default="")
+    p.add_argument("--suffix", default=".bed.zst", help=".bed.zst, .bed.gz or .bed (default %(default)s)")
+    p.add_argument("--compression", choices=["gzip", "zstandard"])
+    p.add_argument("--compression-level", type=int)
+    p.set_defaults(func=cmd_export_fragments)
 
     p = sub.add_parser("import-fragments", help="fragment file -> .h5ad (SnapATAC2 layout)")
     p.add_argument("fragments")
