@@ -158,7 +158,7 @@ public:
 
 protected:
     void write_record(uint32_t chrom, uint64_t start, uint64_t end, float value) override {
-        char tmp[160];
+        char tmp[256];  // 2 x 20 digits + the longest fixed float (~50 chars) + separators
         char* p = tmp;
         *p++ = '\t';
         p = std::to_chars(p, tmp + sizeof tmp, start).ptr;
