@@ -128,6 +128,48 @@ def _file_name(prefix: str, group: str, suffix: str) -> str:
     return name
 
 
+def _check_length_bounds(min_frag_length, max_frag_length) -> tuple[int | None, int | None]:
+    lo = _check_int("min_frag_length", min_frag_length, 0, allow_none=True)
+    hi = _check_int("max_frag_length", max_frag_length, 0, allow_none=True)
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"min_frag_length ({lo}) is larger than max_frag_length ({hi})")
+    return lo, hi
+
+
+def _check_level(codec: str, compression_level) -> int | None:
+    """The checked level for `codec`; None when not given or `codec` has no levels."""
+    if compression_level is None:
+        return None
+    level = _check_int("compression_level", compression_level, -(2**31))
+    if codec not in LEVELS:
+        return None  # nothing to compress
+    lo, hi, _ = LEVELS[codec]
+    if not lo <= level <= hi:
+        raise ValueError(f"compression_level for {codec} must be {lo}-{hi}, got {level}")
+    return level
+
+
+def _output_paths(out_dir, prefix: str, groups: list[str], suffix: str) -> tuple[Path, list[str]]:
+    """out_dir and one file path per group; fails on name clashes or a non-directory out_dir."""
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be a path, got {type(out_dir).__name__}")
+    names = [_file_name(prefix, g, suffix) for g in groups]
+    clashes = {n for n in names if names.count(n) > 1}
+    if clashes:
+        raise ValueError(f"several groups map to the same file name: {sorted(clashes)}; rename the groups")
+    out_dir_str = os.fspath(out_dir)
+    out_path = Path(out_dir_str)
+    if out_path.exists() and not out_path.is_dir():
+        raise NotADirectoryError(f"out_dir '{out_path}' exists and is not a directory")
+    return out_path, [os.path.join(out_dir_str, n) for n in names]
+
+
+def _make_out_dir(out_path: Path) -> None:
+    out_path.mkdir(parents=True, exist_ok=True)
+    if not os.access(out_path, os.W_OK | os.X_OK):
+        raise PermissionError(f"out_dir '{out_path}' is not writable")
+
+
 def export_coverage(
     adata,
     groupby,
@@ -209,10 +251,7 @@ def export_coverage(
     # ---- every check that can fail comes before any file is touched ----------
     bin_size = _check_int("bin_size", bin_size, 1)
     smooth_base = _check_int("smooth_base", smooth_base, 1, allow_none=True)
-    min_frag_length = _check_int("min_frag_length", min_frag_length, 0, allow_none=True)
-    max_frag_length = _check_int("max_frag_length", max_frag_length, 0, allow_none=True)
-    if min_frag_length is not None and max_frag_length is not None and min_frag_length > max_frag_length:
-        raise ValueError(f"min_frag_length ({min_frag_length}) is larger than max_frag_length ({max_frag_length})")
+    min_frag_length, max_frag_length = _check_length_bounds(min_frag_length, max_frag_length)
     if normalization is None or (isinstance(normalization, str) and normalization.lower() == "none"):
         norm = "none"
     else:
@@ -222,15 +261,7 @@ def export_coverage(
     if counting_strategy not in STRATEGIES:
         raise ValueError(f"unknown counting_strategy {counting_strategy!r}: use 'fragment' or 'insertion'")
     fmt, comp = infer_format(suffix, output_format, compression)
-    level = -1
-    if compression_level is not None:
-        level = _check_int("compression_level", compression_level, -(2**31))
-        if comp in LEVELS:
-            lo, hi, _ = LEVELS[comp]
-            if not lo <= level <= hi:
-                raise ValueError(f"compression_level for {comp} must be {lo}-{hi}, got {level}")
-        else:
-            level = -1  # nothing to compress
+    level = _check_level(comp, compression_level)
     n_jobs = _check_int("n_jobs", n_jobs, -(2**31))
     if tempdir is not None:
         tempdir = Path(tempdir)
@@ -252,25 +283,14 @@ def export_coverage(
     if source.kind == "fragment_single":
         min_frag_length = max_frag_length = None
 
-    names = [_file_name(str(prefix), g, str(suffix)) for g in groups]
-    clashes = {n for n in names if names.count(n) > 1}
-    if clashes:
-        raise ValueError(f"several groups map to the same file name: {sorted(clashes)}; rename the groups")
-    out_dir_str = os.fspath(out_dir)
-    out_path = Path(out_dir_str)
-    if out_path.exists() and not out_path.is_dir():
-        raise NotADirectoryError(f"out_dir '{out_path}' exists and is not a directory")
+    out_path, paths = _output_paths(out_dir, str(prefix), groups, str(suffix))
     chrom_index = {n: i for i, n in enumerate(source.names)}
     arrays = {k: (None if v is None else to_arrays(v, chrom_index, k)) for k, v in regions.items()}
     empty = to_arrays([], chrom_index, "")
-    paths = [os.path.join(out_dir_str, n) for n in names]
     if not groups:
         warnings.warn("no cell has a group label: nothing to export", stacklevel=2)
         return {}
-
-    out_path.mkdir(parents=True, exist_ok=True)
-    if not os.access(out_path, os.W_OK | os.X_OK):
-        raise PermissionError(f"out_dir '{out_path}' is not writable")
+    _make_out_dir(out_path)
 
     # ---- stream cells into the core ----------------------------------------------
     def chunks():
@@ -282,7 +302,7 @@ def export_coverage(
         finally:
             bar.close()
 
-    log.info("exporting %d group(s) to %s", len(groups), out_dir_str)
+    log.info("exporting %d group(s) to %s", len(groups), os.fspath(out_dir))
     stats = _core.export_coverage(
         chrom_names=source.names,
         chrom_lengths=[int(x) for x in source.lengths],
@@ -299,7 +319,7 @@ def export_coverage(
         smooth_base=smooth_base,
         output_format=fmt,
         compression=comp,
-        compression_level=level,
+        compression_level=-1 if level is None else level,  # -1: the codec's default
         tempdir=spill_dir,
         n_jobs=n_jobs,
     )

@@ -11,13 +11,13 @@ import logging
 import os
 import secrets
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import _settings as settings
-from ._export import COMPRESSIONS, LEVELS, _CODEC_SUFFIXES, _check_int, _file_name, _group_codes, _labels
+from ._export import (COMPRESSIONS, LEVELS, _CODEC_SUFFIXES, _check_length_bounds, _check_level, _group_codes,
+                      _labels, _make_out_dir, _output_paths)
 from ._sources import PAIRED, open_source
 
 log = logging.getLogger("fragcov")
@@ -252,27 +252,16 @@ def export_fragments(
     export_coverage
     """
     # ---- every check that can fail comes before any file is touched ----------
-    min_frag_length = _check_int("min_frag_length", min_frag_length, 0, allow_none=True)
-    max_frag_length = _check_int("max_frag_length", max_frag_length, 0, allow_none=True)
-    if min_frag_length is not None and max_frag_length is not None and min_frag_length > max_frag_length:
-        raise ValueError(f"min_frag_length ({min_frag_length}) is larger than max_frag_length ({max_frag_length})")
+    min_frag_length, max_frag_length = _check_length_bounds(min_frag_length, max_frag_length)
     for name, value in (("prefix", prefix), ("suffix", suffix)):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a string, got {type(value).__name__}")
     codec = _codec(suffix, compression)
-    level = None
-    if compression_level is not None:
-        level = _check_int("compression_level", compression_level, -(2**31))
-        if codec in LEVELS:
-            lo, hi, _ = LEVELS[codec]
-            if not lo <= level <= hi:
-                raise ValueError(f"compression_level for {codec} must be {lo}-{hi}, got {level}")
+    level = _check_level(codec, compression_level)
     if codec in LEVELS and level is None:
         level = LEVELS[codec][2]
     if codec == "zstandard":
         _zstandard()
-    if not isinstance(out_dir, (str, os.PathLike)):
-        raise TypeError(f"out_dir must be a path, got {type(out_dir).__name__}")
 
     source = open_source(adata)
     labels = _labels(source, groupby)
@@ -282,15 +271,7 @@ def export_fragments(
     if not paired and (min_frag_length is not None or max_frag_length is not None):
         warnings.warn("single-end reads are not filtered by fragment length; min/max_frag_length are ignored",
                       stacklevel=2)
-    names = [_file_name(prefix, g, suffix) for g in groups]
-    clashes = {n for n in names if names.count(n) > 1}
-    if clashes:
-        raise ValueError(f"several groups map to the same file name: {sorted(clashes)}; rename the groups")
-    out_dir_str = os.fspath(out_dir)
-    out_path = Path(out_dir_str)
-    if out_path.exists() and not out_path.is_dir():
-        raise NotADirectoryError(f"out_dir '{out_path}' exists and is not a directory")
-    paths = [os.path.join(out_dir_str, n) for n in names]
+    out_path, paths = _output_paths(out_dir, prefix, groups, suffix)
     if not groups:
         warnings.warn("no cell has a group label: nothing to export", stacklevel=2)
         return {}
@@ -299,12 +280,10 @@ def export_fragments(
     chrom_table = _byte_table(np.char.encode(np.asarray(source.names, dtype=str), "utf-8"))
     filter_length = paired and (min_frag_length is not None or max_frag_length is not None)
 
-    out_path.mkdir(parents=True, exist_ok=True)
-    if not os.access(out_path, os.W_OK | os.X_OK):
-        raise PermissionError(f"out_dir '{out_path}' is not writable")
+    _make_out_dir(out_path)
 
     # ---- stream cells into the groups' files ---------------------------------
-    log.info("exporting fragments of %d group(s) to %s", len(groups), out_dir_str)
+    log.info("exporting fragments of %d group(s) to %s", len(groups), os.fspath(out_dir))
     sinks: list[_Sink] = []
     bar = settings.progress_bar(total=source.n_fragments(), desc="exporting fragments", unit="frag")
     try:
