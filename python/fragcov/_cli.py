@@ -5,7 +5,6 @@ import argparse
 import inspect
 import logging
 import sys
-from pathlib import Path
 
 FRAGMENT_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.bgz", ".bed", ".bed.gz", ".txt", ".txt.gz", ".tsv.zst", ".gz")
 
@@ -25,11 +24,17 @@ def _regions(values):
     return values[0] if len(values) == 1 and ":" not in values[0] else values
 
 
+def _add_input_and_groups(p: argparse.ArgumentParser, input_help: str) -> None:
+    p.add_argument("input", help=input_help)
+    p.add_argument("--groupby", help="obs column holding the groups")
+    p.add_argument("--groups", help="TSV of barcode<TAB>group (instead of --groupby)")
+    p.add_argument("--selections", nargs="+", metavar="GROUP", help="export only these groups")
+
+
 def _add_export_options(p: argparse.ArgumentParser) -> None:
     from ._export import export_coverage
 
     d = {k: v.default for k, v in inspect.signature(export_coverage).parameters.items()}
-    p.add_argument("--selections", nargs="+", metavar="GROUP", help="export only these groups")
     p.add_argument("--bin-size", type=int, default=d["bin_size"], help="bin width in bases (default %(default)s)")
     p.add_argument("--blacklist", help="BED file of regions to drop")
     p.add_argument("--normalization", type=_none_or_str, default=d["normalization"],
@@ -133,9 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-coverage", help="write one coverage track per group",
                        description="Write one coverage track per cell group from an .h5ad/.h5ads file or "
                                    "straight from a 10x fragment file.")
-    p.add_argument("input", help=".h5ad/.h5ads file, or a fragment file (.tsv.gz) with --groups and --chrom-sizes")
-    p.add_argument("--groupby", help="obs column holding the groups")
-    p.add_argument("--groups", help="TSV of barcode<TAB>group (instead of --groupby)")
+    _add_input_and_groups(p, ".h5ad/.h5ads file, or a fragment file (.tsv.gz) with --groups and --chrom-sizes")
     p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
     p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
     p.add_argument("--min-num-fragments", type=int, default=200,
@@ -146,10 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-fragments", help="write one fragment BED file per group (for peak callers)",
                        description="Write the fragments of each cell group to a BED file "
                                    "(chrom, start, end, cell id, 1), like snapatac2.ex.export_fragments.")
-    p.add_argument("input", help=".h5ad/.h5ads file")
-    p.add_argument("--groupby", help="obs column holding the groups")
-    p.add_argument("--groups", help="TSV of barcode<TAB>group (instead of --groupby)")
-    p.add_argument("--selections", nargs="+", metavar="GROUP", help="export only these groups")
+    _add_input_and_groups(p, ".h5ad/.h5ads file")
     p.add_argument("--ids", help="obs column used as the cell id (default: obs names)")
     p.add_argument("--min-frag-length", type=_none_or_int)
     p.add_argument("--max-frag-length", type=_none_or_int)
