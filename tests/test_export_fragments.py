@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from fragcov import _export_fragments as ef
 from fragcov._export_fragments import export_fragments
-from conftest import DATA
+from conftest import DATA, make_anndata
 
 zstandard = pytest.importorskip("zstandard")
 
@@ -336,12 +336,9 @@ def test_namespace_and_signature():
 # ----------------------------------------------------------------------------
 
 def tiny():
-    a = ad.AnnData(obs=pd.DataFrame({"grp": ["a", "b"], "name": ["x", "y"]}, index=["c0", "c1"]))
-    a.obsm["fragment_paired"] = sp.csr_matrix(
-        (np.full(2, 50, np.uint32), np.array([0, 100], np.int64), np.arange(3)), shape=(2, 1000))
-    a.uns["reference_sequences"] = pd.DataFrame(
-        {"reference_seq_name": ["chr1"], "reference_seq_length": np.array([1000], np.uint64)})
-    return a
+    """Two cells on a 1 kb chr1, one 50 bp fragment each (at 0 and 100)."""
+    obs = pd.DataFrame({"grp": ["a", "b"], "name": ["x", "y"]}, index=["c0", "c1"])
+    return make_anndata([("chr1", 1000)], chrom=[0, 0], start=[0, 100], end=[50, 150], cell=[0, 1], n_obs=2, obs=obs)
 
 
 def tiny_no_frag():
