@@ -13,14 +13,48 @@ struct Run {
     int64_t start, end, count;
 };
 
+// Sorts `v` by least-significant-digit radix sort: as few passes as the
+// largest value needs (two for the bins of a human chromosome at bin_size 10),
+// each a counting pass over digits of at most 13 bits (a 32 KB histogram).
+// Linear in v.size(); `scratch` is reused between calls.
+inline void radix_sort(std::vector<uint32_t>& v, std::vector<uint32_t>& scratch) {
+    const size_t n = v.size();
+    if (n < 256) {
+        std::sort(v.begin(), v.end());
+        return;
+    }
+    const uint32_t max = *std::max_element(v.begin(), v.end());
+    int bits = 0;
+    while (bits < 32 && (max >> bits) != 0) ++bits;
+    if (bits == 0) return;
+    const int passes = (bits + 12) / 13;
+    const int digit = (bits + passes - 1) / passes;
+    const uint32_t mask = (1u << digit) - 1;
+    scratch.resize(n);
+    std::vector<size_t> count(size_t{1} << digit);
+    for (int p = 0, shift = 0; p < passes; ++p, shift += digit) {
+        std::fill(count.begin(), count.end(), 0);
+        for (uint32_t x : v) ++count[(x >> shift) & mask];
+        size_t sum = 0;
+        for (size_t& c : count) {
+            const size_t k = c;
+            c = sum;
+            sum += k;
+        }
+        for (uint32_t x : v) scratch[count[(x >> shift) & mask]++] = x;
+        v.swap(scratch);
+    }
+}
+
 // Bin coverage from units given as [first_bin, end_bin): sorts both arrays and
-// sweeps them, so the cost is O(n log n) in units and nothing is proportional
-// to the chromosome length. Returns the runs with count > 0, in base
+// sweeps them, so the cost is linear in units and nothing is proportional to
+// the chromosome length. Returns the runs with count > 0, in base
 // coordinates, the last bin cut at `chrom_length`.
 inline std::vector<Run> bin_runs(std::vector<uint32_t>& first_bins, std::vector<uint32_t>& end_bins,
                                  uint64_t bin_size, uint64_t chrom_length) {
-    std::sort(first_bins.begin(), first_bins.end());
-    std::sort(end_bins.begin(), end_bins.end());
+    std::vector<uint32_t> scratch;
+    radix_sort(first_bins, scratch);
+    radix_sort(end_bins, scratch);
     std::vector<Run> runs;
     const size_t n = first_bins.size();
     const uint64_t none = std::numeric_limits<uint64_t>::max();
