@@ -5,6 +5,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <future>
+
 #include "fragcov/fragcov.hpp"
 
 namespace py = pybind11;
@@ -78,6 +80,16 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
 
     GroupedExporter exporter(std::move(genome), std::move(regions), o, std::move(output_paths));
     // chunks yields (indptr int64, indices int64, values uint32 (paired) | int32 (single-end), cell_group int32)
+    // Chunk k is binned on a worker thread while Python reads chunk k+1.
+    // Declared in this order so that, if the iterator raises, the worker is
+    // joined (future destructor) before the chunk it reads is released.
+    py::object busy_chunk;
+    std::future<void> busy;
+    auto wait_busy = [&] {
+        if (!busy.valid()) return;
+        py::gil_scoped_release nogil;
+        busy.get();
+    };
     for (py::handle item : chunks) {
         py::tuple t = py::reinterpret_borrow<py::tuple>(item);
         if (t.size() != 4) throw py::value_error("a chunk must be (indptr, indices, values, cell_group)");
@@ -92,9 +104,11 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
         ch.indices = data_of<int64_t>(t[1], "indices", nnz);
         if (py::isinstance<CArray<int32_t>>(t[2])) ch.signed_lengths = data_of<int32_t>(t[2], "values", nnz);
         else ch.lengths = data_of<uint32_t>(t[2], "values", nnz);
-        py::gil_scoped_release nogil;
-        exporter.add_cells(ch);
+        wait_busy();
+        busy_chunk = t;  // keeps the arrays alive while the worker reads them
+        busy = std::async(std::launch::async, [&exporter, ch] { exporter.add_cells(ch); });
     }
+    wait_busy();
 
     std::vector<GroupStats> stats;
     {
