@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="build-essential cmake ninja-build pkg-config libbigwig-dev libzstd-dev zlib1g-dev zstd"
+APT_PACKAGES="build-essential cmake ninja-build pkg-config libdeflate-dev libzstd-dev zlib1g-dev zstd"
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -15,7 +15,7 @@ if command -v apt-get >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
   fi
 else
-  echo "apt-get not found: install libBigWig, zstd and zlib development files yourself" >&2
+  echo "apt-get not found: install libdeflate, zstd and zlib development files yourself" >&2
 fi
 
 PYTHON=${PYTHON:-python3}

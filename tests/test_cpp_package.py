@@ -93,7 +93,7 @@ def test_installed_package_builds_and_runs_example(tmp_path):
     assert libs, "static library not installed"
     configs = list(prefix.glob("lib*/cmake/fragcov/fragcovConfig.cmake"))
     assert len(configs) == 1
-    for f in ("fragcovConfigVersion.cmake", "fragcovTargets.cmake", "FindZstd.cmake", "FindLibBigWig.cmake"):
+    for f in ("fragcovConfigVersion.cmake", "fragcovTargets.cmake", "FindZstd.cmake", "FindLibDeflate.cmake"):
         assert (configs[0].parent / f).is_file(), f
 
     # 2. the example: a separate project that only knows the prefix

@@ -29,7 +29,10 @@ GroupedExporter::GroupedExporter(Genome genome, Regions regions, ExportOptions o
             throw std::invalid_argument("chromosome " + genome_.name(c) + " has too many bins");
     units_ = std::make_unique<UnitStore>(output_paths_.size(), genome_.size(),
                                          options_.memory_budget_bytes, options_.tempdir);
-    if (options_.format == OutputFormat::BigWig) init_bigwig_library();
+    if (options_.format == OutputFormat::BigWig)  // bigWig coordinates are 32-bit
+        for (size_t c = 0; c < genome_.size(); ++c)
+            if (genome_.length(c) > UINT32_MAX)
+                throw std::invalid_argument("chromosome " + genome_.name(c) + " is too long for bigWig");
 }
 
 GroupedExporter::~GroupedExporter() = default;

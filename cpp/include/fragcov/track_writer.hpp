@@ -40,7 +40,4 @@ private:
 std::unique_ptr<TrackWriter> make_track_writer(const Genome& genome, const std::string& path,
                                                const ExportOptions& options);
 
-// Initialise libBigWig once per process before writers are used from threads.
-void init_bigwig_library();
-
 }  // namespace fragcov

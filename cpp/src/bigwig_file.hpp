@@ -1,0 +1,104 @@
+// A streaming bigWig (bbi v4) writer: records go in once, in genome order, and
+// leave as compressed data blocks straight away. Zoom levels are summarised on
+// the fly from the same records, so nothing is read back and memory stays at a
+// few blocks plus the index (32 bytes per block of 1024 records).
+//
+// File layout (UCSC bbiWrite order; every offset is stored, so readers do not
+// depend on it): header, zoom headers, total summary, chromosome B+ tree, data
+// (section count + zlib blocks), data R-tree, then per zoom level its record
+// count, blocks and R-tree, and the magic number again at the very end.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+struct libdeflate_compressor;
+
+namespace fragcov {
+
+class BigWigFile {
+public:
+    // `names`/`lengths`: every reference sequence, in the order records come in
+    // (the chromosome ids of the file). `deflate_level`: 1-12 (libdeflate).
+    // `first_zoom`: bases per record of the finest zoom level; each further
+    // level is 4x coarser, up to the first that spans the longest chromosome.
+    BigWigFile(const std::string& path, const std::vector<std::string>& names,
+               const std::vector<uint64_t>& lengths, int deflate_level, uint64_t first_zoom);
+    ~BigWigFile();
+    BigWigFile(const BigWigFile&) = delete;
+    BigWigFile& operator=(const BigWigFile&) = delete;
+
+    // [start, end) on chromosome `chrom` has `value`; calls must be in
+    // (chrom, start) order and not overlap.
+    void add(uint32_t chrom, uint32_t start, uint32_t end, float value);
+    // Writes everything that is left and closes the file.
+    void close();
+
+    static constexpr uint32_t kItemsPerBlock = 1024;  // records per data / zoom block
+    static constexpr uint32_t kIndexFanout = 256;     // children per index node
+    static constexpr int kMaxZoomLevels = 10;
+
+    // A finished, compressed block and its place in the R-tree: it covers
+    // (start_chrom, start) up to (end_chrom, end).
+    struct IndexItem {
+        uint32_t start_chrom, start, end_chrom, end;
+        uint64_t offset, size;
+    };
+    // A zoom summary of [start, end) on one chromosome.
+    struct Summary {
+        uint32_t chrom = 0, start = 0, end = 0;
+        uint64_t valid = 0;
+        double min = 0, max = 0, sum = 0, sum_squares = 0;
+    };
+
+private:
+    struct Record {
+        uint32_t start, end;
+        float value;
+    };
+    struct ZoomLevel {
+        uint64_t reduction;
+        Summary current;  // the bin being filled; valid == 0 when none
+        uint64_t bin = 0;
+        std::vector<Summary> pending;     // records of the next zoom block
+        std::string blocks;               // compressed zoom blocks, written at close()
+        std::vector<IndexItem> index;     // offsets relative to `blocks`
+        uint32_t count = 0;
+    };
+
+    void flush_block();
+    void add_to_zoom(uint32_t chrom, uint64_t start, uint64_t end, float value);
+    void close_zoom_bin(size_t level);
+    void merge_into_zoom(size_t level, const Summary& s, uint64_t bin);
+    void flush_zoom_block(ZoomLevel& z);
+    // Compresses `raw` into compressed_ and returns its size.
+    size_t compress(const std::string& raw);
+    void write(const void* data, size_t n);
+    void write_at(uint64_t offset, const std::string& bytes);
+    void write_index(const std::vector<IndexItem>& items, uint64_t index_offset, uint64_t end_of_data);
+    std::string chrom_tree() const;
+
+    std::string path_;
+    FILE* file_ = nullptr;
+    uint64_t pos_ = 0;  // bytes written so far
+    std::vector<std::string> names_;
+    std::vector<uint64_t> lengths_;
+    libdeflate_compressor* compressor_ = nullptr;
+    std::vector<char> compressed_;
+    std::string raw_;
+
+    // current data block
+    uint32_t block_chrom_ = 0;
+    std::vector<Record> block_;
+    std::vector<IndexItem> index_;
+    uint64_t max_raw_block_ = 0;
+    uint64_t data_offset_ = 0, chrom_tree_offset_ = 0;
+    bool has_last_ = false;
+    uint32_t last_chrom_ = 0, last_end_ = 0;
+
+    std::vector<ZoomLevel> zooms_;
+    Summary total_;
+};
+
+}  // namespace fragcov
