@@ -48,7 +48,7 @@ BigWigFile::BigWigFile(const std::string& path, const std::vector<std::string>& 
     for (size_t c = 0; c < names_.size(); ++c)
         if (lengths_[c] > UINT32_MAX)
             throw std::invalid_argument("chromosome " + names_[c] + " is too long for bigWig");
-    compressor_ = libdeflate_alloc_compressor(deflate_level);
+    compressor_.reset(libdeflate_alloc_compressor(deflate_level));
     if (!compressor_) throw std::runtime_error("libdeflate: cannot create a compressor");
 
     const uint64_t longest = *std::max_element(lengths_.begin(), lengths_.end());
@@ -59,9 +59,9 @@ BigWigFile::BigWigFile(const std::string& path, const std::vector<std::string>& 
         zooms_.push_back(ZoomLevel{reduction, {}, 0, {}, {}, {}, 0});
     }
 
-    file_ = std::fopen(path_.c_str(), "wb");
+    file_.reset(std::fopen(path_.c_str(), "wb"));
     if (!file_) throw std::runtime_error("cannot open '" + path_ + "': " + std::strerror(errno));
-    std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+    std::setvbuf(file_.get(), nullptr, _IOFBF, 1 << 20);
     // header, zoom headers and total summary are filled in by close()
     const std::string zeros(kHeaderSize + kMaxZoomLevels * kZoomHeaderSize + kSummarySize, '\0');
     write(zeros.data(), zeros.size());
@@ -74,26 +74,25 @@ BigWigFile::BigWigFile(const std::string& path, const std::vector<std::string>& 
     block_.reserve(kItemsPerBlock);
 }
 
-BigWigFile::~BigWigFile() {
-    if (file_) std::fclose(file_);
-    if (compressor_) libdeflate_free_compressor(compressor_);
-}
+BigWigFile::~BigWigFile() = default;
+
+void BigWigFile::FreeCompressor::operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
 
 void BigWigFile::write(const void* data, size_t n) {
-    if (n && std::fwrite(data, 1, n, file_) != n)
+    if (n && std::fwrite(data, 1, n, file_.get()) != n)
         throw std::runtime_error("cannot write '" + path_ + "': " + std::strerror(errno));
     pos_ += n;
 }
 
 void BigWigFile::write_at(uint64_t offset, const std::string& bytes) {
-    if (std::fseek(file_, static_cast<long>(offset), SEEK_SET) != 0 ||
-        std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size())
+    if (std::fseek(file_.get(), static_cast<long>(offset), SEEK_SET) != 0 ||
+        std::fwrite(bytes.data(), 1, bytes.size(), file_.get()) != bytes.size())
         throw std::runtime_error("cannot write '" + path_ + "': " + std::strerror(errno));
 }
 
 size_t BigWigFile::compress(const std::string& raw) {
-    compressed_.resize(libdeflate_zlib_compress_bound(compressor_, raw.size()));
-    size_t n = libdeflate_zlib_compress(compressor_, raw.data(), raw.size(), compressed_.data(),
+    compressed_.resize(libdeflate_zlib_compress_bound(compressor_.get(), raw.size()));
+    size_t n = libdeflate_zlib_compress(compressor_.get(), raw.data(), raw.size(), compressed_.data(),
                                         compressed_.size());
     if (n == 0) throw std::runtime_error("libdeflate: compression failed");
     max_raw_block_ = std::max<uint64_t>(max_raw_block_, raw.size());
@@ -416,9 +415,7 @@ void BigWigFile::close() {
     put<uint64_t>(count, index_.size());
     write_at(data_offset_, count);
 
-    FILE* f = file_;
-    file_ = nullptr;
-    if (std::fclose(f) != 0) throw std::runtime_error("cannot close '" + path_ + "': " + std::strerror(errno));
+    if (std::fclose(file_.release()) != 0) throw std::runtime_error("cannot close '" + path_ + "': " + std::strerror(errno));
 }
 
 }  // namespace fragcov

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -79,12 +80,19 @@ private:
     void write_index(const std::vector<IndexItem>& items, uint64_t index_offset, uint64_t end_of_data);
     std::string chrom_tree() const;
 
+    struct CloseFile {
+        void operator()(FILE* f) const { std::fclose(f); }
+    };
+    struct FreeCompressor {
+        void operator()(libdeflate_compressor* c) const;  // libdeflate_free_compressor
+    };
+
     std::string path_;
-    FILE* file_ = nullptr;
+    std::unique_ptr<FILE, CloseFile> file_;
     uint64_t pos_ = 0;  // bytes written so far
     std::vector<std::string> names_;
     std::vector<uint64_t> lengths_;
-    libdeflate_compressor* compressor_ = nullptr;
+    std::unique_ptr<libdeflate_compressor, FreeCompressor> compressor_;
     std::vector<char> compressed_;
     std::string raw_;
 
