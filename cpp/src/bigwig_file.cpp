@@ -29,6 +29,26 @@ void put(std::string& out, T v) {
     out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
+// `n` bases of value `v` into a summary.
+void add_value(BigWigFile::Summary& into, double v, uint64_t n) {
+    if (into.valid == 0) into.min = into.max = v;
+    into.min = std::min(into.min, v);
+    into.max = std::max(into.max, v);
+    into.valid += n;
+    into.sum += v * static_cast<double>(n);
+    into.sum_squares += v * v * static_cast<double>(n);
+}
+
+// Another summary into a summary.
+void combine(BigWigFile::Summary& into, const BigWigFile::Summary& s) {
+    if (into.valid == 0) into.min = s.min, into.max = s.max;
+    into.min = std::min(into.min, s.min);
+    into.max = std::max(into.max, s.max);
+    into.valid += s.valid;
+    into.sum += s.sum;
+    into.sum_squares += s.sum_squares;
+}
+
 // Writes fields one after another into memory that is already sized.
 struct Cursor {
     char* p;
@@ -41,17 +61,20 @@ struct Cursor {
 
 }  // namespace
 
-BigWigFile::BigWigFile(const std::string& path, const std::vector<std::string>& names,
-                       const std::vector<uint64_t>& lengths, int deflate_level, uint64_t first_zoom)
-    : path_(path), names_(names), lengths_(lengths) {
-    if (names_.empty()) throw std::invalid_argument("a bigWig needs at least one reference sequence");
-    for (size_t c = 0; c < names_.size(); ++c)
-        if (lengths_[c] > UINT32_MAX)
-            throw std::invalid_argument("chromosome " + names_[c] + " is too long for bigWig");
+void check_bigwig_genome(const Genome& genome) {
+    if (genome.size() == 0) throw std::invalid_argument("a bigWig needs at least one reference sequence");
+    for (size_t c = 0; c < genome.size(); ++c)
+        if (genome.length(c) > UINT32_MAX)
+            throw std::invalid_argument("chromosome " + genome.name(c) + " is too long for bigWig");
+}
+
+BigWigFile::BigWigFile(const std::string& path, const Genome& genome, int deflate_level, uint64_t first_zoom)
+    : path_(path), genome_(genome) {
+    check_bigwig_genome(genome_);
     compressor_.reset(libdeflate_alloc_compressor(deflate_level));
     if (!compressor_) throw std::runtime_error("libdeflate: cannot create a compressor");
 
-    const uint64_t longest = *std::max_element(lengths_.begin(), lengths_.end());
+    const uint64_t longest = *std::max_element(genome_.lengths().begin(), genome_.lengths().end());
     uint64_t reduction = std::max<uint64_t>(first_zoom, 1);
     for (int k = 0; k < kMaxZoomLevels; ++k, reduction *= 4) {
         if (k > 0 && zooms_.back().reduction >= longest) break;  // one record per chromosome already
@@ -102,24 +125,15 @@ size_t BigWigFile::compress(const std::string& raw) {
 // ---- data ------------------------------------------------------------------
 
 void BigWigFile::add(uint32_t chrom, uint32_t start, uint32_t end, float value) {
-    if (chrom >= names_.size() || start >= end || end > lengths_[chrom] ||
-        (has_last_ && (chrom < last_chrom_ || (chrom == last_chrom_ && start < last_end_))))
+    if (chrom >= genome_.size() || start >= end || end > genome_.length(chrom) ||
+        (!block_.empty() && (chrom < block_chrom_ || (chrom == block_chrom_ && start < block_.back().end))))
         throw std::logic_error("bigWig records must be sorted, non-overlapping and inside the chromosome");
-    has_last_ = true;
-    last_chrom_ = chrom;
-    last_end_ = end;
 
     if (!block_.empty() && (chrom != block_chrom_ || block_.size() == kItemsPerBlock)) flush_block();
     block_chrom_ = chrom;
     block_.push_back({start, end, value});
 
-    const double n = end - start, v = value;
-    if (total_.valid == 0) total_.min = total_.max = v;
-    total_.valid += end - start;
-    total_.min = std::min(total_.min, v);
-    total_.max = std::max(total_.max, v);
-    total_.sum += v * n;
-    total_.sum_squares += v * v * n;
+    add_value(total_, value, end - start);
     add_to_zoom(chrom, start, end, value);
 }
 
@@ -154,43 +168,16 @@ void BigWigFile::flush_block() {
 // of level k+1. Records are summarised into level 0 only; a finished bin is
 // merged into its parent, so each record costs O(1) whatever the level count.
 
-namespace {
-
-void combine(BigWigFile::Summary& into, const BigWigFile::Summary& s) {
-    if (into.valid == 0) {
-        into.min = s.min;
-        into.max = s.max;
-    } else {
-        into.min = std::min(into.min, s.min);
-        into.max = std::max(into.max, s.max);
-    }
-    into.valid += s.valid;
-    into.sum += s.sum;
-    into.sum_squares += s.sum_squares;
-}
-
-}  // namespace
-
 void BigWigFile::add_to_zoom(uint32_t chrom, uint64_t start, uint64_t end, float value) {
     if (zooms_.empty()) return;
-    ZoomLevel& z = zooms_[0];
-    const double v = value;
-    while (start < end) {
-        const uint64_t bin = start / z.reduction;
-        const uint64_t piece_end = std::min(end, (bin + 1) * z.reduction);
-        if (z.current.valid > 0 && (z.current.chrom != chrom || z.bin != bin)) close_zoom_bin(0);
-        if (z.current.valid == 0) {
-            z.current = Summary{chrom, static_cast<uint32_t>(bin * z.reduction),
-                                static_cast<uint32_t>(std::min((bin + 1) * z.reduction, lengths_[chrom])),
-                                0, v, v, 0, 0};
-            z.bin = bin;
-        }
-        const double n = static_cast<double>(piece_end - start);
-        z.current.valid += piece_end - start;
-        z.current.min = std::min(z.current.min, v);
-        z.current.max = std::max(z.current.max, v);
-        z.current.sum += v * n;
-        z.current.sum_squares += v * v * n;
+    const uint64_t reduction = zooms_[0].reduction;
+    while (start < end) {  // one piece per finest-level bin the record touches
+        const uint64_t bin = start / reduction;
+        const uint64_t piece_end = std::min(end, (bin + 1) * reduction);
+        Summary piece;
+        piece.chrom = chrom;
+        add_value(piece, value, piece_end - start);
+        merge_into_zoom(0, piece, bin);
         start = piece_end;
     }
 }
@@ -212,7 +199,7 @@ void BigWigFile::merge_into_zoom(size_t level, const Summary& s, uint64_t bin) {
     if (z.current.valid > 0 && (z.current.chrom != s.chrom || z.bin != bin)) close_zoom_bin(level);
     if (z.current.valid == 0) {
         z.current = Summary{s.chrom, static_cast<uint32_t>(bin * z.reduction),
-                            static_cast<uint32_t>(std::min((bin + 1) * z.reduction, lengths_[s.chrom])),
+                            static_cast<uint32_t>(std::min((bin + 1) * z.reduction, genome_.length(s.chrom))),
                             0, 0, 0, 0, 0};
         z.bin = bin;
     }
@@ -246,12 +233,13 @@ void BigWigFile::flush_zoom_block(ZoomLevel& z) {
 // The chromosome B+ tree: names sorted bytewise, each with its id and length.
 // Nodes are padded to the full block size and written root first (UCSC layout).
 std::string BigWigFile::chrom_tree() const {
-    const size_t n = names_.size();
+    const std::vector<std::string>& names = genome_.names();
+    const size_t n = names.size();
     std::vector<uint32_t> order(n);
     std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return names_[a] < names_[b]; });
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return names[a] < names[b]; });
     size_t key_size = 1;
-    for (const auto& s : names_) key_size = std::max(key_size, s.size());
+    for (const auto& s : names) key_size = std::max(key_size, s.size());
     const uint32_t block = static_cast<uint32_t>(std::min<size_t>(kIndexFanout, n));
     const uint64_t node_size = 4 + uint64_t{block} * (key_size + 8);
 
@@ -270,7 +258,7 @@ std::string BigWigFile::chrom_tree() const {
     put<uint64_t>(out, n);
     put<uint64_t>(out, 0);
     auto put_key = [&](uint32_t c) {
-        std::string key = names_[c];
+        std::string key = names[c];
         key.resize(key_size, '\0');
         out += key;
     };
@@ -289,7 +277,7 @@ std::string BigWigFile::chrom_tree() const {
                 put_key(order[i]);
                 if (l == 0) {
                     put<uint32_t>(out, order[i]);
-                    put<uint32_t>(out, static_cast<uint32_t>(lengths_[order[i]]));
+                    put<uint32_t>(out, static_cast<uint32_t>(genome_.length(order[i])));
                 } else {
                     put<uint64_t>(out, next_level_start + (i / span[l - 1]) * node_size);
                 }

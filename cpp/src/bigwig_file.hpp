@@ -14,18 +14,24 @@
 #include <string>
 #include <vector>
 
+#include "fragcov/genome.hpp"
+
 struct libdeflate_compressor;
 
 namespace fragcov {
 
+// Throws std::invalid_argument unless every chromosome of `genome` fits
+// bigWig's 32-bit coordinates (and there is at least one).
+void check_bigwig_genome(const Genome& genome);
+
 class BigWigFile {
 public:
-    // `names`/`lengths`: every reference sequence, in the order records come in
-    // (the chromosome ids of the file). `deflate_level`: 1-12 (libdeflate).
-    // `first_zoom`: bases per record of the finest zoom level; each further
-    // level is 4x coarser, up to the first that spans the longest chromosome.
-    BigWigFile(const std::string& path, const std::vector<std::string>& names,
-               const std::vector<uint64_t>& lengths, int deflate_level, uint64_t first_zoom);
+    // `genome`: every reference sequence, in the order records come in (the
+    // chromosome ids of the file); it must outlive this object.
+    // `deflate_level`: 1-12 (libdeflate). `first_zoom`: bases per record of
+    // the finest zoom level; each further level is 4x coarser, up to the first
+    // that spans the longest chromosome.
+    BigWigFile(const std::string& path, const Genome& genome, int deflate_level, uint64_t first_zoom);
     ~BigWigFile();
     BigWigFile(const BigWigFile&) = delete;
     BigWigFile& operator=(const BigWigFile&) = delete;
@@ -71,6 +77,7 @@ private:
     void flush_block();
     void add_to_zoom(uint32_t chrom, uint64_t start, uint64_t end, float value);
     void close_zoom_bin(size_t level);
+    // Adds `s`, which lies in bin `bin` of zoom level `level`, to that level.
     void merge_into_zoom(size_t level, const Summary& s, uint64_t bin);
     void flush_zoom_block(ZoomLevel& z);
     // Compresses `raw` into compressed_ and returns its size.
@@ -90,20 +97,18 @@ private:
     std::string path_;
     std::unique_ptr<FILE, CloseFile> file_;
     uint64_t pos_ = 0;  // bytes written so far
-    std::vector<std::string> names_;
-    std::vector<uint64_t> lengths_;
+    const Genome& genome_;
     std::unique_ptr<libdeflate_compressor, FreeCompressor> compressor_;
     std::vector<char> compressed_;
     std::string raw_;
 
-    // current data block
+    // current data block; its last record is the last one added (blocks are
+    // only flushed right before a record is added, or at close)
     uint32_t block_chrom_ = 0;
     std::vector<Record> block_;
     std::vector<IndexItem> index_;
     uint64_t max_raw_block_ = 0;
     uint64_t data_offset_ = 0, chrom_tree_offset_ = 0;
-    bool has_last_ = false;
-    uint32_t last_chrom_ = 0, last_end_ = 0;
 
     std::vector<ZoomLevel> zooms_;
     Summary total_;

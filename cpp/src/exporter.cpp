@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bigwig_file.hpp"
 #include "coverage.hpp"
 #include "fragcov/track_writer.hpp"
 #include "unit_store.hpp"
@@ -29,10 +30,7 @@ GroupedExporter::GroupedExporter(Genome genome, Regions regions, ExportOptions o
             throw std::invalid_argument("chromosome " + genome_.name(c) + " has too many bins");
     units_ = std::make_unique<UnitStore>(output_paths_.size(), genome_.size(),
                                          options_.memory_budget_bytes, options_.tempdir);
-    if (options_.format == OutputFormat::BigWig)  // bigWig coordinates are 32-bit
-        for (size_t c = 0; c < genome_.size(); ++c)
-            if (genome_.length(c) > UINT32_MAX)
-                throw std::invalid_argument("chromosome " + genome_.name(c) + " is too long for bigWig");
+    if (options_.format == OutputFormat::BigWig) check_bigwig_genome(genome_);  // before any file exists
 }
 
 GroupedExporter::~GroupedExporter() = default;

@@ -197,16 +197,11 @@ class BigWigWriter : public TrackWriter {
 public:
     BigWigWriter(const Genome& genome, const std::string& path, const ExportOptions& o)
         : TrackWriter(genome, path) {
-        std::vector<std::string> names;
-        std::vector<uint64_t> lengths;
-        for (size_t c = 0; c < genome.size(); ++c) {
-            names.push_back(genome.name(c));
-            lengths.push_back(genome.length(c));
-        }
-        // The finest zoom level summarises 10 bins or 10 kb, whichever is more
-        // (UCSC starts at 10x the mean record width, bigtools at 10 kb).
+        // The finest zoom level summarises 10 bins or 40 kb, whichever is more
+        // (40 kb is where libBigWig started for these tracks; UCSC starts at
+        // 10x the mean record width, bigtools at 10 kb).
         const uint64_t first_zoom = std::max<uint64_t>(10 * o.bin_size, 40960);
-        file_ = std::make_unique<BigWigFile>(temp_path_, names, lengths, kDeflateLevel, first_zoom);
+        file_ = std::make_unique<BigWigFile>(temp_path_, genome, kDeflateLevel, first_zoom);
     }
 
 protected:
