@@ -38,6 +38,13 @@ def no_reference():
     return a
 
 
+def huge_chromosome():
+    a = tiny_adata()
+    a.uns["reference_sequences"] = pd.DataFrame(
+        {"reference_seq_name": ["chr1"], "reference_seq_length": np.array([2**32], np.uint64)})
+    return a
+
+
 def bad_bed(tmp_path):
     p = tmp_path / "bad.bed"
     p.write_text("chr1\t10\t20\nchr1\tten\t30\n")
@@ -61,6 +68,8 @@ CASES = [
     ("suffix-no-format", dict(suffix=".txt"), ValueError, r"cannot tell the output format.*output_format"),
     ("bigwig-compressed", dict(suffix=".bw", compression="gzip"), ValueError, r"compression=None"),
     ("bigwig-gz-suffix", dict(suffix=".bw.gz"), ValueError, r"compressed internally"),
+    ("bigwig-chrom-too-long", dict(adata=huge_chromosome, suffix=".bw"), ValueError,
+     r"chr1 is too long for bigWig"),
     ("bin-size-0", dict(bin_size=0), ValueError, r"bin_size must be >= 1"),
     ("bin-size-float", dict(bin_size=2.5), TypeError, r"bin_size must be a whole number"),
     ("smooth-0", dict(smooth_base=0), ValueError, r"smooth_base must be >= 1"),

@@ -290,10 +290,12 @@ def export_coverage(
     if not groups:
         warnings.warn("no cell has a group label: nothing to export", stacklevel=2)
         return {}
-    _make_out_dir(out_path)
 
     # ---- stream cells into the core ----------------------------------------------
     def chunks():
+        # The core pulls the first chunk only after its own checks (e.g. bigWig's
+        # 32-bit coordinates), so out_dir is created once nothing can be rejected.
+        _make_out_dir(out_path)
         bar = settings.progress_bar(total=source.n_fragments(), desc="reading fragments", unit="frag")
         try:
             for ch in chunks_of(source):
