@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="build-essential cmake ninja-build pkg-config libdeflate-dev libzstd-dev zlib1g-dev zstd"
+APT_PACKAGES="build-essential cmake ninja-build pkg-config libdeflate-dev libzstd-dev zlib1g-dev zstd doctest-dev"
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -8,5 +8,7 @@ PYTHON=${PYTHON:-python3}
 # test_model_vs_snapatac2.py / test_inputs.py; without it they are skipped.
 "$PYTHON" -m pip install -q --disable-pip-version-check "snapatac2==2.9.0" \
   || echo "warning: snapatac2 2.9.0 could not be installed; its live comparisons will be skipped" >&2
+# C++ unit tests (sanitized build, ctest)
+bash scripts/test_cpp.sh
 # run from tests/ so that the installed package, not the source tree, is imported
 cd tests && exec "$PYTHON" -m pytest -q -p no:cacheprovider "$@"
