@@ -3,7 +3,7 @@
 //   export_example OUT_DIR     -> OUT_DIR/B.bedGraph, OUT_DIR/T.bedGraph
 //
 // The input is a toy genome (chr1: 1000 bp, chr2: 500 bp) and four cells with
-// paired-end fragments in SnapATAC2's CSR layout (SPEC section 2): row = cell,
+// paired-end fragments in SnapATAC2's CSR layout (docs/spec.md section 2): row = cell,
 // column = genome position of the fragment start, value = fragment length.
 #include <cstdint>
 #include <exception>
@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
         // Cells may be fed in any number of chunks; here, all four at once.
         fragcov::CellChunk chunk;
         chunk.n_cells = cell_group.size();
+        chunk.n_fragments = indices.size();
         chunk.indptr = indptr.data();
         chunk.indices = indices.data();
         chunk.lengths = lengths.data();  // paired-end (signed_lengths for single-end)

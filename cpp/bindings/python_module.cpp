@@ -1,12 +1,15 @@
-// The one Python entry point: fragcov._core.export_coverage.
-// Python does argument checking and reading; this file only converts types.
+// The Python extension fragcov._core. It converts types and maps exceptions;
+// every option rule lives in the core (options.cpp: validate(), the enum
+// parsers), so Python and C++ users get the same checks.
 #include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <future>
+#include <system_error>
 
+#include "../src/output_file.hpp"
 #include "fragcov/fragcov.hpp"
 
 namespace py = pybind11;
@@ -17,60 +20,54 @@ namespace {
 template <class T>
 using CArray = py::array_t<T, py::array::c_style>;  // no forcecast: Python passes exact dtypes
 
+// The data of a one-dimensional C-contiguous array of T, and its length.
 template <class T>
-const T* data_of(const py::object& obj, const char* what, py::ssize_t expected = -1) {
+std::pair<const T*, size_t> array_of(const py::handle& obj, const char* what) {
     if (!py::isinstance<CArray<T>>(obj))
         throw py::type_error(std::string(what) + " must be a C-contiguous numpy array of " +
                              py::str(py::dtype::of<T>()).cast<std::string>());
-    auto arr = obj.cast<CArray<T>>();
+    auto arr = py::reinterpret_borrow<CArray<T>>(obj);
     if (arr.ndim() != 1) throw py::value_error(std::string(what) + " must be one-dimensional");
-    if (expected >= 0 && arr.shape(0) != expected)
-        throw py::value_error(std::string(what) + " has the wrong length");
-    return arr.data();
+    return {arr.data(), static_cast<size_t>(arr.shape(0))};
 }
 
 RegionIndex to_index(size_t n_chroms, const py::tuple& regions) {
     // (chrom indices uint32, starts int64, ends int64)
+    if (regions.size() != 3) throw py::value_error("regions must be (chroms, starts, ends)");
     return RegionIndex(n_chroms, regions[0].cast<std::vector<uint32_t>>(),
                        regions[1].cast<std::vector<int64_t>>(), regions[2].cast<std::vector<int64_t>>());
 }
 
-template <class E>
-E enum_of(const std::string& s, std::initializer_list<std::pair<const char*, E>> table, const char* what) {
-    for (auto& kv : table)
-        if (s == kv.first) return kv.second;
-    throw py::value_error(std::string("unknown ") + what + " '" + s + "'");
+// One chunk of cells from Python: (indptr int64, indices int64, values uint32 (paired) |
+// int32 (single-end), cell_group int32). The core checks the content (add_cells).
+CellChunk to_chunk(const py::handle& item) {
+    if (!py::isinstance<py::tuple>(item) || py::len(item) != 4)
+        throw py::value_error("a chunk must be a tuple (indptr, indices, values, cell_group)");
+    py::tuple t = py::reinterpret_borrow<py::tuple>(item);
+    CellChunk ch;
+    auto [groups, n_cells] = array_of<int32_t>(t[3], "cell_group");
+    auto [indptr, n_offsets] = array_of<int64_t>(t[0], "indptr");
+    auto [indices, n_fragments] = array_of<int64_t>(t[1], "indices");
+    if (n_offsets != n_cells + 1)
+        throw py::value_error("indptr has " + std::to_string(n_offsets) + " entries for " +
+                              std::to_string(n_cells) + " cells (needs one more than cells)");
+    size_t n_values;
+    if (py::isinstance<CArray<int32_t>>(t[2])) std::tie(ch.signed_lengths, n_values) = array_of<int32_t>(t[2], "values");
+    else std::tie(ch.lengths, n_values) = array_of<uint32_t>(t[2], "values");
+    if (n_values != n_fragments)
+        throw py::value_error("values has " + std::to_string(n_values) + " entries, indices " +
+                              std::to_string(n_fragments));
+    ch.n_cells = n_cells;
+    ch.n_fragments = n_fragments;
+    ch.indptr = indptr;
+    ch.indices = indices;
+    ch.cell_group = groups;
+    return ch;
 }
 
 py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint64_t> chrom_lengths,
-                         py::iterable chunks, std::vector<std::string> output_paths,
-                         py::tuple blacklist, py::object include_for_norm, py::tuple exclude_for_norm,
-                         uint32_t bin_size, const std::string& normalization,
-                         std::optional<uint64_t> min_frag_length, std::optional<uint64_t> max_frag_length,
-                         const std::string& counting_strategy, std::optional<uint32_t> smooth_base,
-                         const std::string& output_format, const std::string& compression,
-                         int compression_level, const std::string& tempdir, int n_jobs,
-                         uint64_t memory_budget_bytes) {
-    ExportOptions o;
-    o.bin_size = bin_size;
-    o.normalization = enum_of<Normalization>(
-        normalization, {{"none", Normalization::None}, {"CPM", Normalization::CPM},
-                        {"RPKM", Normalization::RPKM}, {"BPM", Normalization::BPM}}, "normalization");
-    o.min_frag_length = min_frag_length;
-    o.max_frag_length = max_frag_length;
-    o.counting = enum_of<CountingStrategy>(
-        counting_strategy, {{"fragment", CountingStrategy::Fragment}, {"insertion", CountingStrategy::Insertion}},
-        "counting_strategy");
-    o.smooth_base = smooth_base;
-    o.format = enum_of<OutputFormat>(output_format, {{"bedgraph", OutputFormat::BedGraph},
-                                                     {"bigwig", OutputFormat::BigWig}}, "output_format");
-    o.compression = enum_of<Compression>(compression, {{"none", Compression::None}, {"gzip", Compression::Gzip},
-                                                       {"zstandard", Compression::Zstd}}, "compression");
-    o.compression_level = compression_level;
-    o.tempdir = tempdir;
-    o.n_jobs = n_jobs;
-    o.memory_budget_bytes = memory_budget_bytes;
-
+                         py::iterable chunks, std::vector<std::string> output_paths, py::tuple blacklist,
+                         py::object include_for_norm, py::tuple exclude_for_norm, const ExportOptions& options) {
     Genome genome(std::move(chrom_names), std::move(chrom_lengths));
     Regions regions;
     regions.blacklist = to_index(genome.size(), blacklist);
@@ -78,11 +75,11 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
     if (regions.has_include) regions.include_for_norm = to_index(genome.size(), include_for_norm.cast<py::tuple>());
     regions.exclude_for_norm = to_index(genome.size(), exclude_for_norm);
 
-    GroupedExporter exporter(std::move(genome), std::move(regions), o, std::move(output_paths));
-    // chunks yields (indptr int64, indices int64, values uint32 (paired) | int32 (single-end), cell_group int32)
-    // Chunk k is binned on a worker thread while Python reads chunk k+1.
-    // Declared in this order so that, if the iterator raises, the worker is
-    // joined (future destructor) before the chunk it reads is released.
+    GroupedExporter exporter(std::move(genome), std::move(regions), options, std::move(output_paths));
+    // Chunk k is binned on a worker thread (std::async) while Python reads
+    // chunk k+1 on this one: reading and binning overlap. Declared in this
+    // order so that, if the iterator raises, the worker is joined (future
+    // destructor) before the chunk it reads is released.
     py::object busy_chunk;
     std::future<void> busy;
     auto wait_busy = [&] {
@@ -91,21 +88,9 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
         busy.get();
     };
     for (py::handle item : chunks) {
-        py::tuple t = py::reinterpret_borrow<py::tuple>(item);
-        if (t.size() != 4) throw py::value_error("a chunk must be (indptr, indices, values, cell_group)");
-        py::object group_arr = t[3];
-        const py::ssize_t n_cells = py::len(group_arr);
-        CellChunk ch;
-        ch.n_cells = static_cast<size_t>(n_cells);
-        ch.cell_group = data_of<int32_t>(group_arr, "cell_group");
-        ch.indptr = data_of<int64_t>(t[0], "indptr", n_cells + 1);
-        const py::ssize_t nnz = static_cast<py::ssize_t>(ch.indptr[n_cells] - ch.indptr[0]);
-        if (ch.indptr[0] != 0) throw py::value_error("indptr must start at 0");
-        ch.indices = data_of<int64_t>(t[1], "indices", nnz);
-        if (py::isinstance<CArray<int32_t>>(t[2])) ch.signed_lengths = data_of<int32_t>(t[2], "values", nnz);
-        else ch.lengths = data_of<uint32_t>(t[2], "values", nnz);
+        const CellChunk ch = to_chunk(item);
         wait_busy();
-        busy_chunk = t;  // keeps the arrays alive while the worker reads them
+        busy_chunk = py::reinterpret_borrow<py::object>(item);  // keeps the arrays alive while the worker reads them
         busy = std::async(std::launch::async, [&exporter, ch] { exporter.add_cells(ch); });
     }
     wait_busy();
@@ -135,17 +120,124 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
     return out;
 }
 
+// A property that reads and writes an enum field as its user spelling.
+template <class E, E ExportOptions::*Field>
+void enum_property(py::class_<ExportOptions>& cls, const char* name, E (*parse)(std::string_view)) {
+    cls.def_property(
+        name, [](const ExportOptions& o) { return std::string(to_string(o.*Field)); },
+        [parse](ExportOptions& o, const std::string& text) { o.*Field = parse(text); });
+}
+
+// OutputFile for Python: a context manager that commits on success and
+// removes the temporary file on an exception.
+struct PyOutputFile {
+    std::unique_ptr<OutputFile> file;
+    void write(const py::buffer& data) {
+        if (!file) throw py::value_error("the output file is closed");
+        py::buffer_info info = data.request();
+        py::gil_scoped_release nogil;
+        file->write(static_cast<const char*>(info.ptr), static_cast<size_t>(info.size * info.itemsize));
+    }
+    void commit() {
+        if (!file) throw py::value_error("the output file is closed");
+        file->commit();
+        file.reset();
+    }
+    void abort() { file.reset(); }
+};
+
+struct PyAtomicPath {
+    std::unique_ptr<AtomicPath> target;
+    void commit() {
+        if (!target) throw py::value_error("the output is closed");
+        target->commit();
+        target.reset();
+    }
+    void abort() { target.reset(); }
+};
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "fragcov C++ core";
     m.attr("__version__") = fragcov::version();
+
+    // File-system failures (std::system_error) are OSError with their errno.
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const std::system_error& e) {
+            py::object err = py::module_::import("builtins").attr("OSError")(e.code().value(), e.what());
+            PyErr_SetObject(PyExc_OSError, err.ptr());
+        }
+    });
+
+    py::class_<ExportOptions> options(m, "ExportOptions",
+                                      "Options of one export; defaults as export_coverage's. validate() checks them.");
+    options.def(py::init<>())
+        .def_readwrite("bin_size", &ExportOptions::bin_size)
+        .def_readwrite("min_frag_length", &ExportOptions::min_frag_length)
+        .def_readwrite("max_frag_length", &ExportOptions::max_frag_length)
+        .def_readwrite("smooth_base", &ExportOptions::smooth_base)
+        .def_readwrite("compression_level", &ExportOptions::compression_level)
+        .def_readwrite("tempdir", &ExportOptions::tempdir)
+        .def_readwrite("n_jobs", &ExportOptions::n_jobs)
+        .def_readwrite("memory_budget_bytes", &ExportOptions::memory_budget_bytes)
+        .def("validate", [](const ExportOptions& o) { validate(o); },
+             "Raise ValueError when an option is out of range or contradicts another.");
+    enum_property<Normalization, &ExportOptions::normalization>(options, "normalization", parse_normalization);
+    enum_property<CountingStrategy, &ExportOptions::counting>(options, "counting_strategy", parse_counting_strategy);
+    enum_property<OutputFormat, &ExportOptions::format>(options, "output_format", parse_output_format);
+    enum_property<Compression, &ExportOptions::compression>(options, "compression", parse_compression);
+
     m.def("export_coverage", &export_coverage, py::arg("chrom_names"), py::arg("chrom_lengths"),
           py::arg("chunks"), py::arg("output_paths"), py::arg("blacklist"), py::arg("include_for_norm"),
-          py::arg("exclude_for_norm"), py::arg("bin_size"), py::arg("normalization"),
-          py::arg("min_frag_length"), py::arg("max_frag_length"), py::arg("counting_strategy"),
-          py::arg("smooth_base"), py::arg("output_format"), py::arg("compression"),
-          py::arg("compression_level"), py::arg("tempdir"), py::arg("n_jobs"),
-          py::arg("memory_budget_bytes") = uint64_t(32) << 20,
+          py::arg("exclude_for_norm"), py::arg("options"),
           "Bin, normalise, smooth and write one coverage track per group (see fragcov.export_coverage).");
+
+    py::class_<PyOutputFile>(m, "OutputFile",
+                             "A file written under a temporary name, optionally gzip/zstd-compressed, and "
+                             "renamed into place by commit(); as a context manager it commits on success "
+                             "and removes the temporary file on an exception.")
+        .def(py::init([](const std::string& path, const std::string& compression, std::optional<int> level) {
+                 return PyOutputFile{std::make_unique<OutputFile>(path, parse_compression(compression), level)};
+             }),
+             py::arg("path"), py::arg("compression") = "none", py::arg("level") = py::none())
+        .def("write", &PyOutputFile::write, py::arg("data"))
+        .def("commit", &PyOutputFile::commit)
+        .def("abort", &PyOutputFile::abort)
+        .def("__enter__", [](py::object self) { return self; })
+        .def("__exit__", [](PyOutputFile& f, py::object type, py::object, py::object) {
+            if (type.is_none() && f.file) f.commit();
+            else f.abort();
+        });
+
+    py::class_<PyAtomicPath>(m, "AtomicPath",
+                             "A temporary path beside `path` for a writer that needs a file name (e.g. HDF5); "
+                             "commit() renames it into place; as a context manager it commits on success and "
+                             "removes it on an exception.")
+        .def(py::init([](const std::string& path) { return PyAtomicPath{std::make_unique<AtomicPath>(path)}; }),
+             py::arg("path"))
+        .def_property_readonly("temp_path", [](const PyAtomicPath& a) {
+            if (!a.target) throw py::value_error("the output is closed");
+            return a.target->temp_path();
+        })
+        .def("commit", &PyAtomicPath::commit)
+        .def("abort", &PyAtomicPath::abort)
+        .def("__enter__", [](py::object self) { return self; })
+        .def("__exit__", [](PyAtomicPath& a, py::object type, py::object, py::object) {
+            if (type.is_none() && a.target) a.commit();
+            else a.abort();
+        });
+
+    m.def("check_output_path", &check_output_path, py::arg("path"),
+          "Raise ValueError when `path` cannot be an output file (name too long with its temporary "
+          "name, a directory at it).");
+    m.def(
+        "resolve_compression_level",
+        [](const std::string& compression, std::optional<int> level) {
+            return resolve_compression_level(parse_compression(compression), level);
+        },
+        py::arg("compression"), py::arg("level") = py::none(),
+        "The level a codec will use: `level` checked against its range, or its default (0 for 'none').");
 }

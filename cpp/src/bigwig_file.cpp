@@ -2,6 +2,8 @@
 
 #include <libdeflate.h>
 
+#include "io_error.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -83,7 +85,7 @@ BigWigFile::BigWigFile(const std::string& path, const Genome& genome, int deflat
     }
 
     file_.reset(std::fopen(path_.c_str(), "wb"));
-    if (!file_) throw std::runtime_error("cannot open '" + path_ + "': " + std::strerror(errno));
+    if (!file_) throw io_error("cannot open", path_);
     std::setvbuf(file_.get(), nullptr, _IOFBF, 1 << 20);
     // header, zoom headers and total summary are filled in by close()
     const std::string zeros(kHeaderSize + kMaxZoomLevels * kZoomHeaderSize + kSummarySize, '\0');
@@ -103,14 +105,14 @@ void BigWigFile::FreeCompressor::operator()(libdeflate_compressor* c) const { li
 
 void BigWigFile::write(const void* data, size_t n) {
     if (n && std::fwrite(data, 1, n, file_.get()) != n)
-        throw std::runtime_error("cannot write '" + path_ + "': " + std::strerror(errno));
+        throw io_error("cannot write", path_);
     pos_ += n;
 }
 
 void BigWigFile::write_at(uint64_t offset, const std::string& bytes) {
     if (std::fseek(file_.get(), static_cast<long>(offset), SEEK_SET) != 0 ||
         std::fwrite(bytes.data(), 1, bytes.size(), file_.get()) != bytes.size())
-        throw std::runtime_error("cannot write '" + path_ + "': " + std::strerror(errno));
+        throw io_error("cannot write", path_);
 }
 
 size_t BigWigFile::compress(const std::string& raw) {
@@ -403,7 +405,7 @@ void BigWigFile::close() {
     put<uint64_t>(count, index_.size());
     write_at(data_offset_, count);
 
-    if (std::fclose(file_.release()) != 0) throw std::runtime_error("cannot close '" + path_ + "': " + std::strerror(errno));
+    if (std::fclose(file_.release()) != 0) throw io_error("cannot close", path_);
 }
 
 }  // namespace fragcov

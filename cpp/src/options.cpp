@@ -1,25 +1,128 @@
 #include "fragcov/options.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace fragcov {
 
-void validate(const ExportOptions& o) {
-    if (o.bin_size < 1) throw std::invalid_argument("bin_size must be >= 1");
-    if (o.smooth_base && *o.smooth_base < 1) throw std::invalid_argument("smooth_base must be >= 1");
-    if (o.min_frag_length && o.max_frag_length && *o.min_frag_length > *o.max_frag_length)
-        throw std::invalid_argument("min_frag_length must not exceed max_frag_length");
-    if (o.format == OutputFormat::BigWig && o.compression != Compression::None)
-        throw std::invalid_argument("bigWig output cannot be compressed by an outer codec");
-    if (o.compression_level != -1) {
-        if (o.compression == Compression::Gzip && (o.compression_level < 1 || o.compression_level > 9))
-            throw std::invalid_argument("gzip compression_level must be 1-9, got " +
-                                        std::to_string(o.compression_level));
-        if (o.compression == Compression::Zstd && (o.compression_level < 1 || o.compression_level > 22))
-            throw std::invalid_argument("zstandard compression_level must be 1-22, got " +
-                                        std::to_string(o.compression_level));
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+// Looks `text` up (case-insensitively) among `spellings`; the error lists the
+// canonical names `choices`.
+template <class E>
+E parse(std::string_view text, std::initializer_list<std::pair<const char*, E>> spellings, const char* option,
+        const char* choices) {
+    const std::string key = lower(text);
+    for (const auto& [name, value] : spellings)
+        if (key == name) return value;
+    throw std::invalid_argument("unknown " + std::string(option) + " '" + std::string(text) + "': use " + choices);
+}
+
+}  // namespace
+
+Normalization parse_normalization(std::string_view text) {
+    return parse<Normalization>(text,
+                                {{"none", Normalization::None}, {"cpm", Normalization::CPM},
+                                 {"rpkm", Normalization::RPKM}, {"bpm", Normalization::BPM}},
+                                "normalization", "'RPKM', 'CPM', 'BPM' or None");
+}
+
+CountingStrategy parse_counting_strategy(std::string_view text) {
+    return parse<CountingStrategy>(text,
+                                   {{"fragment", CountingStrategy::Fragment},
+                                    {"insertion", CountingStrategy::Insertion}},
+                                   "counting_strategy", "'fragment' or 'insertion'");
+}
+
+OutputFormat parse_output_format(std::string_view text) {
+    return parse<OutputFormat>(text, {{"bigwig", OutputFormat::BigWig}, {"bedgraph", OutputFormat::BedGraph}},
+                               "output_format", "'bigwig', 'bedgraph' or None");
+}
+
+Compression parse_compression(std::string_view text) {
+    return parse<Compression>(text,
+                              {{"none", Compression::None}, {"gzip", Compression::Gzip},
+                               {"gz", Compression::Gzip}, {"zstandard", Compression::Zstd},
+                               {"zstd", Compression::Zstd}, {"zst", Compression::Zstd}},
+                              "compression", "'gzip', 'zstandard' or None");
+}
+
+const char* to_string(Normalization v) {
+    switch (v) {
+        case Normalization::None: return "none";
+        case Normalization::CPM: return "CPM";
+        case Normalization::RPKM: return "RPKM";
+        case Normalization::BPM: return "BPM";
     }
+    return "?";
+}
+
+const char* to_string(CountingStrategy v) {
+    return v == CountingStrategy::Insertion ? "insertion" : "fragment";
+}
+
+const char* to_string(OutputFormat v) { return v == OutputFormat::BigWig ? "bigwig" : "bedgraph"; }
+
+const char* to_string(Compression v) {
+    switch (v) {
+        case Compression::None: return "none";
+        case Compression::Gzip: return "gzip";
+        case Compression::Zstd: return "zstandard";
+    }
+    return "?";
+}
+
+std::optional<LevelRange> level_range(Compression compression) {
+    switch (compression) {
+        case Compression::Gzip: return LevelRange{1, 9, 6};
+        case Compression::Zstd: return LevelRange{1, 22, 3};
+        case Compression::None: break;
+    }
+    return std::nullopt;
+}
+
+int resolve_compression_level(Compression compression, std::optional<int> level) {
+    const std::optional<LevelRange> range = level_range(compression);
+    if (!range) return 0;  // nothing to compress: a given level is ignored
+    if (!level) return range->default_level;
+    if (*level < range->min || *level > range->max)
+        throw std::invalid_argument(std::string(to_string(compression)) + " compression_level must be " +
+                                    std::to_string(range->min) + "-" + std::to_string(range->max) + ", got " +
+                                    std::to_string(*level));
+    return *level;
+}
+
+void validate(const ExportOptions& o) {
+    auto fail = [](const std::string& msg) { throw std::invalid_argument(msg); };
+    auto in_range = [&](const char* name, int64_t v) {
+        if (v < 1) fail(std::string(name) + " must be >= 1, got " + std::to_string(v));
+        if (v > kMaxBinSize)
+            fail(std::string(name) + " must be at most " + std::to_string(kMaxBinSize) + ", got " + std::to_string(v));
+    };
+    in_range("bin_size", o.bin_size);
+    if (o.smooth_base) in_range("smooth_base", *o.smooth_base);
+    if (o.min_frag_length && *o.min_frag_length < 0)
+        fail("min_frag_length must be >= 0 or None, got " + std::to_string(*o.min_frag_length));
+    if (o.max_frag_length && *o.max_frag_length < 0)
+        fail("max_frag_length must be >= 0 or None, got " + std::to_string(*o.max_frag_length));
+    if (o.min_frag_length && o.max_frag_length && *o.min_frag_length > *o.max_frag_length)
+        fail("min_frag_length (" + std::to_string(*o.min_frag_length) + ") is larger than max_frag_length (" +
+             std::to_string(*o.max_frag_length) + ")");
+    if (o.format == OutputFormat::BigWig && o.compression != Compression::None)
+        fail(std::string("bigWig files are compressed internally and take no outer codec (got compression '") +
+             to_string(o.compression) + "'): use a suffix such as '.bw', or output_format='bedgraph' for "
+             "compressed text");
+    resolve_compression_level(o.compression, o.compression_level);
 }
 
 }  // namespace fragcov

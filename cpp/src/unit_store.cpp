@@ -1,5 +1,7 @@
 #include "unit_store.hpp"
 
+#include "io_error.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,7 +18,12 @@ UnitStore::UnitStore(size_t n_groups, size_t n_chroms, uint64_t memory_budget_by
       max_buffered_(std::max<uint64_t>(memory_budget_bytes / (2 * sizeof(uint32_t)), 1 << 16)),
       buffers_(n_groups * n_chroms),
       blocks_(n_groups * n_chroms),
-      tempdir_(std::move(tempdir)) {}
+      tempdir_(std::move(tempdir)) {
+    if (tempdir_.empty()) {
+        const char* env = std::getenv("TMPDIR");
+        tempdir_ = env && *env ? env : "/tmp";
+    }
+}
 
 UnitStore::~UnitStore() {
     if (fd_ >= 0) close(fd_);
@@ -24,17 +31,12 @@ UnitStore::~UnitStore() {
 
 void UnitStore::spill() {
     if (fd_ < 0) {
-        std::string dir = tempdir_;
-        if (dir.empty()) {
-            const char* env = std::getenv("TMPDIR");
-            dir = env && *env ? env : "/tmp";
-        }
-        std::string templ = dir + "/fragcov-spill-XXXXXX";
+        std::string templ = tempdir_ + "/fragcov-spill-XXXXXX";
         std::vector<char> name(templ.begin(), templ.end());
         name.push_back('\0');
         fd_ = mkstemp(name.data());
         if (fd_ < 0)
-            throw std::runtime_error("cannot create a spill file in '" + dir + "': " + std::strerror(errno));
+            throw io_error("cannot create a spill file in", tempdir_);
         unlink(name.data());  // the file vanishes with the descriptor, even on a crash
     }
     for (size_t i = 0; i < buffers_.size(); ++i) {
@@ -47,7 +49,7 @@ void UnitStore::spill() {
             ssize_t w = pwrite(fd_, p + done, bytes - done, static_cast<off_t>(file_size_ + done));
             if (w < 0) {
                 if (errno == EINTR) continue;
-                throw std::runtime_error(std::string("cannot write the spill file: ") + std::strerror(errno));
+                throw io_error("cannot write the spill file in", tempdir_);
             }
             done += static_cast<size_t>(w);
         }
@@ -76,8 +78,8 @@ void UnitStore::load(size_t group, size_t chrom, std::vector<uint32_t>& first_bi
             ssize_t r = pread(fd_, p + done, bytes - done, static_cast<off_t>(b.offset + done));
             if (r <= 0) {
                 if (r < 0 && errno == EINTR) continue;
-                throw std::runtime_error(std::string("cannot read the spill file: ") +
-                                         (r == 0 ? "truncated" : std::strerror(errno)));
+                if (r == 0) errno = EIO;  // the file is shorter than what was written to it
+                throw io_error("cannot read the spill file in", tempdir_);
             }
             done += static_cast<size_t>(r);
         }

@@ -2,22 +2,23 @@
 
 Every chunk of cells is turned into text with vectorised numpy code (no Python
 loop per fragment) and its lines are appended to the open, compressed stream of
-each group, so memory holds one chunk plus the compressors' buffers.
+each group (the core's OutputFile: gzip/zstd, temporary name, renamed when all
+are complete), so memory holds one chunk plus the compressors' buffers.
 """
 from __future__ import annotations
 
-import gzip
 import logging
 import os
-import secrets
 import warnings
 
 import numpy as np
 import pandas as pd
 
+from . import _core
 from . import _settings as settings
-from ._export import (COMPRESSIONS, LEVELS, _CODEC_SUFFIXES, _check_length_bounds, _check_level, _group_codes,
-                      _labels, _make_out_dir, _output_paths)
+from ._groups import group_codes, labels_of
+from ._options import as_int, codec_of_suffix
+from ._outputs import OutDir, output_paths
 from ._sources import PAIRED, open_source
 
 log = logging.getLogger("fragcov")
@@ -31,26 +32,23 @@ _TAB, _NL = ord("\t"), ord("\n")
 # ----------------------------------------------------------------------------
 
 def _codec(suffix: str, compression) -> str:
-    """'gzip', 'zstandard' or 'none': `compression`, else inferred from the suffix."""
+    """The codec: `compression` (spellings as export_coverage's), else inferred from the suffix."""
     if compression is None:
-        s = suffix.lower()
-        return next((c for ext, c in _CODEC_SUFFIXES.items() if s.endswith(ext)), "none")
-    comp = COMPRESSIONS.get(str(compression).lower()) if isinstance(compression, str) else None
-    if comp is None:
-        raise ValueError(f"unknown compression {compression!r}: use 'gzip', 'zstandard' or None "
-                         "(None infers it from suffix: .gz -> gzip, .zst -> zstandard, otherwise plain text)")
-    return comp
+        return codec_of_suffix(suffix) or "none"
+    if not isinstance(compression, str):
+        raise TypeError(f"compression must be a string or None, got {compression!r}")
+    probe = _core.ExportOptions()
+    probe.compression = compression  # the core's spellings and error message
+    return probe.compression
 
 
-def _zstandard():
-    try:
-        import zstandard
-    except ImportError:
-        raise ImportError(
-            "zstandard compression needs the 'zstandard' package: pip install zstandard "
-            "(or use suffix='.bed.gz' / compression='gzip', or a suffix without .zst for plain text)"
-        ) from None
-    return zstandard
+def _length_bounds(min_frag_length, max_frag_length) -> tuple[int | None, int | None]:
+    """Checked as export_coverage checks them (the core's rules)."""
+    probe = _core.ExportOptions()
+    probe.min_frag_length = as_int("min_frag_length", min_frag_length, allow_none=True)
+    probe.max_frag_length = as_int("max_frag_length", max_frag_length, allow_none=True)
+    probe.validate()
+    return probe.min_frag_length, probe.max_frag_length
 
 
 def _ids(source, ids, exported: np.ndarray) -> np.ndarray:
@@ -138,51 +136,6 @@ def _format(chrom, start, end, cell, strand, chrom_table, id_table):
 
 
 # ----------------------------------------------------------------------------
-# Output files: temporary name, renamed when complete
-# ----------------------------------------------------------------------------
-
-class _Sink:
-    def __init__(self, final: str, codec: str, level: int):
-        self.final = final
-        directory = os.path.dirname(final) or "."
-        while True:
-            self.tmp = os.path.join(directory, f".fragcov-{secrets.token_hex(6)}.part")
-            try:
-                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-                break
-            except FileExistsError:  # pragma: no cover
-                continue
-        self.raw = os.fdopen(fd, "wb")
-        self.n_lines = 0
-        if codec == "gzip":
-            self.stream = gzip.GzipFile(filename="", mode="wb", compresslevel=level, fileobj=self.raw, mtime=0)
-        elif codec == "zstandard":
-            self.stream = _zstandard().ZstdCompressor(level=level).stream_writer(self.raw, closefd=False)
-        else:
-            self.stream = None
-
-    def write(self, data) -> None:
-        (self.stream or self.raw).write(data)
-
-    def finish(self) -> None:
-        if self.stream is not None:
-            self.stream.close()
-        self.raw.close()
-
-    def abort(self) -> None:
-        for f in (self.stream, self.raw):
-            try:
-                if f is not None:
-                    f.close()
-            except Exception:  # noqa: BLE001  (already failing: just clean up)
-                pass
-        try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
-
-
-# ----------------------------------------------------------------------------
 # Public function
 # ----------------------------------------------------------------------------
 
@@ -245,72 +198,65 @@ def export_fragments(
     Files are written under a temporary name in ``out_dir`` and renamed when
     complete; after an error or interrupt no partial file is left. Every group
     that is exported gets a file, empty if no fragment passes the filters.
-    zstandard output needs the ``zstandard`` package.
 
     See Also
     --------
     export_coverage
     """
     # ---- every check that can fail comes before any file is touched ----------
-    min_frag_length, max_frag_length = _check_length_bounds(min_frag_length, max_frag_length)
-    for name, value in (("prefix", prefix), ("suffix", suffix)):
-        if not isinstance(value, str):
-            raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    min_frag_length, max_frag_length = _length_bounds(min_frag_length, max_frag_length)
+    if not isinstance(suffix, str):
+        raise TypeError(f"suffix must be a string, got {type(suffix).__name__}")
     codec = _codec(suffix, compression)
-    level = _check_level(codec, compression_level)
-    if codec in LEVELS and level is None:
-        level = LEVELS[codec][2]
-    if codec == "zstandard":
-        _zstandard()
+    level = _core.resolve_compression_level(codec, as_int("compression_level", compression_level, allow_none=True))
 
-    source = open_source(adata)
-    labels = _labels(source, groupby)
-    groups, codes = _group_codes(labels, selections)
-    id_bytes = _ids(source, ids, codes >= 0)
-    paired = source.kind == PAIRED
-    if not paired and (min_frag_length is not None or max_frag_length is not None):
-        warnings.warn("single-end reads are not filtered by fragment length; min/max_frag_length are ignored",
-                      stacklevel=2)
-    out_path, paths = _output_paths(out_dir, prefix, groups, suffix)
-    if not groups:
-        warnings.warn("no cell has a group label: nothing to export", stacklevel=2)
-        return {}
+    with open_source(adata) as source:
+        labels = labels_of(source, groupby)
+        groups, codes = group_codes(labels, selections)
+        id_bytes = _ids(source, ids, codes >= 0)
+        paired = source.kind == PAIRED
+        if not paired and (min_frag_length is not None or max_frag_length is not None):
+            warnings.warn("single-end reads are not filtered by fragment length; min/max_frag_length are ignored",
+                          stacklevel=2)
+        out_path, paths = output_paths(out_dir, prefix, groups, suffix)
+        if not groups:
+            warnings.warn("no cell has a group label: nothing to export", stacklevel=2)
+            return {}
 
-    offsets = np.concatenate([[0], np.cumsum(np.asarray(source.lengths, dtype=np.int64))])
-    chrom_table = _byte_table(np.char.encode(np.asarray(source.names, dtype=str), "utf-8"))
-    filter_length = paired and (min_frag_length is not None or max_frag_length is not None)
+        offsets = np.concatenate([[0], np.cumsum(np.asarray(source.lengths, dtype=np.int64))])
+        chrom_table = _byte_table(np.char.encode(np.asarray(source.names, dtype=str), "utf-8"))
+        filter_length = paired and (min_frag_length is not None or max_frag_length is not None)
 
-    _make_out_dir(out_path)
-
-    # ---- stream cells into the groups' files ---------------------------------
-    log.info("exporting fragments of %d group(s) to %s", len(groups), os.fspath(out_dir))
-    sinks: list[_Sink] = []
-    bar = settings.progress_bar(total=source.n_fragments(), desc="exporting fragments", unit="frag")
-    try:
-        for path in paths:
-            sinks.append(_Sink(path, codec, level))
-        for ch in source.chunks():
-            bar.update(len(ch.indices))
-            _write_chunk(ch, codes, id_bytes, offsets, chrom_table, paired,
-                         min_frag_length if filter_length else None,
-                         max_frag_length if filter_length else None, sinks)
-        for s in sinks:
-            s.finish()
-        for s in sinks:
-            os.replace(s.tmp, s.final)
-    except BaseException:
-        for s in sinks:
-            s.abort()
-        raise
-    finally:
-        bar.close()
-    for group, s in zip(groups, sinks):
-        if s.n_lines == 0:
+        # ---- stream cells into the groups' files (renamed into place when all are complete)
+        log.info("exporting fragments of %d group(s) to %s", len(groups), os.fspath(out_dir))
+        out = OutDir(out_path)
+        files: list[_core.OutputFile] = []
+        n_lines = np.zeros(len(groups), dtype=np.int64)
+        bar = settings.progress_bar(total=source.n_fragments(), desc="exporting fragments", unit="frag")
+        try:
+            out.make()
+            files = [_core.OutputFile(path, codec, level) for path in paths]
+            for ch in source.chunks():
+                bar.update(len(ch.indices))
+                _write_chunk(ch, codes, id_bytes, offsets, chrom_table, paired,
+                             min_frag_length if filter_length else None,
+                             max_frag_length if filter_length else None, files, n_lines)
+            for f in files:
+                f.commit()
+        except BaseException:
+            for f in files:
+                f.abort()
+            out.undo()
+            raise
+        finally:
+            bar.close()
+    for group, n in zip(groups, n_lines):
+        if n == 0:
             warnings.warn(f"group {group!r} has no fragments to export: wrote an empty file", stacklevel=2)
     return dict(zip(groups, paths))
 
 
-def _write_chunk(ch, codes, id_bytes, offsets, chrom_table, paired, min_len, max_len, sinks) -> None:
+def _write_chunk(ch, codes, id_bytes, offsets, chrom_table, paired, min_len, max_len, files, n_lines) -> None:
     n_cells = len(ch.rows)
     cell_codes = codes[ch.rows]
     per_cell = np.diff(ch.indptr)
@@ -354,6 +300,5 @@ def _write_chunk(ch, codes, id_bytes, offsets, chrom_table, paired, min_len, max
         view = memoryview(text)
         for a, z in zip(starts, stops):
             lo = int(byte_end[a - 1]) if a else 0
-            sink = sinks[code[a]]
-            sink.write(view[lo:int(byte_end[z - 1])])
-            sink.n_lines += int(z - a)
+            files[code[a]].write(view[lo:int(byte_end[z - 1])])
+            n_lines[code[a]] += int(z - a)

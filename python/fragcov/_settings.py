@@ -17,3 +17,7 @@ def set_quiet(quiet: bool = True) -> None:
     global progress
     progress = False if quiet else None
     logging.getLogger("fragcov").setLevel(logging.WARNING if quiet else logging.NOTSET)
+
+# Units buffered in memory before the core spills them to `tempdir` (a tuning
+# knob for tests and memory-constrained machines; output does not depend on it).
+memory_budget_bytes = 32 << 20

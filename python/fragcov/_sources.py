@@ -58,11 +58,37 @@ def _reference_from_frame(ref, where: str) -> tuple[list[str], np.ndarray]:
 
 
 def _as_chunk_arrays(indptr, indices, values, kind):
-    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    """The core's dtypes, refusing values a cast would silently change (the core checks the rest)."""
+    indptr = _exact(indptr, np.int64, "indptr")
     indptr = indptr - indptr[0]
-    indices = np.ascontiguousarray(indices, dtype=np.int64)
-    values = np.ascontiguousarray(values, dtype=np.uint32 if kind == PAIRED else np.int32)
+    indices = _exact(indices, np.int64, "fragment positions (indices)")
+    values = _exact(values, np.uint32 if kind == PAIRED else np.int32,
+                    "fragment lengths" if kind == PAIRED else "single-end read lengths")
     return indptr, indices, values
+
+
+def _exact(a, dtype, what: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype != dtype:
+        if a.dtype.kind not in "iu":
+            raise ValueError(f"{what} must be integers, got dtype {a.dtype}: the fragment data is corrupt")
+        info = np.iinfo(dtype)
+        if len(a) and (a.min() < info.min or a.max() > info.max):
+            bad = a.min() if a.min() < info.min else a.max()
+            raise ValueError(f"{what} hold {bad}, outside {info.min}-{info.max}: the fragment data is corrupt")
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def _check_indptr(indptr: np.ndarray, n_fragments: int, n_obs: int | None, where: str) -> None:
+    """Python slices the fragment arrays by indptr before the core sees a chunk,
+    and a negative or decreasing indptr would make those slices wrap around."""
+    if indptr.ndim != 1 or len(indptr) < 1:
+        raise ValueError(f"the fragment matrix{where} has no indptr")
+    if n_obs is not None and len(indptr) != n_obs + 1:
+        raise ValueError(f"the fragment matrix{where} has {len(indptr) - 1} rows but obs has {n_obs} cells")
+    if indptr[0] != 0 or (np.diff(indptr) < 0).any() or indptr[-1] > n_fragments:
+        raise ValueError(f"the fragment matrix{where} is corrupt: its indptr must start at 0, never decrease "
+                         f"and end within its {n_fragments} fragments")
 
 
 def _row_batches(indptr: np.ndarray, rows: np.ndarray) -> Iterator[np.ndarray]:
@@ -79,12 +105,22 @@ def _row_batches(indptr: np.ndarray, rows: np.ndarray) -> Iterator[np.ndarray]:
 
 
 class Source:
-    """Cells in order, their obs table and their fragments."""
+    """Cells in order, their obs table and their fragments. A context manager:
+    leaving it closes the files the source opened itself."""
 
     names: list[str]
     lengths: np.ndarray
     kind: str
     n_obs: int
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def obs(self) -> pd.DataFrame:
         raise NotImplementedError
@@ -114,7 +150,12 @@ class MemorySource(Source):
             import scipy.sparse as sp
 
             m = self.adata.obsm[self.kind]
-            self._matrix = m if sp.isspmatrix_csr(m) or isinstance(m, sp.csr_array) else sp.csr_matrix(m)
+            m = m if sp.isspmatrix_csr(m) or isinstance(m, sp.csr_array) else sp.csr_matrix(m)
+            _check_indptr(np.asarray(m.indptr), len(m.indices), self.n_obs, f" obsm['{self.kind}']")
+            if len(m.data) != len(m.indices):
+                raise ValueError(f"obsm['{self.kind}'] is corrupt: {len(m.data)} values for {len(m.indices)} "
+                                 "positions")
+            self._matrix = m
         return self._matrix
 
     def obs(self):
@@ -144,6 +185,13 @@ class H5adSource(Source):
             raise FileNotFoundError(f"input file not found: '{self.path}'") from None
         except OSError as err:
             raise ValueError(f"cannot read '{self.path}' as an HDF5 .h5ad file: {err}") from None
+        try:
+            self._open(rows)
+        except BaseException:
+            self.file.close()
+            raise
+
+    def _open(self, rows) -> None:
         where = f" in '{self.path}'"
         obsm = self.file.get("obsm")
         keys = [k for k in (PAIRED, SINGLE) if obsm is not None and k in obsm]
@@ -157,6 +205,10 @@ class H5adSource(Source):
         self.names, self.lengths = _reference_from_frame(None if ref is None else read_elem(ref), where)
         self.indptr = np.asarray(group["indptr"][:], dtype=np.int64)
         self.indices_ds, self.data_ds = group["indices"], group["data"]
+        if self.indices_ds.shape != self.data_ds.shape:
+            raise ValueError(f"obsm['{self.kind}']{where} is corrupt: {self.data_ds.shape[0]} values for "
+                             f"{self.indices_ds.shape[0]} positions")
+        _check_indptr(self.indptr, self.indices_ds.shape[0], _n_obs_of(self.file), f" obsm['{self.kind}']{where}")
         n_total = len(self.indptr) - 1
         self.rows = np.arange(n_total, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
         self.n_obs = len(self.rows)
@@ -189,6 +241,19 @@ class H5adSource(Source):
 
     def close(self):
         self.file.close()
+
+
+def _n_obs_of(f: h5py.File) -> int | None:
+    """Number of cells in an .h5ad's obs (its index column), without reading obs."""
+    obs = f.get("obs")
+    if not isinstance(obs, h5py.Group):
+        return None
+    index = obs.attrs.get("_index")
+    if isinstance(index, bytes):
+        index = index.decode()
+    if index is None or index not in obs:
+        return None
+    return int(obs[index].shape[0])
 
 
 class ConcatSource(Source):
@@ -226,6 +291,10 @@ class ConcatSource(Source):
             for ch in part.chunks():
                 ch.rows = ch.rows + offset
                 yield ch
+
+    def close(self):
+        for part in self.parts:
+            part.close()
 
 
 class SnapObjectSource(Source):
@@ -295,8 +364,7 @@ def _h5ads_source(path: Path) -> Source:
             raise ValueError(f"'{path}' has no uns['AnnDataSet'] table: is it a SnapATAC2 AnnDataSet (.h5ads)?")
         table = read_elem(f["uns/AnnDataSet"])
         obs = read_elem(f["obs"]) if "obs" in f else None
-    parts = []
-    for key, stored in zip(table["keys"], table["file_path"]):
+    def member(key, stored):
         stored = Path(str(stored))
         tried = [stored] if stored.is_absolute() else [stored, path.parent / stored]
         found = next((p for p in tried if p.exists()), None)
@@ -304,8 +372,23 @@ def _h5ads_source(path: Path) -> Source:
             raise FileNotFoundError(
                 f"member '{key}' of AnnDataSet '{path}' not found; tried: " + ", ".join(f"'{p}'" for p in tried)
             )
-        parts.append(H5adSource(found))
-    return ConcatSource(parts, obs)
+        return H5adSource(found)
+
+    return _all_or_none([lambda k=k, s=s: member(k, s) for k, s in zip(table["keys"], table["file_path"])],
+                        lambda parts: ConcatSource(parts, obs))
+
+
+def _all_or_none(openers, combine) -> Source:
+    """combine(parts) of every opened part; on any error the parts opened so far are closed."""
+    parts: list[Source] = []
+    try:
+        for open_part in openers:
+            parts.append(open_part())
+        return combine(parts)
+    except BaseException:
+        for p in parts:
+            p.close()
+        raise
 
 
 def open_source(adata) -> Source:
@@ -339,7 +422,7 @@ def open_source(adata) -> Source:
             raise ValueError("the SnapATAC2 AnnData object is closed: reopen it with snapatac2.read(...)")
         return SnapObjectSource(adata)
     if isinstance(adata, (list, tuple)):
-        return ConcatSource([open_source(a) for a in adata])
+        return _all_or_none([lambda a=a: open_source(a) for a in adata], ConcatSource)
     raise TypeError(
         f"adata must be an AnnData, a path to an .h5ad/.h5ads file, or a list of those; "
         f"got {type(adata).__name__}"

@@ -8,10 +8,14 @@
 namespace fragcov {
 
 // Chromosomes in genome order. Genome position of (chrom, pos) is the summed
-// length of the chromosomes before `chrom` plus `pos` (SPEC section 2).
+// length of the chromosomes before `chrom` plus `pos` (docs/spec.md section 2).
 class Genome {
 public:
     Genome() = default;
+    // Throws std::invalid_argument, naming the chromosome, unless every name is
+    // unique, non-empty and free of whitespace and control characters (they
+    // end up in bedGraph columns and the bigWig name index), every length is
+    // > 0, and genome positions fit int64 (docs/spec.md section 2).
     Genome(std::vector<std::string> names, std::vector<uint64_t> lengths);
 
     size_t size() const { return names_.size(); }
@@ -24,8 +28,6 @@ public:
 
     // Index of the chromosome holding genome position `pos`, or -1 when past the end.
     long chrom_of(uint64_t pos) const;
-    // Index of a chromosome by name, or -1.
-    long find(const std::string& name) const;
 
 private:
     std::vector<std::string> names_;

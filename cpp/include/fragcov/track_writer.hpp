@@ -11,32 +11,35 @@
 namespace fragcov {
 
 // Receives the records of one track in genome order, never overlapping, and
-// merges neighbours that touch and have the same float32 value (SPEC 3.8).
-// Zero values are dropped. The file appears at `path` only after finish();
-// until then it lives under a temporary name in the same folder, which the
-// destructor removes if finish() was never reached.
+// merges neighbours that touch and have the same float32 value; zero values
+// are dropped (docs/spec.md section 3.8). The file is written under a hidden
+// temporary name beside `path`; commit() renames it into place, and a writer
+// destroyed before commit() removes it (docs/spec.md section 6).
 class TrackWriter {
 public:
     virtual ~TrackWriter();
     void add(uint32_t chrom, uint64_t start, uint64_t end, float value);
-    void finish();
+    // Writes what is pending and closes the temporary file: the track is complete.
+    void close();
+    // Renames the complete track into place (calls close() first if needed).
+    void commit();
 
 protected:
-    TrackWriter(const Genome& genome, std::string path);
+    explicit TrackWriter(const Genome& genome) : genome_(genome) {}
     virtual void write_record(uint32_t chrom, uint64_t start, uint64_t end, float value) = 0;
-    virtual void close_file() = 0;  // flush and close the temporary file
+    virtual void close_file() = 0;   // flush and close the temporary file
+    virtual void commit_file() = 0;  // rename it into place
     const Genome& genome_;
-    std::string path_;
-    std::string temp_path_;
 
 private:
     void flush_pending();
-    bool has_pending_ = false, finished_ = false;
+    bool has_pending_ = false, closed_ = false;
     uint32_t p_chrom_ = 0;
     uint64_t p_start_ = 0, p_end_ = 0;
     float p_value_ = 0;
 };
 
+// The writer for options.format / compression / compression_level at `path`.
 std::unique_ptr<TrackWriter> make_track_writer(const Genome& genome, const std::string& path,
                                                const ExportOptions& options);
 
