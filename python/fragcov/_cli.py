@@ -5,6 +5,7 @@ import argparse
 import inspect
 import logging
 import sys
+import traceback
 
 FRAGMENT_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.bgz", ".bed", ".bed.gz", ".txt", ".txt.gz", ".tsv.zst", ".gz")
 
@@ -80,7 +81,7 @@ def cmd_export_coverage(a) -> dict:
         from ._fragment_file import FragmentFileSource, read_groups_table
 
         if not a.groups or not a.chrom_sizes:
-            raise SystemExit("fragcov: a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
+            raise UsageError("a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
                              "and --chrom-sizes (file or genome name such as hg38)")
         source = FragmentFileSource(a.input, a.chrom_sizes, read_groups_table(a.groups),
                                     is_paired=not a.single_end, min_num_fragments=a.min_num_fragments)
@@ -98,7 +99,7 @@ def _groupby(a):
         barcodes = open_source(a.input).obs().index.astype(str)
         return [table.get(bc) for bc in barcodes]
     if not a.groupby:
-        raise SystemExit("fragcov: give --groupby COLUMN (an obs column) or --groups TSV")
+        raise UsageError("give --groupby COLUMN (an obs column) or --groups TSV")
     return a.groupby
 
 
@@ -126,14 +127,26 @@ def cmd_demo(a):
     run_demo(a.out_dir)
 
 
+class UsageError(Exception):
+    """A wrong combination of command-line arguments."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line 'fragcov: error: ...' and exit status 2, like every other error."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="fragcov", description="Coverage tracks per cell group from "
-                                     "single-cell ATAC-seq fragments (bigWig / bedGraph).")
+    parser = _Parser(prog="fragcov", description="Coverage tracks per cell group from "
+                     "single-cell ATAC-seq fragments (bigWig / bedGraph).")
     parser.add_argument("--version", action="version", version=f"fragcov {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or log messages")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("export-coverage", help="write one coverage track per group",
                        description="Write one coverage track per cell group from an .h5ad/.h5ads file or "
@@ -177,18 +190,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    from ._settings import set_quiet
+# What a user can cause: each is reported as one line and exit status 2
+# (docs/spec.md section 10); anything else is a bug and keeps its traceback.
+USER_ERRORS = (UsageError, ValueError, TypeError, OSError, OverflowError, ImportError, RuntimeError)
 
-    if args.quiet:
-        set_quiet(True)
-    else:
-        logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
     try:
+        args = build_parser().parse_args(argv)
+        from ._settings import set_quiet
+
+        if args.quiet:
+            set_quiet(True)
+        else:
+            logging.basicConfig(level=logging.INFO, format="%(message)s")
         result = args.func(args)
-    except (ValueError, TypeError, OSError) as err:
-        print(f"fragcov: error: {err}", file=sys.stderr)
+    except USER_ERRORS as err:
+        if debug:
+            traceback.print_exc()
+        message = " ".join(str(err).split()) or type(err).__name__  # one line
+        print(f"fragcov: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fragcov: interrupted; no partial files were left", file=sys.stderr)

@@ -86,7 +86,7 @@ def _check_indptr(indptr: np.ndarray, n_fragments: int, n_obs: int | None, where
         raise ValueError(f"the fragment matrix{where} has no indptr")
     if n_obs is not None and len(indptr) != n_obs + 1:
         raise ValueError(f"the fragment matrix{where} has {len(indptr) - 1} rows but obs has {n_obs} cells")
-    if indptr[0] != 0 or (np.diff(indptr) < 0).any() or indptr[-1] > n_fragments:
+    if indptr[0] != 0 or (indptr[1:] < indptr[:-1]).any() or indptr[-1] > n_fragments:  # np.diff could overflow
         raise ValueError(f"the fragment matrix{where} is corrupt: its indptr must start at 0, never decrease "
                          f"and end within its {n_fragments} fragments")
 

@@ -1,0 +1,210 @@
+// The core guards itself (docs/spec.md section 11): hostile chunks, genomes and
+// options fed straight into the library, built with ASan + UBSan, must give
+// std::invalid_argument or a correct export - never a crash or a wrong read.
+#include "fragcov/fragcov.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace fragcov;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::string templ = (fs::temp_directory_path() / "fragcov-test-XXXXXX").string();
+        std::vector<char> buf(templ.begin(), templ.end());
+        buf.push_back('\0');
+        REQUIRE(mkdtemp(buf.data()) != nullptr);
+        path = buf.data();
+    }
+    ~TempDir() { fs::remove_all(path); }
+    size_t n_files() const { return static_cast<size_t>(std::distance(fs::directory_iterator(path), {})); }
+};
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+ExportOptions bedgraph_raw() {
+    ExportOptions o;
+    o.format = OutputFormat::BedGraph;
+    o.normalization = Normalization::None;
+    o.max_frag_length.reset();
+    o.n_jobs = 2;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("Genome refuses names and lengths that would corrupt the output") {
+    CHECK_THROWS_WITH_AS(Genome({"chr1", "chr1"}, {10, 20}), doctest::Contains("same name as reference sequence 0"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(Genome({"chr1", ""}, {10, 20}), doctest::Contains("empty name"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(Genome({"chr 1"}, {10}), doctest::Contains("whitespace"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(Genome({"chr1\n"}, {10}), doctest::Contains("'chr1\\x0a'"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(Genome({"chr1"}, {0}), doctest::Contains("length 0"), std::invalid_argument);
+    CHECK_THROWS_AS(Genome({"a", "b"}, {uint64_t{1} << 62, uint64_t{1} << 62}), std::invalid_argument);
+    CHECK_THROWS_AS(Genome({"a"}, {1, 2}), std::invalid_argument);
+    const Genome g({"chr1", "chr2"}, {1000, 500});
+    CHECK(g.chrom_of(999) == 0);
+    CHECK(g.chrom_of(1000) == 1);
+    CHECK(g.chrom_of(1500) == -1);
+}
+
+TEST_CASE("options: one place for ranges and spellings") {
+    ExportOptions o;
+    CHECK_NOTHROW(validate(o));
+    o.bin_size = 0;
+    CHECK_THROWS_WITH_AS(validate(o), "bin_size must be >= 1, got 0", std::invalid_argument);
+    o.bin_size = kMaxBinSize + 1;
+    CHECK_THROWS_AS(validate(o), std::invalid_argument);
+    o = ExportOptions{};
+    o.min_frag_length = 300;
+    o.max_frag_length = 100;
+    CHECK_THROWS_WITH_AS(validate(o), doctest::Contains("larger than max_frag_length"), std::invalid_argument);
+    o = ExportOptions{};
+    o.compression = Compression::Gzip;
+    CHECK_THROWS_WITH_AS(validate(o), doctest::Contains("compressed internally"), std::invalid_argument);
+    o.format = OutputFormat::BedGraph;
+    o.compression_level = 10;
+    CHECK_THROWS_WITH_AS(validate(o), "gzip compression_level must be 1-9, got 10", std::invalid_argument);
+    CHECK(resolve_compression_level(Compression::Gzip, std::nullopt) == 6);
+    CHECK(resolve_compression_level(Compression::Zstd, std::nullopt) == 3);
+    CHECK(resolve_compression_level(Compression::None, 99) == 0);
+    CHECK(parse_normalization("rpkm") == Normalization::RPKM);
+    CHECK(parse_compression("ZST") == Compression::Zstd);
+    CHECK(std::string(to_string(parse_counting_strategy("Insertion"))) == "insertion");
+    CHECK_THROWS_WITH_AS(parse_normalization("TPM"), doctest::Contains("unknown normalization 'TPM'"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("GroupedExporter refuses unusable outputs before any file exists") {
+    TempDir dir;
+    const Genome genome({"chr1"}, {1000});
+    const std::string long_name(240, 'x');
+    CHECK_THROWS_WITH_AS(GroupedExporter(genome, {}, bedgraph_raw(), {(dir.path / long_name).string()}),
+                         doctest::Contains("240 bytes long"), std::invalid_argument);
+    fs::create_directory(dir.path / "d.bg");
+    CHECK_THROWS_WITH_AS(GroupedExporter(genome, {}, bedgraph_raw(), {(dir.path / "d.bg").string()}),
+                         doctest::Contains("is a directory"), std::invalid_argument);
+    const std::string same = (dir.path / "a.bg").string();
+    CHECK_THROWS_WITH_AS(GroupedExporter(genome, {}, bedgraph_raw(), {same, same}),
+                         doctest::Contains("same output path"), std::invalid_argument);
+    ExportOptions o = bedgraph_raw();
+    o.tempdir = (dir.path / "missing").string();
+    CHECK_THROWS_AS(GroupedExporter(genome, {}, o, {same}), std::system_error);
+    CHECK(dir.n_files() == 1);  // only the directory made above
+}
+
+TEST_CASE("add_cells refuses inconsistent chunks and the export stays exact") {
+    TempDir dir;
+    const Genome genome({"chr1", "chr2"}, {1000, 500});
+    const std::vector<std::string> paths{(dir.path / "g0.bg").string(), (dir.path / "g1.bg").string()};
+    GroupedExporter exporter(genome, {}, bedgraph_raw(), paths);
+
+    const std::vector<int64_t> indices{100, 1010, 1499};
+    const std::vector<uint32_t> lengths{50, 20, 5};
+    auto chunk = [&](std::vector<int64_t>& indptr, std::vector<int32_t>& groups) {
+        CellChunk ch;
+        ch.n_cells = groups.size();
+        ch.n_fragments = indices.size();
+        ch.indptr = indptr.data();
+        ch.indices = indices.data();
+        ch.lengths = lengths.data();
+        ch.cell_group = groups.data();
+        return ch;
+    };
+    std::vector<int32_t> groups{0, 1};
+    std::vector<int64_t> past{0, 2, 4}, decreasing{0, 2, 1}, offset{1, 2, 3};
+    CHECK_THROWS_WITH_AS(exporter.add_cells(chunk(past, groups)), doctest::Contains("past the chunk's 3"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(exporter.add_cells(chunk(decreasing, groups)), doctest::Contains("decreases at cell 1"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(exporter.add_cells(chunk(offset, groups)), doctest::Contains("start at 0"),
+                         std::invalid_argument);
+    std::vector<int64_t> good{0, 2, 3};
+    std::vector<int32_t> bad_groups{0, 2};
+    CHECK_THROWS_WITH_AS(exporter.add_cells(chunk(good, bad_groups)), doctest::Contains("group id 2"),
+                         std::invalid_argument);
+    std::vector<int64_t> negative_pos{-1};
+    CellChunk neg = chunk(good, groups);
+    neg.indices = negative_pos.data();
+    neg.n_fragments = 1;
+    std::vector<int64_t> one{0, 1, 1};
+    neg.indptr = one.data();
+    CHECK_THROWS_WITH_AS(exporter.add_cells(neg), doctest::Contains("position -1, outside"), std::invalid_argument);
+
+    // the rejected chunks left nothing behind: this good one alone makes the tracks
+    exporter.add_cells(chunk(good, groups));
+    exporter.finish();
+    // hand-worked, bin 10, no normalization: g0 = chr1:100-150 and chr2:10-30; g1 = chr2:499-504 cut at 500
+    CHECK(read_file(paths[0]) == "chr1\t100\t150\t1\nchr2\t10\t30\t1\n");
+    CHECK(read_file(paths[1]) == "chr2\t490\t500\t1\n");
+    CHECK(dir.n_files() == 2);
+}
+
+TEST_CASE("random hostile chunks: an error or an export, never a crash") {
+    std::mt19937_64 rng(20261126);
+    const Genome genome({"chr1", "chr2"}, {1000, 500});
+    int accepted = 0, refused = 0;
+    for (int round = 0; round < 400; ++round) {
+        TempDir dir;
+        ExportOptions o = bedgraph_raw();
+        o.bin_size = 1 + static_cast<int64_t>(rng() % 20);
+        o.smooth_base = rng() % 3 == 0 ? std::optional<int64_t>(1 + rng() % 30) : std::nullopt;
+        o.counting = rng() % 2 ? CountingStrategy::Insertion : CountingStrategy::Fragment;
+        const bool single_end = rng() % 2;
+        GroupedExporter exporter(genome, {}, o, {(dir.path / "a.bg").string(), (dir.path / "b.bg").string()});
+        const size_t n_cells = rng() % 6, n_frags = rng() % 12;
+        std::vector<int64_t> indptr(n_cells + 1), indices(n_frags);
+        std::vector<uint32_t> lengths(n_frags);
+        std::vector<int32_t> signed_lengths(n_frags), groups(n_cells);
+        auto wild = [&]() -> int64_t {
+            switch (rng() % 4) {
+                case 0: return static_cast<int64_t>(rng());  // anything, negative included
+                case 1: return -static_cast<int64_t>(rng() % 5);
+                default: return static_cast<int64_t>(rng() % 1600);
+            }
+        };
+        for (auto& x : indptr) x = rng() % 5 == 0 ? wild() : static_cast<int64_t>(rng() % (n_frags + 1));
+        if (rng() % 2) std::sort(indptr.begin(), indptr.end());
+        if (rng() % 2) indptr[0] = 0;
+        for (auto& x : indices) x = wild();
+        for (auto& x : lengths) x = static_cast<uint32_t>(rng());
+        for (auto& x : signed_lengths) x = static_cast<int32_t>(rng());
+        for (auto& x : groups) x = static_cast<int32_t>(rng() % 6) - 2;
+        CellChunk ch;
+        ch.n_cells = n_cells;
+        ch.n_fragments = n_frags;
+        ch.indptr = indptr.data();
+        ch.indices = indices.data();
+        if (single_end) ch.signed_lengths = signed_lengths.data();
+        else ch.lengths = lengths.data();
+        ch.cell_group = groups.data();
+        try {
+            exporter.add_cells(ch);
+            ++accepted;
+        } catch (const std::invalid_argument&) {
+            ++refused;
+        }
+        exporter.finish();
+        CHECK(dir.n_files() == 2);
+    }
+    CHECK(accepted > 20);
+    CHECK(refused > 20);
+}

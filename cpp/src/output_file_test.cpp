@@ -1,0 +1,96 @@
+// OutputFile / AtomicPath: a file appears only when committed, complete.
+#include "output_file.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace fragcov;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::string templ = (fs::temp_directory_path() / "fragcov-test-XXXXXX").string();
+        std::vector<char> buf(templ.begin(), templ.end());
+        buf.push_back('\0');
+        REQUIRE(mkdtemp(buf.data()) != nullptr);
+        path = buf.data();
+    }
+    ~TempDir() { fs::remove_all(path); }
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+};
+
+std::string gunzip(const fs::path& p) {
+    gzFile f = gzopen(p.c_str(), "rb");
+    REQUIRE(f != nullptr);
+    std::string out;
+    char buf[4096];
+    int n;
+    while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    gzclose(f);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("an uncommitted file leaves nothing; a committed one replaces the old file whole") {
+    TempDir dir;
+    const std::string path = (dir.path / "t.txt.gz").string();
+    {
+        std::ofstream(path) << "old";
+        OutputFile f(path, Compression::Gzip, 9);
+        f.write("abc\n", 4);
+        CHECK(dir.names().size() == 2);  // the old file and the hidden temporary
+        CHECK(dir.names()[0].rfind(".t.txt.gz.fragcov-", 0) == 0);
+    }  // destroyed without commit
+    CHECK(dir.names() == std::vector<std::string>{"t.txt.gz"});
+    {
+        std::ifstream in(path);
+        std::string s;
+        in >> s;
+        CHECK(s == "old");
+    }
+    OutputFile f(path, Compression::Gzip);
+    f.write("abc\n", 4);
+    f.write("def\n", 4);
+    f.commit();
+    CHECK(dir.names() == std::vector<std::string>{"t.txt.gz"});
+    CHECK(gunzip(path) == "abc\ndef\n");
+}
+
+TEST_CASE("files get the usual mode (0666 minus the umask), not mkstemp's 0600") {
+    TempDir dir;
+    const mode_t old = umask(022);
+    AtomicPath a((dir.path / "x").string());
+    a.commit();
+    umask(old);
+    struct stat st;
+    REQUIRE(stat((dir.path / "x").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0644);
+}
+
+TEST_CASE("check_output_path") {
+    TempDir dir;
+    CHECK_NOTHROW(check_output_path((dir.path / std::string(kMaxOutputNameBytes, 'a')).string()));
+    CHECK_THROWS_AS(check_output_path((dir.path / std::string(kMaxOutputNameBytes + 1, 'a')).string()),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(check_output_path((dir.path / "").string()), std::invalid_argument);
+    CHECK_THROWS_AS(check_output_path(dir.path.string()), std::invalid_argument);  // a directory
+    CHECK_THROWS_AS(OutputFile((dir.path / "f").string(), Compression::Zstd, 23), std::invalid_argument);
+    CHECK(dir.names().empty());
+}
