@@ -403,8 +403,11 @@ def open_source(adata) -> Source:
             raise FileNotFoundError(f"input file not found: '{path}'")
         if path.suffix.lower() == ".h5ads":
             return _h5ads_source(path)
-        with h5py.File(path, "r") as f:
-            is_dataset = "uns/AnnDataSet" in f and "obsm" not in f
+        try:
+            with h5py.File(path, "r") as f:
+                is_dataset = "uns/AnnDataSet" in f and "obsm" not in f
+        except OSError as err:
+            raise ValueError(f"cannot read '{path}' as an HDF5 .h5ad/.h5ads file: {err}") from None
         return _h5ads_source(path) if is_dataset else H5adSource(path)
     if isinstance(adata, ad.AnnData):
         if adata.isbacked:
