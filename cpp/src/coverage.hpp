@@ -105,7 +105,7 @@ private:
     size_t k_ = 0;
 };
 
-// Moving-window sum at base resolution (SPEC 3.7): out(i) = sum of f over
+// Moving-window sum at base resolution (docs/spec.md section 3.7): out(i) = sum of f over
 // [i - right, i + left], with left = (w-1)/2, right = w-1-left, f = 0 outside
 // the chromosome. The sum is piecewise linear in i, so it is emitted as a
 // constant run where its slope is 0 and base by base elsewhere: the work is

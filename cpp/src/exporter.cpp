@@ -217,7 +217,9 @@ std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& can
     auto stop_requested = [&] { return stop.load(std::memory_order_relaxed); };
 
     // Workers run on their own thread so that the caller's thread stays free to
-    // poll for cancellation (Ctrl-C in Python) while they write.
+    // poll for cancellation (Ctrl-C in Python: signals are only seen on
+    // Python's main thread) while they write. Within it, OpenMP hands out one
+    // group at a time (dynamic: groups differ a lot in size).
     std::mutex done_mutex;
     std::condition_variable done_cv;
     bool done = false;

@@ -1,5 +1,5 @@
 """Where fragments come from: AnnData in memory, views, backed files, paths,
-SnapATAC2 ``.h5ad``/``.h5ads`` files and lists of these (SPEC section 1).
+SnapATAC2 ``.h5ad``/``.h5ads`` files and lists of these (docs/spec.md sections 1.4, 1.6).
 
 Every source yields its cells' fragments as CSR chunks of a bounded number of
 fragments, so on-disk input is streamed and memory does not grow with the file.

@@ -7,9 +7,10 @@
 namespace fragcov {
 
 // A set of half-open regions per chromosome, stored as one sorted array of
-// merged, non-overlapping intervals per chromosome (cgranges-style: an overlap
-// query is a binary search). Merging is safe because we only ask "does
-// anything overlap", never "which region".
+// merged, non-overlapping intervals per chromosome, so an overlap query is one
+// binary search. (cgranges keeps every interval in an implicit interval tree
+// because it answers "which intervals"; we only ask "does anything overlap",
+// for which merging is exact and the arrays are smaller.)
 class RegionIndex {
 public:
     RegionIndex() = default;
