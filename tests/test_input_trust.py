@@ -127,14 +127,13 @@ def test_bad_reference_table_is_refused(genome, pattern, suffix, tmp_path):
 
 # ---- where files go ------------------------------------------------------------------
 
-@pytest.mark.parametrize("prefix", ["../../x_", "/tmp/fragcov_outside_", "sub/x_"])
+@pytest.mark.parametrize("prefix", ["../../x_", "ABSOLUTE/outside_", "sub/x_"])
 def test_prefix_cannot_leave_out_dir(prefix, tmp_path):
     out = tmp_path / "a" / "b" / "out"
-    before = files_under(tmp_path)
+    prefix = prefix.replace("ABSOLUTE", str(tmp_path))  # an absolute path outside out_dir
     with pytest.raises(ValueError, match="path separator: folders belong in out_dir"):
         export(good_adata(), out, prefix=prefix)
-    assert files_under(tmp_path) == before
-    assert not list(Path("/tmp").glob("fragcov_outside_*"))
+    assert files_under(tmp_path) == []
 
 
 def test_group_name_too_long_for_its_temporary_name_fails_before_any_track(tmp_path):

@@ -67,15 +67,27 @@ CellChunk to_chunk(const py::handle& item) {
 
 py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint64_t> chrom_lengths,
                          py::iterable chunks, std::vector<std::string> output_paths, py::tuple blacklist,
-                         py::object include_for_norm, py::tuple exclude_for_norm, const ExportOptions& options) {
+                         py::object include_for_norm, py::tuple exclude_for_norm, const ExportOptions& options,
+                         std::optional<std::vector<uint64_t>> n_cells,
+                         std::optional<std::vector<double>> norm_by_totals, py::object regions_out) {
     Genome genome(std::move(chrom_names), std::move(chrom_lengths));
     Regions regions;
     regions.blacklist = to_index(genome.size(), blacklist);
     regions.has_include = !include_for_norm.is_none();
     if (regions.has_include) regions.include_for_norm = to_index(genome.size(), include_for_norm.cast<py::tuple>());
     regions.exclude_for_norm = to_index(genome.size(), exclude_for_norm);
+    regions.has_output = !regions_out.is_none();
+    if (regions.has_output) regions.output = to_index(genome.size(), regions_out.cast<py::tuple>());
 
-    GroupedExporter exporter(std::move(genome), std::move(regions), options, std::move(output_paths));
+    const size_t n_tracks = output_paths.size();
+    if ((n_cells && n_cells->size() != n_tracks) || (norm_by_totals && norm_by_totals->size() != n_tracks))
+        throw py::value_error("n_cells and norm_by_totals need one entry per output path");
+    std::vector<Track> tracks;
+    for (size_t g = 0; g < n_tracks; ++g)
+        tracks.emplace_back(std::move(output_paths[g]), n_cells ? (*n_cells)[g] : 0,
+                            norm_by_totals ? (*norm_by_totals)[g] : 0.0);
+
+    GroupedExporter exporter(std::move(genome), std::move(regions), options, std::move(tracks));
     // Chunk k is binned on a worker thread (std::async) while Python reads
     // chunk k+1 on this one: reading and binning overlap. Declared in this
     // order so that, if the iterator raises, the worker is joined (future
@@ -114,7 +126,9 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
         py::dict d;
         d["n_units"] = s.n_units;
         d["norm_count"] = s.norm_count;
+        d["norm_length"] = s.norm_length;
         d["bin_sum"] = s.bin_sum;
+        d["denominator"] = s.denominator;
         out.append(d);
     }
     return out;
@@ -183,6 +197,10 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("tempdir", &ExportOptions::tempdir)
         .def_readwrite("n_jobs", &ExportOptions::n_jobs)
         .def_readwrite("memory_budget_bytes", &ExportOptions::memory_budget_bytes)
+        .def_readwrite("effective_genome_size", &ExportOptions::effective_genome_size)
+        .def_readwrite("norm_by", &ExportOptions::norm_by)
+        .def_readwrite("scale_factor", &ExportOptions::scale_factor)
+        .def_readwrite("ceiling", &ExportOptions::ceiling)
         .def("validate", [](const ExportOptions& o) { validate(o); },
              "Raise ValueError when an option is out of range or contradicts another.");
     enum_property<Normalization, &ExportOptions::normalization>(options, "normalization", parse_normalization);
@@ -192,7 +210,8 @@ PYBIND11_MODULE(_core, m) {
 
     m.def("export_coverage", &export_coverage, py::arg("chrom_names"), py::arg("chrom_lengths"),
           py::arg("chunks"), py::arg("output_paths"), py::arg("blacklist"), py::arg("include_for_norm"),
-          py::arg("exclude_for_norm"), py::arg("options"),
+          py::arg("exclude_for_norm"), py::arg("options"), py::arg("n_cells") = py::none(),
+          py::arg("norm_by_totals") = py::none(), py::arg("regions") = py::none(),
           "Bin, normalise, smooth and write one coverage track per group (see fragcov.export_coverage).");
 
     py::class_<PyOutputFile>(m, "OutputFile",

@@ -1,14 +1,17 @@
 #include "fragcov/exporter.hpp"
 
 #include <omp.h>
-
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <mutex>
+#include <queue>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
@@ -21,13 +24,27 @@
 
 namespace fragcov {
 
+namespace {
+
+std::vector<Track> tracks_of(std::vector<std::string> paths) {
+    std::vector<Track> tracks;
+    tracks.reserve(paths.size());
+    for (std::string& p : paths) tracks.emplace_back(std::move(p));
+    return tracks;
+}
+
+}  // namespace
+
 GroupedExporter::GroupedExporter(Genome genome, Regions regions, ExportOptions options,
                                  std::vector<std::string> output_paths)
+    : GroupedExporter(std::move(genome), std::move(regions), std::move(options), tracks_of(std::move(output_paths))) {}
+
+GroupedExporter::GroupedExporter(Genome genome, Regions regions, ExportOptions options, std::vector<Track> tracks)
     : genome_(std::move(genome)),
       regions_(std::move(regions)),
       options_(std::move(options)),
-      output_paths_(std::move(output_paths)),
-      stats_(output_paths_.size()) {
+      tracks_(std::move(tracks)),
+      stats_(tracks_.size()) {
     validate(options_);
     for (size_t c = 0; c < genome_.size(); ++c)
         if (genome_.length(c) / static_cast<uint64_t>(options_.bin_size) + 1 > UINT32_MAX)
@@ -35,14 +52,17 @@ GroupedExporter::GroupedExporter(Genome genome, Regions regions, ExportOptions o
                                         std::to_string(options_.bin_size) + " bases");
     if (options_.format == OutputFormat::BigWig) check_bigwig_genome(genome_);
     std::unordered_set<std::string> seen;
-    for (const std::string& path : output_paths_) {
-        check_output_path(path);
-        if (!seen.insert(path).second) throw std::invalid_argument("two tracks have the same output path '" + path + "'");
+    for (const Track& t : tracks_) {
+        check_output_path(t.path);
+        if (!seen.insert(t.path).second)
+            throw std::invalid_argument("two tracks have the same output path '" + t.path + "'");
+        if (!(t.norm_by_total >= 0) || !std::isfinite(t.norm_by_total))
+            throw std::invalid_argument("the norm_by total of '" + t.path + "' must be a finite number >= 0");
     }
     if (!options_.tempdir.empty() && access(options_.tempdir.c_str(), W_OK | X_OK) != 0)
         throw io_error("tempdir is not a writable directory:", options_.tempdir);
-    units_ = std::make_unique<UnitStore>(output_paths_.size(), genome_.size(),
-                                         options_.memory_budget_bytes, options_.tempdir);
+    units_ = std::make_unique<UnitStore>(tracks_.size(), genome_.size(), options_.memory_budget_bytes,
+                                         options_.tempdir);
 }
 
 GroupedExporter::~GroupedExporter() = default;
@@ -52,17 +72,78 @@ inline void GroupedExporter::add_unit(int32_t group, uint32_t chrom, int64_t sta
     if (!regions_.blacklist.empty() && regions_.blacklist.overlaps(chrom, start, end)) return;
     GroupStats& st = stats_[group];
     if ((!regions_.has_include || regions_.include_for_norm.overlaps(chrom, start, end)) &&
-        (regions_.exclude_for_norm.empty() || !regions_.exclude_for_norm.overlaps(chrom, start, end)))
+        (regions_.exclude_for_norm.empty() || !regions_.exclude_for_norm.overlaps(chrom, start, end))) {
         ++st.norm_count;
+        st.norm_length += static_cast<uint64_t>(end - start);  // the whole unit, before the cut below
+    }
     const int64_t len = static_cast<int64_t>(genome_.length(chrom));
     start = std::max<int64_t>(start, 0);
     end = std::min(end, len);
     if (start >= end) return;  // entirely past the chromosome end: nothing to bin
     const uint64_t b = static_cast<uint64_t>(options_.bin_size);
-    uint32_t first = static_cast<uint32_t>(start / b), last = static_cast<uint32_t>((end - 1) / b) + 1;
-    st.bin_sum += last - first;
+    const uint32_t first = static_cast<uint32_t>(start / b), last = static_cast<uint32_t>((end - 1) / b) + 1;
     ++st.n_units;
-    units_->add(group, chrom, first, last);
+    if (options_.ceiling) {
+        cell_units_.push_back({chrom, first, last});  // capped with the cell's other units (flush_capped_cell)
+        return;
+    }
+    st.bin_sum += last - first;
+    store(group, chrom, first, last);
+}
+
+// Keeps bins [first_bin, end_bin) of a group's chromosome for writing, unless
+// `regions` restricts the output and no record they can reach (smoothing
+// included) is inside one: that is the work a `regions` export skips.
+inline void GroupedExporter::store(int32_t group, uint32_t chrom, uint32_t first_bin, uint32_t end_bin) {
+    if (regions_.has_output) {
+        const int64_t b = options_.bin_size, reach = options_.smooth_base.value_or(0);
+        if (!regions_.output.overlaps(chrom, int64_t{first_bin} * b - reach, int64_t{end_bin} * b + reach)) return;
+    }
+    units_->add(group, chrom, first_bin, end_bin);
+}
+
+// The ceiling (docs/spec.md section 3.5): a cell adds at most `ceiling` to a
+// bin. Its capped coverage min(c(x), ceiling) is the sum of the level sets
+// {c >= k}, k = 1..ceiling, each a set of bin intervals, which are stored as
+// ordinary units: no array the size of a chromosome, and at most as many
+// intervals as the cell had units.
+void GroupedExporter::flush_capped_cell(int32_t group) {
+    if (cell_units_.empty()) return;
+    const uint32_t cap = static_cast<uint32_t>(std::min<int64_t>(*options_.ceiling, UINT32_MAX));
+    std::sort(cell_units_.begin(), cell_units_.end(), [](const CellUnit& a, const CellUnit& b) {
+        return a.chrom != b.chrom ? a.chrom < b.chrom : a.first < b.first;
+    });
+    GroupStats& st = stats_[group];
+    std::priority_queue<uint32_t, std::vector<uint32_t>, std::greater<uint32_t>> ends;  // open units
+    std::vector<uint32_t> opened;  // opened[k]: where the level set {c > k} began
+    size_t i = 0;
+    while (i < cell_units_.size()) {
+        const uint32_t chrom = cell_units_[i].chrom;
+        uint32_t level = 0;  // min(c, cap) just before the current position
+        while (i < cell_units_.size() && cell_units_[i].chrom == chrom) {
+            // next position where the coverage changes: a unit starts or one ends
+            const uint32_t x = ends.empty() ? cell_units_[i].first : std::min(ends.top(), cell_units_[i].first);
+            while (!ends.empty() && ends.top() == x) ends.pop();
+            while (i < cell_units_.size() && cell_units_[i].chrom == chrom && cell_units_[i].first == x)
+                ends.push(cell_units_[i++].end);
+            const uint32_t now = static_cast<uint32_t>(std::min<size_t>(ends.size(), cap));
+            for (; level < now; ++level) opened.resize(level + 1), opened[level] = x;
+            for (; level > now; --level) {
+                st.bin_sum += x - opened[level - 1];
+                store(group, chrom, opened[level - 1], x);
+            }
+        }
+        while (!ends.empty()) {  // the chromosome's last units end
+            const uint32_t x = ends.top();
+            while (!ends.empty() && ends.top() == x) ends.pop();
+            const uint32_t now = static_cast<uint32_t>(std::min<size_t>(ends.size(), cap));
+            for (; level > now; --level) {
+                st.bin_sum += x - opened[level - 1];
+                store(group, chrom, opened[level - 1], x);
+            }
+        }
+    }
+    cell_units_.clear();
 }
 
 template <bool SingleEnd>
@@ -106,6 +187,7 @@ void GroupedExporter::add_cells_impl(const CellChunk& ch) {
                 }
             }
         }
+        if (options_.ceiling) flush_capped_cell(g);
     }
 }
 
@@ -126,10 +208,10 @@ void GroupedExporter::check_chunk(const CellChunk& ch) const {
                                         std::to_string(ch.indptr[cell]) + " -> " +
                                         std::to_string(ch.indptr[cell + 1]) + ")");
         const int32_t g = ch.cell_group[cell];
-        if (g < -1 || (g >= 0 && static_cast<size_t>(g) >= stats_.size()))
+        if (g < -1 || (g >= 0 && static_cast<size_t>(g) >= tracks_.size()))
             throw std::invalid_argument("cell " + std::to_string(cell) + " of the chunk has group id " +
                                         std::to_string(g) + "; ids must be -1 (no group) or 0-" +
-                                        std::to_string(stats_.size() - 1));
+                                        std::to_string(tracks_.size() - 1));
     }
     const int64_t nnz = ch.indptr[ch.n_cells];
     if (static_cast<uint64_t>(nnz) > ch.n_fragments)
@@ -159,30 +241,54 @@ void GroupedExporter::add_cells(const CellChunk& chunk) {
 
 namespace {
 
-// Denominator of docs/spec.md section 3.6; 0 means an all-zero track.
-double denominator(const ExportOptions& o, const GroupStats& st) {
+// What a group's bin values are divided by (docs/spec.md section 3.6); 0
+// means an all-zero track.
+double denominator(const ExportOptions& o, const GroupStats& st, const Track& track) {
+    if (o.norm_by) return track.norm_by_total / 1e4;
     switch (o.normalization) {
         case Normalization::None: return 1.0;
         case Normalization::CPM: return st.norm_count / 1e6;
         case Normalization::RPKM: return st.norm_count / 1e6 * (static_cast<double>(o.bin_size) / 1e3);
         case Normalization::BPM: return st.bin_sum / 1e6;
+        case Normalization::RPGC:
+            return static_cast<double>(st.norm_length) / static_cast<double>(*o.effective_genome_size);
+        case Normalization::NCells: return static_cast<double>(track.n_cells);
     }
     return 1.0;
 }
 
+// Cuts records to the regions of one chromosome; records come in order.
+class RegionClipper {
+public:
+    explicit RegionClipper(const std::vector<RegionIndex::Interval>& regions) : regions_(regions) {}
+    template <class Emit>
+    void operator()(int64_t s, int64_t e, Emit emit) {
+        while (k_ < regions_.size() && regions_[k_].end <= s) ++k_;
+        for (size_t j = k_; j < regions_.size() && regions_[j].start < e; ++j)
+            emit(std::max(s, regions_[j].start), std::min(e, regions_[j].end));
+    }
+
+private:
+    const std::vector<RegionIndex::Interval>& regions_;
+    size_t k_ = 0;
+};
+
 }  // namespace
 
 std::unique_ptr<TrackWriter> GroupedExporter::write_group(size_t group, const std::function<bool()>& stop) {
-    auto writer = make_track_writer(genome_, output_paths_[group], options_);
-    const double denom = denominator(options_, stats_[group]);
+    auto writer = make_track_writer(genome_, tracks_[group].path, options_);
+    const double denom = denominator(options_, stats_[group], tracks_[group]);
+    stats_[group].denominator = denom > 0 ? denom : 0;
     std::vector<uint32_t> first_bins, end_bins;
     for (size_t c = 0; c < genome_.size() && denom > 0; ++c) {
         if (stop()) throw Cancelled();
+        if (regions_.has_output && regions_.output.intervals(c).empty()) continue;
         units_->load(group, c, first_bins, end_bins);
         if (first_bins.empty()) continue;
         const std::vector<Run> runs =
             bin_runs(first_bins, end_bins, static_cast<uint64_t>(options_.bin_size), genome_.length(c));
         const uint32_t chrom = static_cast<uint32_t>(c);
+        RegionClipper clip(regions_.output.intervals(c));
         // a stop request is honoured every kCheckEvery records, not only between chromosomes
         constexpr uint32_t kCheckEvery = 1 << 16;
         uint32_t until_check = kCheckEvery;
@@ -191,14 +297,19 @@ std::unique_ptr<TrackWriter> GroupedExporter::write_group(size_t group, const st
                 until_check = kCheckEvery;
                 if (stop()) throw Cancelled();
             }
-            writer->add(chrom, s, e, v);
+            if (!regions_.has_output) writer->add(chrom, s, e, v);
+            else clip(s, e, [&](int64_t a, int64_t b) { writer->add(chrom, a, b, v); });
         };
+        // value = count / denominator * scale_factor (smoothing: window sum / w, a linear step after it)
+        const double scale = options_.scale_factor;
         if (options_.smooth_base) {
-            const double scale = denom * *options_.smooth_base;
-            smooth_runs(runs, *options_.smooth_base, static_cast<int64_t>(genome_.length(c)),
-                        [&](int64_t s, int64_t e, int64_t sum) { write(s, e, static_cast<float>(sum / scale)); });
+            const double per_window = denom * static_cast<double>(*options_.smooth_base);
+            smooth_runs(runs, static_cast<uint64_t>(*options_.smooth_base), static_cast<int64_t>(genome_.length(c)),
+                        [&](int64_t s, int64_t e, int64_t sum) {
+                            write(s, e, static_cast<float>(sum / per_window * scale));
+                        });
         } else {
-            for (const Run& r : runs) write(r.start, r.end, static_cast<float>(r.count / denom));
+            for (const Run& r : runs) write(r.start, r.end, static_cast<float>(r.count / denom * scale));
         }
     }
     writer->close();
@@ -206,12 +317,12 @@ std::unique_ptr<TrackWriter> GroupedExporter::write_group(size_t group, const st
 }
 
 std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& cancelled) {
-    const int n_groups = static_cast<int>(output_paths_.size());
+    const int n_groups = static_cast<int>(tracks_.size());
     int n_threads = options_.n_jobs <= 0 ? omp_get_num_procs() : options_.n_jobs;
     n_threads = std::max(1, std::min(n_threads, n_groups));
 
     std::atomic<bool> stop{false};
-    std::vector<std::unique_ptr<TrackWriter>> done_tracks(output_paths_.size());
+    std::vector<std::unique_ptr<TrackWriter>> done_tracks(tracks_.size());
     std::exception_ptr error;
     std::mutex error_mutex;
     auto stop_requested = [&] { return stop.load(std::memory_order_relaxed); };

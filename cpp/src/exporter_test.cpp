@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -207,4 +208,93 @@ TEST_CASE("random hostile chunks: an error or an export, never a crash") {
     }
     CHECK(accepted > 20);
     CHECK(refused > 20);
+}
+
+namespace {
+
+// Two cells on a 100-base chr1, bin 10, one track. Cell A: [0,30), [10,30),
+// [15,25); cell B: [10,20). Per-cell bin counts: A = 1, 3, 3 on bins 0-2;
+// B = 1 on bin 1; summed: 1, 4, 3.
+std::string export_two_cells(ExportOptions o, Regions regions = {}, Track track = Track{},
+                             GroupStats* stats = nullptr) {
+    TempDir dir;
+    const Genome genome({"chr1"}, {100});
+    track.path = (dir.path / "t.bg").string();
+    o.format = OutputFormat::BedGraph;
+    GroupedExporter exporter(genome, std::move(regions), o, std::vector<Track>{track});
+    const std::vector<int64_t> indptr{0, 3, 4}, indices{0, 10, 15, 10};
+    const std::vector<uint32_t> lengths{30, 20, 10, 10};
+    const std::vector<int32_t> groups{0, 0};
+    CellChunk ch;
+    ch.n_cells = 2;
+    ch.n_fragments = 4;
+    ch.indptr = indptr.data();
+    ch.indices = indices.data();
+    ch.lengths = lengths.data();
+    ch.cell_group = groups.data();
+    exporter.add_cells(ch);
+    const std::vector<GroupStats> st = exporter.finish();
+    if (stats) *stats = st[0];
+    return read_file(track.path);
+}
+
+}  // namespace
+
+TEST_CASE("ceiling caps each cell's contribution to a bin before cells are summed") {
+    ExportOptions o = bedgraph_raw();
+    CHECK(export_two_cells(o) == "chr1\t0\t10\t1\nchr1\t10\t20\t4\nchr1\t20\t30\t3\n");
+    o.ceiling = 2;  // A becomes 1, 2, 2
+    GroupStats st;
+    CHECK(export_two_cells(o, {}, Track{}, &st) == "chr1\t0\t10\t1\nchr1\t10\t20\t3\nchr1\t20\t30\t2\n");
+    CHECK(st.bin_sum == 6);     // S uses the capped values
+    CHECK(st.norm_count == 4);  // N does not
+    CHECK(st.norm_length == 70);
+    o.ceiling = 1;  // A becomes 1, 1, 1
+    CHECK(export_two_cells(o) == "chr1\t0\t10\t1\nchr1\t10\t20\t2\nchr1\t20\t30\t1\n");
+    o.ceiling = 3;  // nothing to cap
+    CHECK(export_two_cells(o) == "chr1\t0\t10\t1\nchr1\t10\t20\t4\nchr1\t20\t30\t3\n");
+}
+
+TEST_CASE("per-track normalizations: RPGC, n_cells, norm_by, scale_factor") {
+    ExportOptions o = bedgraph_raw();
+    o.normalization = Normalization::RPGC;
+    o.effective_genome_size = 140;  // value = v * G / L = v * 140 / 70 = 2v
+    GroupStats st;
+    CHECK(export_two_cells(o, {}, Track{}, &st) == "chr1\t0\t10\t2\nchr1\t10\t20\t8\nchr1\t20\t30\t6\n");
+    CHECK(st.denominator == 0.5);
+    o = bedgraph_raw();
+    o.normalization = Normalization::NCells;  // v / 4 cells
+    CHECK(export_two_cells(o, {}, Track{"", 4}) == "chr1\t0\t10\t0.25\nchr1\t10\t20\t1\nchr1\t20\t30\t0.75\n");
+    CHECK(export_two_cells(o, {}, Track{"", 0}, &st).empty());  // no cells: an empty track
+    CHECK(st.denominator == 0);
+    o = bedgraph_raw();
+    o.norm_by = true;  // v * 1e4 / Q with Q = 20000: v / 2; then x 3
+    o.scale_factor = 3;
+    CHECK(export_two_cells(o, {}, Track{"", 0, 20000}) == "chr1\t0\t10\t1.5\nchr1\t10\t20\t6\nchr1\t20\t30\t4.5\n");
+    o.normalization = Normalization::CPM;
+    CHECK_THROWS_WITH_AS(validate(o), doctest::Contains("needs normalization=None"), std::invalid_argument);
+    o = bedgraph_raw();
+    o.normalization = Normalization::RPGC;
+    CHECK_THROWS_WITH_AS(validate(o), doctest::Contains("needs effective_genome_size"), std::invalid_argument);
+    o.normalization = Normalization::CPM;
+    o.effective_genome_size = 10;
+    CHECK_THROWS_WITH_AS(validate(o), doctest::Contains("only used by normalization='RPGC'"), std::invalid_argument);
+    o = bedgraph_raw();
+    o.scale_factor = 0;
+    CHECK_THROWS_AS(validate(o), std::invalid_argument);
+    o.scale_factor = std::numeric_limits<double>::infinity();
+    CHECK_THROWS_AS(validate(o), std::invalid_argument);
+    o.scale_factor = 1;
+    o.ceiling = 0;
+    CHECK_THROWS_AS(validate(o), std::invalid_argument);
+}
+
+TEST_CASE("output regions cut records at their edges and leave the values as they were") {
+    Regions r;
+    r.output = RegionIndex(1, {0, 0}, {15, 95}, {25, 100});
+    r.has_output = true;
+    CHECK(export_two_cells(bedgraph_raw(), r) == "chr1\t15\t20\t4\nchr1\t20\t25\t3\n");
+    ExportOptions bpm = bedgraph_raw();
+    bpm.normalization = Normalization::BPM;  // S = 8 whatever the regions: 4 / 8e-6 = 500000
+    CHECK(export_two_cells(bpm, r) == "chr1\t15\t20\t500000\nchr1\t20\t25\t375000\n");
 }

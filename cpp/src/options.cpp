@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <initializer_list>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -33,8 +35,9 @@ E parse(std::string_view text, std::initializer_list<std::pair<const char*, E>> 
 Normalization parse_normalization(std::string_view text) {
     return parse<Normalization>(text,
                                 {{"none", Normalization::None}, {"cpm", Normalization::CPM},
-                                 {"rpkm", Normalization::RPKM}, {"bpm", Normalization::BPM}},
-                                "normalization", "'RPKM', 'CPM', 'BPM' or None");
+                                 {"rpkm", Normalization::RPKM}, {"bpm", Normalization::BPM},
+                                 {"rpgc", Normalization::RPGC}, {"n_cells", Normalization::NCells}},
+                                "normalization", "'RPKM', 'CPM', 'BPM', 'RPGC', 'n_cells' or None");
 }
 
 CountingStrategy parse_counting_strategy(std::string_view text) {
@@ -63,6 +66,8 @@ const char* to_string(Normalization v) {
         case Normalization::CPM: return "CPM";
         case Normalization::RPKM: return "RPKM";
         case Normalization::BPM: return "BPM";
+        case Normalization::RPGC: return "RPGC";
+        case Normalization::NCells: return "n_cells";
     }
     return "?";
 }
@@ -123,6 +128,23 @@ void validate(const ExportOptions& o) {
              to_string(o.compression) + "'): use a suffix such as '.bw', or output_format='bedgraph' for "
              "compressed text");
     resolve_compression_level(o.compression, o.compression_level);
+    if (o.normalization == Normalization::RPGC && !o.effective_genome_size)
+        fail("normalization='RPGC' needs effective_genome_size (deepTools' --effectiveGenomeSize, e.g. "
+             "2913022398 for GRCh38)");
+    if (o.effective_genome_size && o.normalization != Normalization::RPGC)
+        fail(std::string("effective_genome_size is only used by normalization='RPGC', not '") +
+             to_string(o.normalization) + "'");
+    if (o.effective_genome_size && *o.effective_genome_size < 1)
+        fail("effective_genome_size must be >= 1, got " + std::to_string(*o.effective_genome_size));
+    if (o.norm_by && o.normalization != Normalization::None)
+        fail(std::string("norm_by scales by its own total and needs normalization=None, not '") +
+             to_string(o.normalization) + "'");
+    if (!std::isfinite(o.scale_factor) || o.scale_factor <= 0) {
+        std::ostringstream text;
+        text << "scale_factor must be a finite number > 0, got " << o.scale_factor;
+        fail(text.str());
+    }
+    if (o.ceiling && *o.ceiling < 1) fail("ceiling must be >= 1 or None, got " + std::to_string(*o.ceiling));
 }
 
 }  // namespace fragcov

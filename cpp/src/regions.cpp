@@ -30,6 +30,11 @@ RegionIndex::RegionIndex(size_t n_chroms, const std::vector<uint32_t>& chroms,
     }
 }
 
+const std::vector<RegionIndex::Interval>& RegionIndex::intervals(size_t chrom) const {
+    static const std::vector<Interval> none;
+    return chrom < by_chrom_.size() ? by_chrom_[chrom] : none;
+}
+
 bool RegionIndex::overlaps(size_t chrom, int64_t start, int64_t end) const {
     if (chrom >= by_chrom_.size() || start >= end) return false;
     const auto& list = by_chrom_[chrom];

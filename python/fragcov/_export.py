@@ -9,10 +9,10 @@ import numpy as np
 
 from . import _core
 from . import _settings as settings
-from ._groups import group_codes, labels_of
-from ._options import DEFAULTS, export_options
+from ._groups import make_tracks, per_cell_quantity
+from ._options import DEFAULTS, as_int, export_options
 from ._outputs import OutDir, output_paths
-from ._regions import parse_regions, to_arrays
+from ._regions import parse_output_regions, parse_regions, to_arrays
 from ._sources import open_source
 
 log = logging.getLogger("fragcov")
@@ -39,7 +39,16 @@ def export_coverage(
     compression_level=None,
     tempdir=None,
     n_jobs=DEFAULTS.n_jobs,
-) -> dict[str, str]:
+    *,
+    effective_genome_size=None,
+    norm_by=None,
+    scale_factor=DEFAULTS.scale_factor,
+    ceiling=None,
+    max_cells=None,
+    random_state=0,
+    split_by=None,
+    regions=None,
+) -> dict:
     """Export one genome coverage track (bigWig or bedGraph) per cell group.
 
     Drop-in replacement for ``snapatac2.ex.export_coverage``. Fragments are
@@ -65,9 +74,12 @@ def export_coverage(
         BED file (or list of ``"chrom:start-end"``) of regions; units overlapping
         them are dropped from the track and from normalisation.
     normalization
-        ``"RPKM"``, ``"CPM"``, ``"BPM"`` or ``None``. CPM/RPKM divide by the
-        number of counted units (fragments or insertions) in millions; RPKM also
-        by the bin size in kb; BPM by the sum of bin values in millions.
+        ``"RPKM"``, ``"CPM"``, ``"BPM"``, ``"RPGC"``, ``"n_cells"`` or ``None``.
+        CPM/RPKM divide by the number of counted units (fragments or
+        insertions) in millions; RPKM also by the bin size in kb; BPM by the
+        sum of bin values in millions; RPGC (deepTools' 1x coverage) multiplies
+        by ``effective_genome_size`` over the counted units' summed length;
+        n_cells divides by the number of the track's cells.
     include_for_norm, exclude_for_norm
         Regions (``"chrom:start-end"`` strings or a BED file) restricting which
         units count towards the CPM/RPKM denominator. Exclusion wins.
@@ -90,38 +102,77 @@ def export_coverage(
         Directory for spill files; default the system temporary directory.
     n_jobs
         Worker threads; ``<= 0`` uses all cores. Output does not depend on it.
+    effective_genome_size
+        The mappable genome size G of ``normalization="RPGC"`` (required by it;
+        e.g. 2913022398 for GRCh38, as deepTools' ``--effectiveGenomeSize``).
+    norm_by
+        A per-cell quantity (an ``obs`` column name such as ArchR's
+        ``"ReadsInTSS"`` or ``"nFrags"``, or one number per cell): every value
+        is multiplied by 10^4 / Q, Q the quantity summed over the track's cells.
+        Needs ``normalization=None``.
+    scale_factor
+        Every value is multiplied by this (finite, > 0), after normalization
+        and before smoothing, as deepTools' ``--scaleFactor``.
+    ceiling
+        ArchR's per-cell cap: a cell adds at most this much to any bin.
+    max_cells
+        A track with more cells keeps this many, drawn with
+        ``numpy.random.default_rng(random_state)`` (a fresh generator per track;
+        the same cells for any input kind, chunking or ``n_jobs``).
+    random_state
+        Seed of the ``max_cells`` draw.
+    split_by
+        An ``obs`` column (or one label per cell): one track per (group, split
+        value) pair that has cells, written to ``prefix + group + "_" + split +
+        suffix``; the returned dict is keyed by ``(group, split)``.
+    regions
+        Chromosome names (``"chr1"``), region strings
+        (``"chr1:1,000,000-2,000,000"``) or a BED file: only records inside them
+        are written, cut at their edges. Normalization and smoothing are as
+        for the whole genome.
 
     Returns
     -------
-    dict[str, str]
-        Group name to output file path.
+    dict
+        Group name (or ``(group, split)`` with ``split_by``) to output file path.
     """
     # ---- every check that can fail comes before any file is touched ----------
     options = export_options(
         bin_size=bin_size, normalization=normalization, min_frag_length=min_frag_length,
         max_frag_length=max_frag_length, counting_strategy=counting_strategy, smooth_base=smooth_base,
         suffix=suffix, output_format=output_format, compression=compression,
-        compression_level=compression_level, tempdir=tempdir, n_jobs=n_jobs)
-    regions = {name: parse_regions(value, name) for name, value in
-               (("blacklist", blacklist), ("include_for_norm", include_for_norm),
-                ("exclude_for_norm", exclude_for_norm))}
+        compression_level=compression_level, tempdir=tempdir, n_jobs=n_jobs,
+        effective_genome_size=effective_genome_size, norm_by=norm_by, scale_factor=scale_factor, ceiling=ceiling)
+    max_cells = as_int("max_cells", max_cells, allow_none=True)
+    if max_cells is not None and max_cells < 1:
+        raise ValueError(f"max_cells must be >= 1 or None, got {max_cells}")
+    random_state = as_int("random_state", random_state)
+    if random_state < 0:
+        raise ValueError(f"random_state must be >= 0, got {random_state}")
+    norm_regions = {name: parse_regions(value, name) for name, value in
+                    (("blacklist", blacklist), ("include_for_norm", include_for_norm),
+                     ("exclude_for_norm", exclude_for_norm))}
 
     with open_source(adata) as source:
-        labels = labels_of(source, groupby)
-        groups, codes = group_codes(labels, selections)
+        tracks = make_tracks(source, groupby, selections, split_by, max_cells, random_state)
+        norm_by_totals = None
+        if norm_by is not None:
+            norm_by_totals = tracks.norm_by_totals(per_cell_quantity(source, norm_by), source.obs().index)
         if source.kind == "fragment_single":
             if min_frag_length is not None or max_frag_length not in (None, DEFAULTS.max_frag_length):
                 warnings.warn("single-end reads are not filtered by fragment length; min/max_frag_length "
                               "are ignored", stacklevel=2)
             options.min_frag_length = options.max_frag_length = None
 
-        out_path, paths = output_paths(out_dir, prefix, groups, suffix)
+        out_path, paths = output_paths(out_dir, prefix, tracks.names, suffix, keys=tracks.keys)
         chrom_index = {n: i for i, n in enumerate(source.names)}
-        arrays = {k: (None if v is None else to_arrays(v, chrom_index, k)) for k, v in regions.items()}
+        arrays = {k: (None if v is None else to_arrays(v, chrom_index, k)) for k, v in norm_regions.items()}
         empty = to_arrays([], chrom_index, "")
-        if not groups:
+        output_regions = parse_output_regions(regions, dict(zip(source.names, map(int, source.lengths))))
+        if not tracks.keys:
             warnings.warn("no cell has a group label: nothing to export", stacklevel=2)
             return {}
+        codes = tracks.codes
         out = OutDir(out_path)
 
         def chunks():
@@ -136,7 +187,7 @@ def export_coverage(
             finally:
                 bar.close()
 
-        log.info("exporting %d group(s) to %s", len(groups), os.fspath(out_dir))
+        log.info("exporting %d track(s) to %s", len(tracks.keys), os.fspath(out_dir))
         try:
             stats = _core.export_coverage(
                 chrom_names=source.names,
@@ -147,11 +198,25 @@ def export_coverage(
                 include_for_norm=arrays["include_for_norm"],
                 exclude_for_norm=arrays["exclude_for_norm"] or empty,
                 options=options,
+                n_cells=[int(n) for n in tracks.n_cells],
+                norm_by_totals=norm_by_totals,
+                regions=output_regions,
             )
         except BaseException:
             out.undo()
             raise
-    for group, st in zip(groups, stats):
+    for key, st in zip(tracks.keys, stats):
         if st["n_units"] == 0:
-            warnings.warn(f"group {group!r} has no fragments to count: wrote an empty track", stacklevel=2)
-    return dict(zip(groups, paths))
+            warnings.warn(f"group {key!r} has no fragments to count: wrote an empty track", stacklevel=2)
+        elif st["denominator"] == 0:
+            warnings.warn(f"group {key!r} has a normalization total of 0 ({_total_name(options)}): wrote an "
+                          "empty track", stacklevel=2)
+    return dict(zip(tracks.keys, paths))
+
+
+def _total_name(options) -> str:
+    if options.norm_by:
+        return "the norm_by sum Q is 0"
+    return {"CPM": "no unit counts towards N", "RPKM": "no unit counts towards N",
+            "BPM": "all bins are 0", "RPGC": "no unit counts towards L",
+            "n_cells": "the track has no cells"}.get(options.normalization, "0")

@@ -1,42 +1,46 @@
 """Which cells make which track: group labels per cell (docs/spec.md section 5)."""
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 _LABEL_SEQUENCES = (pd.Index, np.ndarray, list, tuple, pd.Categorical)
 
 
-def labels_of(source, groupby) -> pd.Series:
+def labels_of(source, groupby, what: str = "groupby") -> pd.Series:
     """One label per cell of ``source``, in its cell order (missing: NA)."""
     if isinstance(groupby, str):
         obs = source.obs()
         if groupby not in obs.columns:
             raise ValueError(
-                f"groupby={groupby!r} is not a column of adata.obs; available columns: "
+                f"{what}={groupby!r} is not a column of adata.obs; available columns: "
                 f"{', '.join(map(str, obs.columns)) or '(none)'}"
             )
         return pd.Series(obs[groupby].values)
     if isinstance(groupby, pd.Series):
-        return _aligned(groupby, source.obs().index, "groupby")
+        return _aligned(groupby, source.obs().index, what)
     if isinstance(groupby, _LABEL_SEQUENCES):
         if isinstance(groupby, (list, tuple)) and groupby and all(isinstance(g, str) for g in groupby) \
                 and len(groupby) != source.n_obs and set(groupby) <= set(map(str, source.obs().columns)):
             raise ValueError(
-                f"groupby={list(groupby)!r} names obs column(s), not one label per cell: to group by a column, "
-                f"pass its name as a string (groupby={groupby[0]!r})")
+                f"{what}={list(groupby)!r} names obs column(s), not one label per cell: to group by a column, "
+                f"pass its name as a string ({what}={groupby[0]!r}); for one track per pair of two columns "
+                f"(e.g. cell type x sample), pass the second as split_by={groupby[-1]!r}")
         values = pd.Series(groupby) if isinstance(groupby, pd.Categorical) \
             else pd.Series(np.asarray(groupby, dtype=object))
         if len(values) != source.n_obs:
             hint = ""
             if len(values) and all(isinstance(v, str) for v in values[:5]):
-                hint = " To group by a column of adata.obs, pass its name as a string, e.g. groupby='cell_type'."
+                hint = f" To group by a column of adata.obs, pass its name as a string, e.g. {what}='cell_type'."
             raise ValueError(
-                f"groupby has {len(values)} labels but the data has {source.n_obs} cells: give one label per cell "
+                f"{what} has {len(values)} labels but the data has {source.n_obs} cells: give one label per cell "
                 f"in observation order.{hint}"
             )
         return values
-    raise TypeError(f"groupby must be an obs column name or one label per cell, got {type(groupby).__name__}")
+    raise TypeError(f"{what} must be an obs column name or one label per cell, got {type(groupby).__name__}")
 
 
 def _aligned(series: pd.Series, obs_names: pd.Index, what: str) -> pd.Series:
@@ -102,3 +106,92 @@ def _same(a, b) -> bool:
         return type(a) is type(b) and bool(a == b)
     except Exception:  # noqa: BLE001  (unusual label types: compare as text only)
         return False
+
+
+# ---- tracks: groups x split values, sampled cells, per-track totals ---------------------
+
+@dataclass
+class Tracks:
+    """The tracks of one export (docs/spec.md section 5).
+
+    ``keys[t]`` is the group name, or the ``(group, split)`` pair with
+    ``split_by``; ``names[t]`` the text that goes into its file name;
+    ``codes[i]`` the track of cell i (-1: none); ``n_cells[t]`` its cells.
+    """
+
+    keys: list
+    names: list[str]
+    codes: np.ndarray
+    n_cells: np.ndarray
+
+    def norm_by_totals(self, quantity: np.ndarray, cell_names) -> list[float]:
+        """Q per track: the per-cell quantity summed over the track's cells
+        (math.fsum: correctly rounded, so it depends on neither cell order nor chunking)."""
+        used = self.codes >= 0
+        bad = used & ~(np.isfinite(quantity) & (quantity >= 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"norm_by is {quantity[i]!r} for cell {cell_names[i]!r}: it must be a finite number "
+                             ">= 0 for every exported cell")
+        order = np.argsort(self.codes, kind="stable")
+        bounds = np.searchsorted(self.codes[order], np.arange(len(self.keys) + 1), side="left")
+        return [math.fsum(quantity[order[a:b]].tolist()) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def make_tracks(source, groupby, selections=None, split_by=None, max_cells=None, random_state=0) -> Tracks:
+    labels = labels_of(source, groupby)
+    groups, codes = group_codes(labels, selections)
+    if split_by is None:
+        keys: list = list(groups)
+        names = list(groups)
+    else:
+        splits, split_codes = group_codes(labels_of(source, split_by, what="split_by"), None)
+        pair = np.where((codes >= 0) & (split_codes >= 0), codes.astype(np.int64) * len(splits) + split_codes, -1)
+        present = np.unique(pair[pair >= 0])  # group-major, then split order: the pairs that have cells
+        keys = [(groups[p // len(splits)], splits[p % len(splits)]) for p in present.tolist()]
+        names = [f"{g}_{s}" for g, s in keys]
+        codes = np.full(len(pair), -1, dtype=np.int32)
+        sel = pair >= 0
+        codes[sel] = np.searchsorted(present, pair[sel]).astype(np.int32)
+    if max_cells is not None:
+        codes = _sample(codes, len(keys), max_cells, random_state)
+    n_cells = np.bincount(codes[codes >= 0], minlength=len(keys)).astype(np.uint64)
+    return Tracks(keys, names, codes, n_cells)
+
+
+def _sample(codes: np.ndarray, n_tracks: int, max_cells: int, random_state: int) -> np.ndarray:
+    """docs/spec.md section 5.7: a track with more than max_cells cells keeps
+    cells[sort(default_rng(random_state).choice(len(cells), max_cells, replace=False))],
+    with cells in observation order and a fresh generator for every track."""
+    out = codes.copy()
+    for t in range(n_tracks):
+        cells = np.flatnonzero(codes == t)
+        if len(cells) > max_cells:
+            keep = cells[np.sort(np.random.default_rng(random_state).choice(len(cells), size=max_cells,
+                                                                              replace=False))]
+            out[cells] = -1
+            out[keep] = t
+    return out
+
+
+def per_cell_quantity(source, norm_by) -> np.ndarray:
+    """norm_by as one float64 per cell: an obs column, or one number per cell (a Series by its index)."""
+    if isinstance(norm_by, str):
+        obs = source.obs()
+        if norm_by not in obs.columns:
+            raise ValueError(f"norm_by={norm_by!r} is not a column of adata.obs; available columns: "
+                             f"{', '.join(map(str, obs.columns)) or '(none)'}")
+        values = obs[norm_by]
+    elif isinstance(norm_by, pd.Series):
+        values = _aligned(norm_by, source.obs().index, "norm_by")
+    elif isinstance(norm_by, (np.ndarray, list, tuple, pd.Index)):
+        values = pd.Series(np.asarray(norm_by, dtype=object))
+        if len(values) != source.n_obs:
+            raise ValueError(f"norm_by has {len(values)} values but the data has {source.n_obs} cells: give an obs "
+                             "column name or one number per cell in observation order")
+    else:
+        raise TypeError(f"norm_by must be an obs column name or one number per cell, got {type(norm_by).__name__}")
+    try:
+        return pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="raise").to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"norm_by must hold numbers: {err}") from None

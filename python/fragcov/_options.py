@@ -51,7 +51,8 @@ def _format_of_suffix(suffix: str) -> str | None:
 
 def export_options(*, bin_size, normalization, min_frag_length, max_frag_length, counting_strategy,
                    smooth_base, suffix, output_format, compression, compression_level, tempdir,
-                   n_jobs) -> _core.ExportOptions:
+                   n_jobs, effective_genome_size=None, norm_by=None, scale_factor=1.0,
+                   ceiling=None) -> _core.ExportOptions:
     """The checked core options for export_coverage's arguments (ValueError/TypeError/OverflowError)."""
     o = _core.ExportOptions()
     o.bin_size = as_int("bin_size", bin_size)
@@ -81,8 +82,18 @@ def export_options(*, bin_size, normalization, min_frag_length, max_frag_length,
     o.tempdir = "" if tempdir is None else os.fspath(tempdir)
     o.n_jobs = as_int("n_jobs", n_jobs)
     o.memory_budget_bytes = settings.memory_budget_bytes
+    o.effective_genome_size = as_int("effective_genome_size", effective_genome_size, allow_none=True)
+    o.norm_by = norm_by is not None
+    o.scale_factor = as_float("scale_factor", scale_factor)
+    o.ceiling = as_int("ceiling", ceiling, allow_none=True)
     o.validate()
     return o
+
+
+def as_float(name: str, value) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    return float(value)
 
 
 def _text(name: str, value) -> str:

@@ -30,8 +30,8 @@ def file_name(prefix: str, group: str, suffix: str) -> str:
     return name
 
 
-def output_paths(out_dir, prefix, groups: list[str], suffix) -> tuple[Path, list[str]]:
-    """out_dir and one checked file path per group."""
+def output_paths(out_dir, prefix, groups: list[str], suffix, keys=None) -> tuple[Path, list[str]]:
+    """out_dir and one checked file path per group (``keys``: how to name them in errors)."""
     if not isinstance(out_dir, (str, os.PathLike)):
         raise TypeError(f"out_dir must be a path, got {type(out_dir).__name__}")
     prefix = _check_prefix(prefix)
@@ -41,7 +41,7 @@ def output_paths(out_dir, prefix, groups: list[str], suffix) -> tuple[Path, list
         raise ValueError(f"suffix {suffix!r} contains a path separator: folders belong in out_dir")
     names = [file_name(prefix, g, suffix) for g in groups]
     seen: dict[str, str] = {}
-    for group, name in zip(groups, names):
+    for group, name in zip(keys if keys is not None else groups, names):
         if name in seen:
             raise ValueError(f"groups {seen[name]!r} and {group!r} map to the same file name {name!r} "
                              "('/' becomes '+'); rename one of them")

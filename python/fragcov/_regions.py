@@ -111,3 +111,38 @@ def to_arrays(regions, chrom_index: dict[str, int], param: str):
         np.array([r[1] for r in known], dtype=np.int64),
         np.array([r[2] for r in known], dtype=np.int64),
     )
+
+
+def parse_output_regions(value, chrom_sizes: dict[str, int]):
+    """``regions`` of export_coverage (docs/spec.md section 4.9) -> (chroms, starts, ends) arrays, or None.
+
+    Accepts chromosome names (``"chr1"``: the whole chromosome), region strings,
+    ``(chrom, start, end)`` tuples, a BED file, or a list of these. Unlike the
+    blacklist, a chromosome the data does not have is an error: a track cut to
+    nothing would look like a valid, empty result.
+    """
+    if value is None:
+        return None
+    items = [value] if isinstance(value, (str, os.PathLike)) else value
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(f"regions must be a chromosome name, a region string, a BED file or a list of these, "
+                        f"not {type(value).__name__}")
+    regions = []
+    for i, item in enumerate(items):
+        where = "regions" if items is not value else f"regions[{i}]"
+        if isinstance(item, str) and not _REGION.match(item) and (item in chrom_sizes or not os.path.exists(item)):
+            regions.append((item, 0, chrom_sizes.get(item, 0)))  # a chromosome name (unknown: refused below)
+        elif isinstance(item, (str, os.PathLike)):
+            regions.extend(parse_regions(item, where))
+        else:
+            regions.extend(parse_regions([item], where))
+    unknown = sorted({c for c, _, _ in regions if c not in chrom_sizes})
+    if unknown:
+        raise ValueError(f"regions: unknown chromosome(s) {', '.join(map(repr, unknown[:5]))}; the data's reference "
+                         f"sequences are {', '.join(list(chrom_sizes)[:5])}{', ...' if len(chrom_sizes) > 5 else ''}")
+    if not regions:
+        raise ValueError("regions is empty: give at least one chromosome, region or BED line, or None for the whole genome")
+    index = {c: i for i, c in enumerate(chrom_sizes)}
+    return (np.array([index[c] for c, _, _ in regions], dtype=np.uint32),
+            np.array([s for _, s, _ in regions], dtype=np.int64),
+            np.array([e for _, _, e in regions], dtype=np.int64))

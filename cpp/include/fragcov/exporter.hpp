@@ -27,15 +27,31 @@ struct CellChunk {
     const int32_t* cell_group = nullptr;      // group id per cell in [0, number of tracks), -1: no group
 };
 
+// One output track: its file, and what its normalization needs to know about
+// its cells (docs/spec.md section 3.6).
+struct Track {
+    explicit Track(std::string path_ = {}, uint64_t n_cells_ = 0, double norm_by_total_ = 0)
+        : path(std::move(path_)), n_cells(n_cells_), norm_by_total(norm_by_total_) {}
+    std::string path;          // the final file
+    uint64_t n_cells = 0;      // the track's cells, with or without fragments (Normalization::NCells)
+    double norm_by_total = 0;  // Q: the per-cell quantity summed over its cells (ExportOptions::norm_by)
+};
+
 struct GroupStats {
-    uint64_t n_units = 0;     // units binned into the track (after blacklist)
-    uint64_t norm_count = 0;  // N of docs/spec.md section 3.4
-    uint64_t bin_sum = 0;     // S of docs/spec.md section 3.6
+    uint64_t n_units = 0;      // units binned into the track (after blacklist)
+    uint64_t norm_count = 0;   // N of docs/spec.md section 3.4
+    uint64_t norm_length = 0;  // L: summed length of the N counted units (RPGC)
+    uint64_t bin_sum = 0;      // S of docs/spec.md section 3.5 (after the ceiling)
+    double denominator = 0;    // what bin values were divided by; 0: an all-zero track (section 3.6)
 };
 
 struct Regions {
     RegionIndex blacklist, include_for_norm, exclude_for_norm;
     bool has_include = false;  // include_for_norm=None means "all units"
+    // docs/spec.md section 4.9: only records inside these are written, cut at
+    // their edges; normalization and smoothing are as without them.
+    RegionIndex output;
+    bool has_output = false;
 };
 
 class UnitStore;
@@ -43,12 +59,13 @@ class TrackWriter;
 
 class GroupedExporter {
 public:
-    // output_paths[g] is the final file of group g. Throws std::invalid_argument
-    // before any file exists when an option is out of range (validate()), an
-    // output path is unusable or repeated, tempdir is not a writable directory,
-    // or the genome does not fit the output format.
-    GroupedExporter(Genome genome, Regions regions, ExportOptions options,
-                    std::vector<std::string> output_paths);
+    // tracks[g] is group g's track. Throws std::invalid_argument before any
+    // file exists when an option is out of range (validate()), an output path
+    // is unusable or repeated, tempdir is not a writable directory, or the
+    // genome does not fit the output format.
+    GroupedExporter(Genome genome, Regions regions, ExportOptions options, std::vector<Track> tracks);
+    // The same with only output paths (n_cells and norm_by totals 0).
+    GroupedExporter(Genome genome, Regions regions, ExportOptions options, std::vector<std::string> output_paths);
     ~GroupedExporter();
 
     // Bins the units of a chunk of cells. Throws std::invalid_argument, naming
@@ -67,15 +84,20 @@ private:
     void check_chunk(const CellChunk& chunk) const;
     template <bool SingleEnd> void add_cells_impl(const CellChunk& chunk);
     void add_unit(int32_t group, uint32_t chrom, int64_t start, int64_t end);
+    void store(int32_t group, uint32_t chrom, uint32_t first_bin, uint32_t end_bin);
+    void flush_capped_cell(int32_t group);
     // Writes group `group`'s track and closes it (not yet renamed into place).
     std::unique_ptr<TrackWriter> write_group(size_t group, const std::function<bool()>& stop_requested);
 
     Genome genome_;
     Regions regions_;
     ExportOptions options_;
-    std::vector<std::string> output_paths_;
+    std::vector<Track> tracks_;
     std::vector<GroupStats> stats_;
     std::unique_ptr<UnitStore> units_;
+    // with a ceiling: the current cell's units (chrom, first bin, end bin), capped when the cell ends
+    struct CellUnit { uint32_t chrom, first, end; };
+    std::vector<CellUnit> cell_units_;
 };
 
 struct Cancelled : std::exception {

@@ -11,13 +11,13 @@
 
 namespace fragcov {
 
-enum class Normalization { None, CPM, RPKM, BPM };
+enum class Normalization { None, CPM, RPKM, BPM, RPGC, NCells };
 enum class CountingStrategy { Fragment, Insertion };
 enum class OutputFormat { BedGraph, BigWig };
 enum class Compression { None, Gzip, Zstd };
 
 // User spellings -> enums, case-insensitive. Accepted: normalization "none",
-// "CPM", "RPKM", "BPM"; counting_strategy "fragment", "insertion";
+// "CPM", "RPKM", "BPM", "RPGC", "n_cells"; counting_strategy "fragment", "insertion";
 // output_format "bigwig", "bedgraph"; compression "none", "gzip"/"gz",
 // "zstandard"/"zstd"/"zst". Anything else throws std::invalid_argument naming
 // the accepted values.
@@ -57,6 +57,13 @@ struct ExportOptions {
     std::string tempdir;                               // spill files; empty: $TMPDIR or /tmp
     int n_jobs = 8;                                    // worker threads; <= 0: all cores
     uint64_t memory_budget_bytes = 32ull << 20;        // buffered units before spilling
+
+    // Normalizations other tools' users bring (docs/spec.md section 3.6):
+    std::optional<int64_t> effective_genome_size;      // G of RPGC (required by it, refused otherwise)
+    bool norm_by = false;                              // v * 1e4 / Q, Q per track (Track::norm_by_total);
+                                                       // only with Normalization::None
+    double scale_factor = 1.0;                         // every value times this (finite, > 0)
+    std::optional<int64_t> ceiling;                    // per-cell cap of a bin's count (ArchR), >= 1
 };
 
 // Largest accepted bin_size and smooth_base (bins and windows index 32-bit coordinates).

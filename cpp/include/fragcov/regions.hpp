@@ -18,13 +18,16 @@ public:
     RegionIndex(size_t n_chroms, const std::vector<uint32_t>& chroms,
                 const std::vector<int64_t>& starts, const std::vector<int64_t>& ends);
 
+    struct Interval { int64_t start, end; };
+
     bool empty() const { return n_regions_ == 0; }
     size_t n_regions() const { return n_regions_; }
     // True when [start, end) overlaps at least one region on `chrom`.
     bool overlaps(size_t chrom, int64_t start, int64_t end) const;
+    // The merged, sorted regions of `chrom` (empty for an unknown chromosome).
+    const std::vector<Interval>& intervals(size_t chrom) const;
 
 private:
-    struct Interval { int64_t start, end; };
     std::vector<std::vector<Interval>> by_chrom_;
     size_t n_regions_ = 0;
 };
