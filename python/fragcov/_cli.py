@@ -39,7 +39,22 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bin-size", type=int, default=d["bin_size"], help="bin width in bases (default %(default)s)")
     p.add_argument("--blacklist", help="BED file of regions to drop")
     p.add_argument("--normalization", type=_none_or_str, default=d["normalization"],
-                   help="RPKM, CPM, BPM or none (default %(default)s)")
+                   help="RPKM, CPM, BPM, RPGC, n_cells or none (default %(default)s)")
+    p.add_argument("--effective-genome-size", type=int, metavar="G",
+                   help="RPGC's effective genome size (e.g. 2913022398 for GRCh38)")
+    p.add_argument("--norm-by", metavar="COLUMN",
+                   help="scale by 1e4 / the sum of this per-cell obs column over the track's cells "
+                        "(e.g. ReadsInTSS, nFrags); needs --normalization none")
+    p.add_argument("--scale-factor", type=float, default=d["scale_factor"],
+                   help="multiply every value (default %(default)s)")
+    p.add_argument("--ceiling", type=_none_or_int, default=None, help="cap each cell's count in a bin (ArchR)")
+    p.add_argument("--max-cells", type=_none_or_int, default=None,
+                   help="at most this many cells per track, drawn with --random-state")
+    p.add_argument("--random-state", type=int, default=d["random_state"], help="seed of --max-cells (default 0)")
+    p.add_argument("--split-by", metavar="COLUMN",
+                   help="one track per (group, value of this obs column), e.g. sample")
+    p.add_argument("--regions", nargs="+", metavar="REGION",
+                   help="write only these chromosomes, chrom:start-end regions, or a BED file")
     p.add_argument("--include-for-norm", nargs="+", metavar="REGION",
                    help="BED file or chrom:start-end regions counted for normalization")
     p.add_argument("--exclude-for-norm", nargs="+", metavar="REGION",
@@ -66,7 +81,17 @@ def _export_kwargs(a) -> dict:
                 max_frag_length=a.max_frag_length, counting_strategy=a.counting_strategy,
                 smooth_base=a.smooth_base, out_dir=a.out_dir, prefix=a.prefix, suffix=a.suffix,
                 output_format=a.output_format, compression=a.compression,
-                compression_level=a.compression_level, tempdir=a.tempdir, n_jobs=a.n_jobs)
+                compression_level=a.compression_level, tempdir=a.tempdir, n_jobs=a.n_jobs,
+                effective_genome_size=a.effective_genome_size, norm_by=a.norm_by, scale_factor=a.scale_factor,
+                ceiling=a.ceiling, max_cells=a.max_cells, random_state=a.random_state, split_by=a.split_by,
+                regions=_output_regions(a.regions))
+
+
+def _output_regions(values):
+    """--regions: one BED file or chromosome name stays a string; several values are a list."""
+    if values is None:
+        return None
+    return values[0] if len(values) == 1 else values
 
 
 def _is_fragment_file(path: str) -> bool:
@@ -217,6 +242,6 @@ def main(argv=None) -> int:
         print("fragcov: interrupted; no partial files were left", file=sys.stderr)
         return 130
     if isinstance(result, dict):
-        for group, path in result.items():
-            print(f"{group}\t{path}")
+        for key, path in result.items():
+            print("\t".join([*(key if isinstance(key, tuple) else (key,)), path]))
     return 0
