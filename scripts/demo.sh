@@ -5,7 +5,7 @@
 set -euo pipefail
 out=$(realpath -m "${1:-$(dirname "$0")/../fragcov-demo}")
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+FRAGCOV_NO_HINT=1 bash scripts/setup.sh
 source scripts/python_env.sh
 "$FRAGCOV_ENV/bin/fragcov" demo --out-dir "$out"
 fragcov_env_hint

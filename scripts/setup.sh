@@ -91,5 +91,5 @@ fi
 if [ $install = 1 ]; then
   echo "==> pip install .${FRAGCOV_EXTRAS:-}"
   "$PYTHON" -m pip install -q --disable-pip-version-check ".${FRAGCOV_EXTRAS:-}"
-  fragcov_env_hint
+  [ "${FRAGCOV_NO_HINT:-}" = 1 ] || fragcov_env_hint  # demo.sh says it at its end
 fi
