@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Sets up fragcov and exports coverage tracks from the small bundled dataset.
+# The README's demo command: sets up fragcov from source (scripts/setup.sh) and
+# exports coverage tracks of the small bundled dataset into ./fragcov-demo of
+# the repository, or into the folder given as the first argument.
 set -euo pipefail
+out=$(realpath -m "${1:-$(dirname "$0")/../fragcov-demo}")
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-PYTHON=${PYTHON:-python3}
-cd /tmp && exec "$PYTHON" -m fragcov demo --out-dir "${1:-$OLDPWD/fragcov-demo}"
+FRAGCOV_NO_HINT=1 bash scripts/setup.sh
+source scripts/python_env.sh
+"$FRAGCOV_ENV/bin/fragcov" demo --out-dir "$out"
+fragcov_env_hint

@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
-# Sets up fragcov with its test extras and runs the test suite.
+# The README's test command, and CI's: sets up, builds the binary wheel and
+# runs the tests against the installed wheel, not the source tree.
+# Arguments go to pytest. Environment: see scripts/setup.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FRAGCOV_EXTRAS="[test]" bash scripts/setup.sh
-PYTHON=${PYTHON:-python3}
-# SnapATAC2 2.9.0 (the reference implementation) enables the live comparisons in
+
+# 1. system packages (apt-get where usable) and the Python environment
+bash scripts/setup.sh --tests --no-install
+source scripts/python_env.sh
+
+# 2. sdist + manylinux wheel, and the wheel installed with its test extras
+bash scripts/build_wheel.sh
+wheel=$(ls "$PWD"/dist/fragcov-*.whl) sdist=$(ls "$PWD"/dist/fragcov-*.tar.gz)
+"$PYTHON" -m pip uninstall -q -y fragcov >/dev/null 2>&1 || true
+"$PYTHON" -m pip install -q --disable-pip-version-check "$wheel[test]"
+
+# 3. SnapATAC2 2.9.0 (the reference implementation) enables the live comparisons in
 # test_model_vs_snapatac2.py / test_inputs.py; without it they are skipped.
 "$PYTHON" -m pip install -q --disable-pip-version-check "snapatac2==2.9.0" \
   || echo "warning: snapatac2 2.9.0 could not be installed; its live comparisons will be skipped" >&2
-# C++ unit tests (sanitized build, ctest)
+
+# 4. C++ unit tests (sanitized build, ctest)
 bash scripts/test_cpp.sh
-# run from tests/ so that the installed package, not the source tree, is imported
-cd tests && exec "$PYTHON" -m pytest -q -p no:cacheprovider "$@"
+
+# 5. Python tests, run from tests/ so that the installed wheel is imported;
+#    test_wheel.py also installs the wheel and the sdist into fresh virtualenvs
+fragcov_env_hint
+cd tests && FRAGCOV_WHEEL=$wheel FRAGCOV_SDIST=$sdist exec "$PYTHON" -m pytest -q -p no:cacheprovider "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the C++ unit tests (doctest) with AddressSanitizer + UBSan and
 # warnings as errors, and runs them with ctest. Needs cmake, a C++17 compiler
-# and Debian's doctest-dev (installed by scripts/setup.sh).
+# and doctest (Debian: doctest-dev; installed by scripts/setup.sh --tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build/cpp-tests

@@ -407,3 +407,20 @@ def dataset_anndata(name):
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
+
+
+# ----------------------------------------------------------------------------
+# The project's version: pyproject.toml is its one source
+# ----------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def project_version() -> str:
+    """``[project] version`` of pyproject.toml."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        tomllib = pytest.importorskip("tomli")
+    with open(REPO / "pyproject.toml", "rb") as fh:
+        return tomllib.load(fh)["project"]["version"]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import project_version
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -103,8 +105,10 @@ def test_installed_package_builds_and_runs_example(tmp_path):
     exe = next(p for p in (ex_build / "export_example", ex_build / "export_example.exe") if p.exists())
 
     stdout = _run([exe, out], timeout=60)
-    version = re.search(r"project\(fragcov VERSION ([0-9.]+)", (REPO / "CMakeLists.txt").read_text()).group(1)
-    assert stdout.splitlines()[0] == f"fragcov {version}"
+    assert stdout.splitlines()[0] == f"fragcov {project_version()}"  # fragcov::version()
+    config_version = (configs[0].parent / "fragcovConfigVersion.cmake").read_text()
+    numbers = re.match(r"[0-9]+(\.[0-9]+)*", project_version()).group(0)  # CMake takes "0.2.0" of "0.2.0rc1"
+    assert f'set(PACKAGE_VERSION "{numbers}")' in config_version
 
     # 3. the tracks (bedGraph: chrom<TAB>start<TAB>end<TAB>value, whole numbers without ".0")
     assert sorted(p.name for p in out.iterdir()) == ["B.bedGraph", "T.bedGraph"]
