@@ -96,3 +96,23 @@ def test_signature_parser_on_a_known_line():
 def test_package_is_marked_typed():
     assert (PACKAGE / "py.typed").is_file()
     assert STUB.is_file()
+
+
+def stub_class_members(cls: str) -> set[str]:
+    node = next(n for n in _stub_module().body if isinstance(n, ast.ClassDef) and n.name == cls)
+    names = set()
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef):
+            names.add(item.name)
+        elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+            names.add(item.target.id)
+    return names
+
+
+def test_stub_classes_have_the_runtime_members():
+    classes = [n for n in runtime_names() if inspect.isclass(getattr(_core, n))]
+    assert classes, "the extension exports no class"
+    for name in classes:
+        cls = getattr(_core, name)
+        runtime = {m for m in vars(cls) if not m.startswith("_") or m in ("__init__", "__enter__", "__exit__")}
+        assert stub_class_members(name) == runtime, name

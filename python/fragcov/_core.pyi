@@ -1,7 +1,7 @@
 """Types of ``fragcov._core``, the C++ extension (cpp/bindings/python_module.cpp).
 
 Keep in step with the bindings: tests/test_typing.py checks that this file names
-exactly what the module exports, with the same parameters.
+exactly what the module exports, with the same parameters and class members.
 """
 from collections.abc import Iterable, Sequence
 from typing import TypedDict
@@ -28,9 +28,39 @@ _Chunk = tuple[
 ]
 
 class _GroupStats(TypedDict):
-    n_units: int     # units binned into the track (after the blacklist)
-    norm_count: int  # N, the normalisation count (docs/spec.md section 3.4)
-    bin_sum: int     # S, the summed bin values (docs/spec.md section 3.6)
+    n_units: int        # units binned into the track (after the blacklist)
+    norm_count: int     # N, the normalisation count (docs/spec.md section 3.4)
+    norm_length: int    # L, the summed length of the N units (section 3.4.4)
+    bin_sum: int        # S, the summed bin values (section 3.5.3)
+    denominator: float  # what values were divided by; 0.0: an empty track (section 3.6.2)
+
+class ExportOptions:
+    """The core's options (C++ ``fragcov::ExportOptions``), defaults as export_coverage's.
+
+    Enum fields read and write their user spellings (case-insensitive on
+    write; the core's parsers raise ValueError for unknown ones). ``validate()``
+    raises ValueError for out-of-range or contradicting values (docs/spec.md
+    section 11.4).
+    """
+
+    bin_size: int
+    normalization: str      # "none", "CPM", "RPKM", "BPM", "RPGC", "n_cells"
+    min_frag_length: int | None
+    max_frag_length: int | None
+    counting_strategy: str  # "fragment", "insertion"
+    smooth_base: int | None
+    output_format: str      # "bigwig", "bedgraph"
+    compression: str        # "none", "gzip", "zstandard"
+    compression_level: int | None
+    tempdir: str
+    n_jobs: int
+    memory_budget_bytes: int
+    effective_genome_size: int | None
+    norm_by: bool
+    scale_factor: float
+    ceiling: int | None
+    def __init__(self) -> None: ...
+    def validate(self) -> None: ...
 
 def export_coverage(
     chrom_names: Sequence[str],
@@ -40,23 +70,16 @@ def export_coverage(
     blacklist: _RegionArrays,
     include_for_norm: _RegionArrays | None,
     exclude_for_norm: _RegionArrays,
-    bin_size: int,
-    normalization: str,  # "none", "CPM", "RPKM" or "BPM"
-    min_frag_length: int | None,
-    max_frag_length: int | None,
-    counting_strategy: str,  # "fragment" or "insertion"
-    smooth_base: int | None,
-    output_format: str,  # "bedgraph" or "bigwig"
-    compression: str,  # "none", "gzip" or "zstandard"
-    compression_level: int,
-    tempdir: str,
-    n_jobs: int,
-    memory_budget_bytes: int = ...,
+    options: ExportOptions,
+    n_cells: Sequence[int] | None = None,
+    norm_by_totals: Sequence[float] | None = None,
+    regions: _RegionArrays | None = None,
 ) -> list[_GroupStats]:
     """Bin, normalise, smooth and write one coverage track per group.
 
-    The engine behind :func:`fragcov.export_coverage`, which checks and
-    converts the arguments; this function only converts types.
+    The engine behind :func:`fragcov.export_coverage`, which converts the
+    arguments; the core checks them (``options.validate()``, the genome, the
+    output paths, every chunk).
 
     Parameters
     ----------
@@ -66,30 +89,59 @@ def export_coverage(
         Cells in CSR chunks (see ``_Chunk``); chunk k is binned on a worker
         thread while the next one is read.
     output_paths
-        One path per group (group ``g`` is ``cell_group == g``), written under a
-        temporary name and renamed when complete.
+        One path per track (track ``g`` is ``cell_group == g``); all are
+        renamed into place only when every one is complete.
     blacklist, include_for_norm, exclude_for_norm
         Region arrays; ``include_for_norm=None`` counts every unit.
-    bin_size, normalization, min_frag_length, max_frag_length, counting_strategy, smooth_base
-        As in :func:`fragcov.export_coverage` (``"none"`` for no normalization).
-    output_format, compression, compression_level
-        Track format; ``compression_level=-1`` is the codec's default.
-    tempdir
-        Folder for units that do not fit in ``memory_budget_bytes``.
-    n_jobs
-        Threads (OpenMP over groups).
-    memory_budget_bytes
-        Units held in memory before spilling to ``tempdir`` (default 32 MiB).
+    options
+        The export's options.
+    n_cells, norm_by_totals
+        Per track: its number of cells (normalization "n_cells") and the summed
+        norm_by quantity Q (``options.norm_by``).
+    regions
+        Write only records inside these regions (docs/spec.md section 4.9).
 
     Returns
     -------
     list of dict
-        Per group, in ``output_paths`` order: ``n_units``, ``norm_count``, ``bin_sum``.
+        Per track, in ``output_paths`` order (``_GroupStats``).
 
     Raises
     ------
     ValueError
         Bad options or input (from the C++ core's checks), or an interrupted export.
+    OSError
+        A file-system failure, with its errno.
     TypeError
         An array of the wrong dtype or layout.
     """
+
+class OutputFile:
+    """A file written under a temporary name beside ``path``, plain or gzip /
+    zstandard compressed, renamed into place by ``commit()``; as a context
+    manager it commits on success and removes the temporary file on an
+    exception."""
+
+    def __init__(self, path: str, compression: str = "none", level: int | None = None) -> None: ...
+    def write(self, data: bytes | bytearray | memoryview) -> None: ...
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
+    def __enter__(self) -> "OutputFile": ...
+    def __exit__(self, *exc: object) -> None: ...
+
+class AtomicPath:
+    """A temporary path beside ``path`` for writers that need a file name (HDF5);
+    ``commit()`` renames it into place."""
+
+    temp_path: str
+    def __init__(self, path: str) -> None: ...
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
+    def __enter__(self) -> "AtomicPath": ...
+    def __exit__(self, *exc: object) -> None: ...
+
+def check_output_path(path: str) -> None:
+    """Raise ValueError when ``path`` cannot be an output file (docs/spec.md section 4.1.2)."""
+
+def resolve_compression_level(compression: str, level: int | None = None) -> int:
+    """The level a codec will use: ``level`` checked against its range, or its default (0 for "none")."""
