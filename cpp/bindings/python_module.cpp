@@ -158,7 +158,20 @@ struct PyOutputFile {
         file.reset();
     }
     void abort() { file.reset(); }
+    bool open() const { return static_cast<bool>(file); }
 };
+
+// commit(), abort(), and a context manager that commits on success and aborts on an exception.
+template <class T>
+void bind_commit_or_abort(py::class_<T>& cls) {
+    cls.def("commit", &T::commit)
+        .def("abort", &T::abort)
+        .def("__enter__", [](py::object self) { return self; })
+        .def("__exit__", [](T& t, py::object type, py::object, py::object) {
+            if (type.is_none() && t.open()) t.commit();
+            else t.abort();
+        });
+}
 
 struct PyAtomicPath {
     std::unique_ptr<AtomicPath> target;
@@ -168,6 +181,7 @@ struct PyAtomicPath {
         target.reset();
     }
     void abort() { target.reset(); }
+    bool open() const { return static_cast<bool>(target); }
 };
 
 }  // namespace
@@ -214,7 +228,7 @@ PYBIND11_MODULE(_core, m) {
           py::arg("norm_by_totals") = py::none(), py::arg("regions") = py::none(),
           "Bin, normalise, smooth and write one coverage track per group (see fragcov.export_coverage).");
 
-    py::class_<PyOutputFile>(m, "OutputFile",
+    auto output_file = py::class_<PyOutputFile>(m, "OutputFile",
                              "A file written under a temporary name, optionally gzip/zstd-compressed, and "
                              "renamed into place by commit(); as a context manager it commits on success "
                              "and removes the temporary file on an exception.")
@@ -222,16 +236,10 @@ PYBIND11_MODULE(_core, m) {
                  return PyOutputFile{std::make_unique<OutputFile>(path, parse_compression(compression), level)};
              }),
              py::arg("path"), py::arg("compression") = "none", py::arg("level") = py::none())
-        .def("write", &PyOutputFile::write, py::arg("data"))
-        .def("commit", &PyOutputFile::commit)
-        .def("abort", &PyOutputFile::abort)
-        .def("__enter__", [](py::object self) { return self; })
-        .def("__exit__", [](PyOutputFile& f, py::object type, py::object, py::object) {
-            if (type.is_none() && f.file) f.commit();
-            else f.abort();
-        });
+        .def("write", &PyOutputFile::write, py::arg("data"));
 
-    py::class_<PyAtomicPath>(m, "AtomicPath",
+    bind_commit_or_abort(output_file);
+    auto atomic_path = py::class_<PyAtomicPath>(m, "AtomicPath",
                              "A temporary path beside `path` for a writer that needs a file name (e.g. HDF5); "
                              "commit() renames it into place; as a context manager it commits on success and "
                              "removes it on an exception.")
@@ -240,14 +248,8 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("temp_path", [](const PyAtomicPath& a) {
             if (!a.target) throw py::value_error("the output is closed");
             return a.target->temp_path();
-        })
-        .def("commit", &PyAtomicPath::commit)
-        .def("abort", &PyAtomicPath::abort)
-        .def("__enter__", [](py::object self) { return self; })
-        .def("__exit__", [](PyAtomicPath& a, py::object type, py::object, py::object) {
-            if (type.is_none() && a.target) a.commit();
-            else a.abort();
         });
+    bind_commit_or_abort(atomic_path);
 
     m.def("check_output_path", &check_output_path, py::arg("path"),
           "Raise ValueError when `path` cannot be an output file (name too long with its temporary "

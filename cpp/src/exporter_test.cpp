@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include "test_support.hpp"
+
 #include <cstdio>
 #include <algorithm>
 #include <filesystem>
@@ -17,29 +19,12 @@
 #include <vector>
 
 using namespace fragcov;
+using fragcov::test::read_file;
+using fragcov::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string templ = (fs::temp_directory_path() / "fragcov-test-XXXXXX").string();
-        std::vector<char> buf(templ.begin(), templ.end());
-        buf.push_back('\0');
-        REQUIRE(mkdtemp(buf.data()) != nullptr);
-        path = buf.data();
-    }
-    ~TempDir() { fs::remove_all(path); }
-    size_t n_files() const { return static_cast<size_t>(std::distance(fs::directory_iterator(path), {})); }
-};
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 ExportOptions bedgraph_raw() {
     ExportOptions o;
@@ -109,7 +94,7 @@ TEST_CASE("GroupedExporter refuses unusable outputs before any file exists") {
     ExportOptions o = bedgraph_raw();
     o.tempdir = (dir.path / "missing").string();
     CHECK_THROWS_AS(GroupedExporter(genome, {}, o, {same}), std::system_error);
-    CHECK(dir.n_files() == 1);  // only the directory made above
+    CHECK(dir.names().size() == 1);  // only the directory made above
 }
 
 TEST_CASE("add_cells refuses inconsistent chunks and the export stays exact") {
@@ -156,7 +141,7 @@ TEST_CASE("add_cells refuses inconsistent chunks and the export stays exact") {
     // hand-worked, bin 10, no normalization: g0 = chr1:100-150 and chr2:10-30; g1 = chr2:499-504 cut at 500
     CHECK(read_file(paths[0]) == "chr1\t100\t150\t1\nchr2\t10\t30\t1\n");
     CHECK(read_file(paths[1]) == "chr2\t490\t500\t1\n");
-    CHECK(dir.n_files() == 2);
+    CHECK(dir.names().size() == 2);
 }
 
 TEST_CASE("random hostile chunks: an error or an export, never a crash") {
@@ -204,7 +189,7 @@ TEST_CASE("random hostile chunks: an error or an export, never a crash") {
             ++refused;
         }
         exporter.finish();
-        CHECK(dir.n_files() == 2);
+        CHECK(dir.names().size() == 2);
     }
     CHECK(accepted > 20);
     CHECK(refused > 20);

@@ -2,6 +2,8 @@
 #include "output_file.hpp"
 
 #include <doctest/doctest.h>
+
+#include "test_support.hpp"
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -13,27 +15,11 @@
 #include <vector>
 
 using namespace fragcov;
+using fragcov::test::read_file;
+using fragcov::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string templ = (fs::temp_directory_path() / "fragcov-test-XXXXXX").string();
-        std::vector<char> buf(templ.begin(), templ.end());
-        buf.push_back('\0');
-        REQUIRE(mkdtemp(buf.data()) != nullptr);
-        path = buf.data();
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::vector<std::string> names() const {
-        std::vector<std::string> out;
-        for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-        std::sort(out.begin(), out.end());
-        return out;
-    }
-};
 
 std::string gunzip(const fs::path& p) {
     gzFile f = gzopen(p.c_str(), "rb");

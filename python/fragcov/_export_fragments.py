@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import _core
 from . import _settings as settings
-from ._groups import group_codes, labels_of
+from ._groups import group_codes, labels_of, obs_column
 from ._options import as_int, codec_of_suffix
 from ._outputs import OutDir, output_paths
 from ._sources import PAIRED, open_source
@@ -56,13 +56,7 @@ def _ids(source, ids, exported: np.ndarray) -> np.ndarray:
     if ids is None:
         values = pd.Index(source.obs().index)
     elif isinstance(ids, str):
-        obs = source.obs()
-        if ids not in obs.columns:
-            raise ValueError(
-                f"ids={ids!r} is not a column of adata.obs; available columns: "
-                f"{', '.join(map(str, obs.columns)) or '(none)'}. Pass None to use obs_names, or one id per cell."
-            )
-        values = obs[ids]
+        values = obs_column(source, ids, "ids", ". Pass None to use obs_names, or one id per cell.")
     elif isinstance(ids, (pd.Series, pd.Index, np.ndarray, list, tuple, pd.Categorical)):
         values = ids
     else:

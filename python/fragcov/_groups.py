@@ -10,16 +10,19 @@ import pandas as pd
 _LABEL_SEQUENCES = (pd.Index, np.ndarray, list, tuple, pd.Categorical)
 
 
+def obs_column(source, name: str, what: str, hint: str = "") -> pd.Series:
+    """Column ``name`` of the source's obs, or a ValueError listing the columns there are."""
+    obs = source.obs()
+    if name not in obs.columns:
+        raise ValueError(f"{what}={name!r} is not a column of adata.obs; available columns: "
+                         f"{', '.join(map(str, obs.columns)) or '(none)'}{hint}")
+    return obs[name]
+
+
 def labels_of(source, groupby, what: str = "groupby") -> pd.Series:
     """One label per cell of ``source``, in its cell order (missing: NA)."""
     if isinstance(groupby, str):
-        obs = source.obs()
-        if groupby not in obs.columns:
-            raise ValueError(
-                f"{what}={groupby!r} is not a column of adata.obs; available columns: "
-                f"{', '.join(map(str, obs.columns)) or '(none)'}"
-            )
-        return pd.Series(obs[groupby].values)
+        return pd.Series(obs_column(source, groupby, what).values)
     if isinstance(groupby, pd.Series):
         return _aligned(groupby, source.obs().index, what)
     if isinstance(groupby, _LABEL_SEQUENCES):
@@ -177,11 +180,7 @@ def _sample(codes: np.ndarray, n_tracks: int, max_cells: int, random_state: int)
 def per_cell_quantity(source, norm_by) -> np.ndarray:
     """norm_by as one float64 per cell: an obs column, or one number per cell (a Series by its index)."""
     if isinstance(norm_by, str):
-        obs = source.obs()
-        if norm_by not in obs.columns:
-            raise ValueError(f"norm_by={norm_by!r} is not a column of adata.obs; available columns: "
-                             f"{', '.join(map(str, obs.columns)) or '(none)'}")
-        values = obs[norm_by]
+        values = obs_column(source, norm_by, "norm_by")
     elif isinstance(norm_by, pd.Series):
         values = _aligned(norm_by, source.obs().index, "norm_by")
     elif isinstance(norm_by, (np.ndarray, list, tuple, pd.Index)):
