@@ -212,7 +212,8 @@ def _per_base(rec, c, s, e):
     sel = rec.chrom == c
     out = np.full(e - s, np.nan)
     lengths = rec.end[sel] - rec.start[sel]
-    idx = np.repeat(rec.start[sel] - s, lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+    offset_in_record = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    idx = np.repeat(rec.start[sel] - s, lengths) + offset_in_record
     out[idx] = np.repeat(rec.value[sel], lengths)
     return out
 
@@ -390,7 +391,8 @@ def test_zoom_levels_and_totals_describe_the_signal(section_tracks):
     for name, g, path, exp in _tracks(section_tracks):
         bt = pybigtools.open(path)
         raw = open(path, "rb").read()
-        levels = [struct.unpack_from("<I", raw, 64 + 24 * k)[0] for k in range(struct.unpack_from("<H", raw, 6)[0])]
+        n_levels = struct.unpack_from("<H", raw, 6)[0]
+        levels = [struct.unpack_from("<I", raw, 64 + 24 * k)[0] for k in range(n_levels)]
         assert levels[:2] == [FIRST_ZOOM, 4 * FIRST_ZOOM]
         for reduction in levels[:2]:
             for c in ("chr1", "chrS"):

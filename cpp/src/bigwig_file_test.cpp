@@ -114,9 +114,12 @@ Decoded decode(const std::string& path) {
         REQUIRE(raw.size() == 24 + count * item_size);  // nothing after the section
         for (uint16_t k = 0; k < count; ++k) {
             const uint64_t at = 24 + k * item_size;
-            if (s.type == 1) s.items.push_back({get<uint32_t>(raw, at), get<uint32_t>(raw, at + 4), get<float>(raw, at + 8)});
-            if (s.type == 2) s.items.push_back({get<uint32_t>(raw, at), get<uint32_t>(raw, at) + s.span, get<float>(raw, at + 4)});
-            if (s.type == 3) s.items.push_back({s.start + k * s.step, s.start + k * s.step + s.span, get<float>(raw, at)});
+            const uint32_t fixed_start = s.start + k * s.step;
+            if (s.type == 1)
+                s.items.push_back({get<uint32_t>(raw, at), get<uint32_t>(raw, at + 4), get<float>(raw, at + 8)});
+            if (s.type == 2)
+                s.items.push_back({get<uint32_t>(raw, at), get<uint32_t>(raw, at) + s.span, get<float>(raw, at + 4)});
+            if (s.type == 3) s.items.push_back({fixed_start, fixed_start + s.span, get<float>(raw, at)});
         }
         d.sections.push_back(s);
     }
@@ -237,7 +240,8 @@ TEST_CASE("each block is the section type estimated smallest, and readers' rules
     CHECK(d.sections[3].items.size() == 41);
     CHECK(d.sections[4].items == std::vector<Item>{{1995, 2000, 7.0f}});
     std::vector<Item> chr_e;
-    for (size_t k = 5; k < 8; ++k) chr_e.insert(chr_e.end(), d.sections[k].items.begin(), d.sections[k].items.end());
+    for (size_t k = 5; k < 8; ++k)
+        chr_e.insert(chr_e.end(), d.sections[k].items.begin(), d.sections[k].items.end());
     CHECK(chr_e == records[4]);
 }
 
