@@ -275,10 +275,11 @@ size_t BigWigFile::compress(const std::string& raw) {
 // equal values in a fixedStep section counts as one deflate match (kRunCost)
 // plus k/16 bytes, since deflate stores repeats of a 4-byte value as matches of
 // up to 258 bytes. A block costs kBlockCost (section header, R-tree entry, zlib
-// framing); ending a shared block early to let a fixedStep section in costs
-// kSplitCost more (the shared records lose the context they compress against).
-// The constants were tuned on the benchmark tracks (benchmarks/bigwig_sections.md):
-// default per-bin tracks stay bedGraph, as small as before.
+// framing and Huffman tables); ending a shared block early to let a fixedStep
+// section in costs kSplitCost more (the shared records lose the context they
+// compress against, and the extra block costs time). Both constants were tuned
+// on the benchmark tracks (benchmarks/bigwig_sections.md): default per-bin tracks
+// stay almost all bedGraph, no larger than before.
 //
 // Only the encoding depends on this choice: zoom levels and the header totals are
 // computed from the records in add().
@@ -315,7 +316,7 @@ void BigWigFile::add(uint32_t chrom, uint32_t start, uint32_t end, float value) 
 void BigWigFile::queue_record(uint32_t chrom, uint32_t start, uint32_t end, float value) {
     if (has_record_ && chrom == data_chrom_) {
         if (start == last_end_ && extends_stretch(end - start, end)) {
-            append_pending(start, end, value);
+            pending_.push_back(Record{start, end, value});
             last_end_ = end;
             return;
         }
@@ -328,7 +329,7 @@ void BigWigFile::queue_record(uint32_t chrom, uint32_t start, uint32_t end, floa
     has_record_ = true;
     last_end_ = end;
     stretch_begin_ = pending_.size();
-    append_pending(start, end, value);
+    pending_.push_back(Record{start, end, value});
     stretch_span_ = 0;
 }
 

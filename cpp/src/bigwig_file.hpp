@@ -84,13 +84,6 @@ private:
 
     // ---- data sections
     void queue_record(uint32_t chrom, uint32_t start, uint32_t end, float value);
-    // Field by field: a Record built on the stack and copied costs a store-forwarding stall per record.
-    void append_pending(uint32_t start, uint32_t end, float value) {
-        Record& r = pending_.emplace_back();
-        r.start = start;
-        r.end = end;
-        r.value = value;
-    }
     // Whether a record of `length` bases ending at `end`, touching the last one,
     // joins the current stretch (updates stretch_span_ if so).
     bool extends_stretch(uint32_t length, uint32_t end);
