@@ -316,7 +316,7 @@ void BigWigFile::add(uint32_t chrom, uint32_t start, uint32_t end, float value) 
 void BigWigFile::queue_record(uint32_t chrom, uint32_t start, uint32_t end, float value) {
     if (has_record_ && chrom == data_chrom_) {
         if (start == last_end_ && extends_stretch(end - start, end)) {
-            pending_.push_back(Record{start, end, value});
+            pending_.emplace_back(start, end, value);
             last_end_ = end;
             return;
         }
@@ -329,7 +329,7 @@ void BigWigFile::queue_record(uint32_t chrom, uint32_t start, uint32_t end, floa
     has_record_ = true;
     last_end_ = end;
     stretch_begin_ = pending_.size();
-    pending_.push_back(Record{start, end, value});
+    pending_.emplace_back(start, end, value);
     stretch_span_ = 0;
 }
 

@@ -68,6 +68,7 @@ public:
 
 private:
     struct Record {
+        Record(uint32_t s, uint32_t e, float v) : start(s), end(e), value(v) {}  // for emplace_back
         uint32_t start, end;
         float value;
     };
