@@ -292,3 +292,46 @@ TEST_CASE("records out of order are refused") {
     bw.close();
     std::remove(path.c_str());
 }
+
+TEST_CASE("small and large blocks inflate to their sections whatever the values") {
+    // Blocks up to 1.5 KB go through the writer's own fixed-Huffman encoder, larger
+    // ones through libdeflate; zlib must inflate both to the exact items. Random
+    // floats (every byte value, few matches), runs of one value (long matches)
+    // and a repeating pattern (matches at many distances) on separate chromosomes.
+    const Genome genome({"random", "runs", "pattern"}, {100000, 100000, 100000});
+    const std::string path = temp_path("encoder.bw");
+    std::map<uint32_t, std::vector<Item>> records;
+    uint64_t state = 12345;
+    auto next = [&] { return state = state * 6364136223846793005ull + 1442695040888963407ull; };
+    for (uint32_t i = 0; i < 2000; ++i) {  // stretches of 300 one-base records: 1224-byte blocks
+        float v;
+        const uint32_t bits = static_cast<uint32_t>(next() >> 32) & 0x7F7FFFFF;  // finite, positive
+        std::memcpy(&v, &bits, 4);
+        const uint32_t s = i + i / 300 * 5;
+        records[0].push_back({s, s + 1, v == 0 ? 1.0f : v});
+    }
+    for (uint32_t i = 0, s = 0; i < 40; ++i) {  // one-base records between runs of 1 to 200 bases
+        const uint32_t len = i % 2 ? 1 + static_cast<uint32_t>(next() >> 33) % 200 : 1;
+        records[1].push_back({s, s + len, float(i + 1)});
+        s += len;
+    }
+    for (uint32_t i = 0; i < 1500; ++i) records[2].push_back({i, i + 1, float(i % 37 + 1) / 8});  // > 1.5 KB
+    {
+        BigWigFile bw(path, genome, 1, 40960);
+        for (const auto& [chrom, recs] : records)
+            for (const Item& r : recs) bw.add(chrom, r.start, r.end, r.value);
+        bw.close();
+    }
+    const Decoded d = decode(path);
+    std::remove(path.c_str());
+    std::map<uint32_t, std::vector<Item>> items;
+    size_t small = 0, large = 0;
+    for (const Section& s : d.sections) {
+        ++(s.raw_size <= 1536 ? small : large);
+        items[s.chrom].insert(items[s.chrom].end(), s.items.begin(), s.items.end());
+    }
+    CHECK(small >= 7);  // the random stretches
+    CHECK(large >= 2);
+    // compared base by base: a long run may have gone to a bedGraph section
+    for (const auto& [chrom, recs] : records) CHECK(as_items(items[chrom], 1) == as_items(recs, 1));
+}
