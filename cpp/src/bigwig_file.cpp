@@ -264,8 +264,9 @@ size_t BigWigFile::compress(const std::string& raw) {
 // Records come in merged (touching neighbours differ in value). A stretch of
 // touching records whose lengths are all multiples of S (the gcd of their
 // lengths) can be one fixedStep section with span S: a record of k*S bases
-// becomes k items. Smoothed tracks are such stretches at S = 1, dense per-bin
-// tracks at S = bin size. Each stretch goes there if that is estimated smaller
+// becomes k items (a stretch is cut where its items would not fit one block).
+// Smoothed tracks are such stretches at S = 1, dense per-bin tracks at S = bin
+// size. Each stretch goes there if that is estimated smaller
 // than putting its records in "shared" blocks; the records in between fill
 // shared blocks, each a varStep section (span = gcd of the block's record
 // lengths, gaps allowed: sparse per-bin tracks) or a bedGraph section, again
