@@ -1,11 +1,13 @@
 #include "bigwig_file.hpp"
 
 #include <libdeflate.h>
+#include <zlib.h>
 
 #include "io_error.hpp"
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
@@ -24,7 +26,6 @@ constexpr uint32_t kRTreeMagic = 0x2468ACE0;
 constexpr uint16_t kVersion = 4;
 constexpr uint64_t kHeaderSize = 64, kZoomHeaderSize = 24, kSummarySize = 40;
 constexpr uint64_t kSectionHeaderSize = 24, kZoomRecordSize = 32;
-constexpr uint8_t kBedGraphSection = 1;  // items: start, end, value
 
 template <class T>
 void put(std::string& out, T v) {
@@ -63,6 +64,129 @@ struct Cursor {
 
 }  // namespace
 
+// ---- small blocks: one static-Huffman deflate block -------------------------------
+// Hand-written because libdeflate spends about 4 us of setup on every call (it
+// resets a 128 KB hash table and builds Huffman codes), more than compressing a
+// ~1 KB block takes: a smoothed track has a fixedStep section of about that size
+// per covered region, some 200,000 per group. Blocks up to kSmallBlock bytes get
+// one deflate block with the fixed codes of RFC 1951 section 3.2.6 (libdeflate
+// also picks those for most blocks this small): greedy LZ77 over a hash of
+// 3-byte prefixes with two candidates each, matches of 3 to 258 bytes within
+// the block. The output is an ordinary zlib stream (RFC 1950). On the smoothing
+// benchmark this writes blocks up to 1.5 KB about 3% larger than libdeflate
+// level 1 in less than half the time (benchmarks/bigwig_sections.md).
+class StaticDeflate {
+public:
+    static constexpr size_t kSmallBlock = 1536;
+    static size_t bound(size_t n) { return 2 + (n * 9 + 7) / 8 + 2 + 4 + 8; }
+
+    StaticDeflate() {
+        for (uint32_t sym = 0; sym < 288; ++sym) {  // literal/length codes
+            uint32_t code, bits;
+            if (sym < 144) code = 0x30 + sym, bits = 8;
+            else if (sym < 256) code = 0x190 + sym - 144, bits = 9;
+            else if (sym < 280) code = sym - 256, bits = 7;
+            else code = 0xC0 + sym - 280, bits = 8;
+            lit_[sym] = {reversed(code, bits), bits};
+        }
+        static const uint16_t len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
+                                              31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+        for (uint32_t sym = 0; sym < 29; ++sym) {
+            const uint32_t extra = sym < 8 || sym == 28 ? 0 : (sym - 4) / 4;
+            const Code c = lit_[257 + sym];
+            for (uint32_t len = len_base[sym]; len < len_base[sym] + (1u << extra) && len <= 258; ++len)
+                length_[len] = {c.bits | (len - len_base[sym]) << c.nbits, c.nbits + extra};
+        }
+        for (uint32_t sym = 0, base = 1; sym < 30; ++sym) {  // distance codes: 5 bits + extra
+            const uint32_t extra = sym < 4 ? 0 : sym / 2 - 1;
+            for (uint32_t d = base; d < base + (1u << extra) && d <= kSmallBlock; ++d)
+                distance_[d] = {reversed(sym, 5) | (d - base) << 5, 5 + extra};
+            base += 1u << extra;
+        }
+    }
+
+    // Writes the zlib stream of in[0, n), n <= kSmallBlock, to out (room for bound(n)); returns its size.
+    size_t zlib_compress(const uint8_t* in, size_t n, char* out) {
+        out_ = out;
+        out_[0] = 0x78, out_[1] = 0x01;  // deflate, 32 KB window, no dictionary, check bits
+        out_ += 2;
+        bitbuf_ = 0, bitcount_ = 0;
+        put({3, 3});  // BFINAL = 1, BTYPE = 01 (fixed codes)
+        std::memset(head_, 0, sizeof head_);
+        size_t i = 0;
+        while (i + 3 <= n) {
+            const uint32_t key = load3(in + i);
+            uint16_t* bucket = head_[hash(key)];
+            const size_t max = std::min<size_t>(258, n - i);
+            size_t len = 0, distance = 0;
+            for (const uint16_t candidate : {bucket[0], bucket[1]}) {  // positions + 1; 0 = none
+                if (!candidate) break;
+                const uint8_t* match = in + candidate - 1;
+                if (load3(match) != key) continue;
+                size_t l = 3;
+                while (l < max && match[l] == in[i + l]) ++l;
+                if (l > len) len = l, distance = static_cast<size_t>(in + i - match);
+            }
+            insert(in, i);
+            if (len == 0) {
+                put(lit_[in[i++]]);
+                continue;
+            }
+            put(length_[len]);
+            put(distance_[distance]);
+            for (size_t k = i + 1; k < i + len && k + 3 <= n; ++k) insert(in, k);
+            i += len;
+        }
+        while (i < n) put(lit_[in[i++]]);
+        put(lit_[256]);  // end of block
+        for (; bitcount_ > 0; bitcount_ = bitcount_ > 8 ? bitcount_ - 8 : 0) {
+            *out_++ = static_cast<char>(bitbuf_);
+            bitbuf_ >>= 8;
+        }
+        const uint32_t a = static_cast<uint32_t>(adler32(1, in, static_cast<uInt>(n)));
+        for (int shift = 24; shift >= 0; shift -= 8) *out_++ = static_cast<char>(a >> shift);  // big-endian
+        return static_cast<size_t>(out_ - out);
+    }
+
+private:
+    struct Code {
+        uint32_t bits, nbits;  // bits in the order they are written (least significant first)
+    };
+    static constexpr int kHashBits = 12;
+    // Huffman codes go out most significant bit first
+    static uint32_t reversed(uint32_t code, uint32_t nbits) {
+        uint32_t r = 0;
+        for (uint32_t k = 0; k < nbits; ++k) r |= ((code >> k) & 1u) << (nbits - 1 - k);
+        return r;
+    }
+    static uint32_t load3(const uint8_t* p) { return p[0] | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16; }
+    static uint32_t hash(uint32_t key) { return (key * 2654435761u) >> (32 - kHashBits); }
+    void insert(const uint8_t* in, size_t i) {  // the two latest positions per hash
+        uint16_t* bucket = head_[hash(load3(in + i))];
+        bucket[1] = bucket[0];
+        bucket[0] = static_cast<uint16_t>(i + 1);
+    }
+    void put(Code c) {  // at most 18 bits, to a buffer holding fewer than 32
+        bitbuf_ |= uint64_t{c.bits} << bitcount_;
+        bitcount_ += c.nbits;
+        if (bitcount_ >= 32) {
+            const uint32_t word = static_cast<uint32_t>(bitbuf_);
+            std::memcpy(out_, &word, 4);  // little-endian host (checked at the top)
+            out_ += 4;
+            bitbuf_ >>= 32;
+            bitcount_ -= 32;
+        }
+    }
+
+    Code lit_[288];
+    Code length_[259];
+    Code distance_[kSmallBlock + 1];
+    uint16_t head_[1 << kHashBits][2];
+    char* out_ = nullptr;
+    uint64_t bitbuf_ = 0;
+    uint32_t bitcount_ = 0;
+};
+
 void check_bigwig_genome(const Genome& genome) {
     if (genome.size() == 0) throw std::invalid_argument("a bigWig needs at least one reference sequence");
     for (size_t c = 0; c < genome.size(); ++c)
@@ -75,6 +199,7 @@ BigWigFile::BigWigFile(const std::string& path, const Genome& genome, int deflat
     check_bigwig_genome(genome_);
     compressor_.reset(libdeflate_alloc_compressor(deflate_level));
     if (!compressor_) throw std::runtime_error("libdeflate: cannot create a compressor");
+    small_blocks_ = std::make_unique<StaticDeflate>();
 
     const uint64_t longest = *std::max_element(genome_.lengths().begin(), genome_.lengths().end());
     uint64_t reduction = std::max<uint64_t>(first_zoom, 1);
@@ -96,7 +221,6 @@ BigWigFile::BigWigFile(const std::string& path, const Genome& genome, int deflat
     data_offset_ = pos_;
     const uint64_t n_sections = 0;  // filled in by close()
     write(&n_sections, sizeof n_sections);
-    block_.reserve(kItemsPerBlock);
 }
 
 BigWigFile::~BigWigFile() = default;
@@ -116,52 +240,225 @@ void BigWigFile::write_at(uint64_t offset, const std::string& bytes) {
 }
 
 size_t BigWigFile::compress(const std::string& raw) {
+    max_raw_block_ = std::max<uint64_t>(max_raw_block_, raw.size());
+    if (raw.size() <= StaticDeflate::kSmallBlock) {
+        compressed_.resize(StaticDeflate::bound(raw.size()));
+        return small_blocks_->zlib_compress(reinterpret_cast<const uint8_t*>(raw.data()), raw.size(),
+                                            compressed_.data());
+    }
     compressed_.resize(libdeflate_zlib_compress_bound(compressor_.get(), raw.size()));
     size_t n = libdeflate_zlib_compress(compressor_.get(), raw.data(), raw.size(), compressed_.data(),
                                         compressed_.size());
     if (n == 0) throw std::runtime_error("libdeflate: compression failed");
-    max_raw_block_ = std::max<uint64_t>(max_raw_block_, raw.size());
     return n;
 }
 
-// ---- data ------------------------------------------------------------------
+// ---- data sections -------------------------------------------------------------
+// Every reader (UCSC, libBigWig, bigtools) decodes exactly one section per data
+// block; a section holds up to kItemsPerBlock items of one type:
+//   bedGraph  (type 1)  start, end, value       12 bytes per item
+//   varStep   (type 2)  start, value             8 bytes; each item covers itemSpan bases
+//   fixedStep (type 3)  value                    4 bytes; item i covers
+//                       [start + i*itemStep, +itemSpan); here itemStep == itemSpan
+// The section header's start/end (and the block's R-tree entry) are the first
+// item's start and the last item's end.
+//
+// Records come in merged (touching neighbours differ in value). A stretch of
+// touching records whose lengths are all multiples of S (the gcd of their
+// lengths) can be one fixedStep section with span S: a record of k*S bases
+// becomes k items (a stretch is cut where its items would not fit one block).
+// Smoothed tracks are such stretches at S = 1, dense per-bin tracks at S = bin
+// size. Each stretch goes there if that is estimated smaller
+// than putting its records in "shared" blocks; the records in between fill
+// shared blocks, each a varStep section (span = gcd of the block's record
+// lengths, gaps allowed: sparse per-bin tracks) or a bedGraph section, again
+// whichever is estimated smaller.
+//
+// The estimates count item bytes before compression, except that a run of k > 1
+// equal values in a fixedStep section counts as one deflate match (kRunCost)
+// plus k/16 bytes, since deflate stores repeats of a 4-byte value as matches of
+// up to 258 bytes. A block costs kBlockCost (section header, R-tree entry, zlib
+// framing and Huffman tables); ending a shared block early to let a fixedStep
+// section in costs kSplitCost more (the shared records lose the context they
+// compress against, and the extra block costs time). Both constants were tuned
+// on the benchmark tracks (benchmarks/bigwig_sections.md): default per-bin tracks
+// stay almost all bedGraph, no larger than before.
+//
+// Only the encoding depends on this choice: zoom levels and the header totals are
+// computed from the records in add().
+
+namespace {
+
+constexpr uint64_t kCostUnit = 16;  // estimates are in 1/16 bytes
+constexpr uint64_t kBlockCost = 128 * kCostUnit;
+constexpr uint64_t kSplitCost = 512 * kCostUnit;
+constexpr uint64_t kRunCost = 6 * kCostUnit;
+
+uint64_t item_size(uint8_t type) { return type == 1 ? 12 : type == 2 ? 8 : 4; }
+
+// fewer records than this cost less in shared blocks than kBlockCost
+static_assert(BigWigFile::kMinFixedStepRecords == kBlockCost / (12 * kCostUnit) + 1);
+
+// Estimated bytes of a record of `items` items in a fixedStep section.
+uint64_t fixed_step_record_cost(uint64_t items) {
+    return item_size(3) * kCostUnit + (items > 1 ? kRunCost + items : 0);
+}
+
+}  // namespace
 
 void BigWigFile::add(uint32_t chrom, uint32_t start, uint32_t end, float value) {
     if (chrom >= genome_.size() || start >= end || end > genome_.length(chrom) ||
-        (!block_.empty() && (chrom < block_chrom_ || (chrom == block_chrom_ && start < block_.back().end))))
+        (has_record_ && (chrom < data_chrom_ || (chrom == data_chrom_ && start < last_end_))))
         throw std::logic_error("bigWig records must be sorted, non-overlapping and inside the chromosome");
 
-    if (!block_.empty() && (chrom != block_chrom_ || block_.size() == kItemsPerBlock)) flush_block();
-    block_chrom_ = chrom;
-    block_.push_back({start, end, value});
-
+    queue_record(chrom, start, end, value);
     add_value(total_, value, end - start);
     add_to_zoom(chrom, start, end, value);
 }
 
-void BigWigFile::flush_block() {
-    if (block_.empty()) return;
-    const Record& first = block_.front();
-    const Record& last = block_.back();
-    raw_.resize(kSectionHeaderSize + 12 * block_.size());
-    Cursor out{&raw_[0]};
-    out.put<uint32_t>(block_chrom_);
-    out.put<uint32_t>(first.start);
-    out.put<uint32_t>(last.end);
-    out.put<uint32_t>(0);  // itemStep
-    out.put<uint32_t>(0);  // itemSpan
-    out.put<uint8_t>(kBedGraphSection);
-    out.put<uint8_t>(0);
-    out.put<uint16_t>(static_cast<uint16_t>(block_.size()));
-    for (const Record& r : block_) {
-        out.put<uint32_t>(r.start);
-        out.put<uint32_t>(r.end);
-        out.put<float>(r.value);
+void BigWigFile::queue_record(uint32_t chrom, uint32_t start, uint32_t end, float value) {
+    if (has_record_ && chrom == data_chrom_) {
+        if (start == last_end_ && extends_stretch(end - start, end)) {
+            pending_.emplace_back(start, end, value);
+            last_end_ = end;
+            return;
+        }
+        close_stretch();
+    } else if (has_record_) {
+        close_stretch();
+        flush_shared(true);
     }
-    const size_t n = compress(raw_);
-    index_.push_back({block_chrom_, first.start, block_chrom_, last.end, pos_, n});
-    write(compressed_.data(), n);
-    block_.clear();
+    data_chrom_ = chrom;
+    has_record_ = true;
+    last_end_ = end;
+    stretch_begin_ = pending_.size();
+    pending_.emplace_back(start, end, value);
+    stretch_span_ = 0;
+}
+
+bool BigWigFile::extends_stretch(uint32_t length, uint32_t end) {
+    const size_t n = pending_.size() - stretch_begin_;
+    const uint64_t bases = end - pending_[stretch_begin_].start;
+    // a stretch too short for a section of its own needs no span yet: its
+    // items fit a block whatever the span
+    if (n + 1 < kMinFixedStepRecords && bases <= kItemsPerBlock) return true;
+    if (stretch_span_ == 0)
+        for (size_t i = stretch_begin_; i < pending_.size(); ++i)
+            stretch_span_ = std::gcd(stretch_span_, pending_[i].end - pending_[i].start);
+    const uint32_t span = stretch_span_ == 1 ? 1 : std::gcd(stretch_span_, length);
+    if (bases > uint64_t{kItemsPerBlock} * span) return false;
+    // a record that would split the stretch's items more finely ends a
+    // stretch that already pays as it is
+    if (span != stretch_span_ && fixed_step_pays()) return false;
+    stretch_span_ = span;
+    return true;
+}
+
+bool BigWigFile::fixed_step_pays() const {
+    const Record* first = pending_.data() + stretch_begin_;
+    const size_t n = pending_.size() - stretch_begin_;
+    const uint64_t bed_graph = item_size(1) * n * kCostUnit;
+    const uint64_t items = (first[n - 1].end - first[0].start) / stretch_span_;
+    const uint64_t shared = std::min(bed_graph, item_size(2) * items * kCostUnit);
+    uint64_t fixed = kBlockCost + (stretch_begin_ > 0 ? kSplitCost : 0);
+    if (stretch_span_ == 1)  // per-base tracks; spares a division per record
+        for (size_t i = 0; i < n; ++i) fixed += fixed_step_record_cost(first[i].end - first[i].start);
+    else
+        for (size_t i = 0; i < n; ++i)
+            fixed += fixed_step_record_cost((first[i].end - first[i].start) / stretch_span_);
+    return fixed < shared;
+}
+
+void BigWigFile::close_long_stretch() {
+    if (fixed_step_pays()) {
+        flush_shared(true);  // the stretch is all that is left
+        const uint32_t items = (pending_.back().end - pending_.front().start) / stretch_span_;
+        write_section(Section::FixedStep, pending_.data(), pending_.size(), stretch_span_, items);
+        pending_.clear();
+        stretch_begin_ = 0;
+        return;
+    }
+    stretch_begin_ = pending_.size();  // the stretch joins the shared records
+    if (stretch_begin_ >= kItemsPerBlock) flush_shared(false);
+}
+
+void BigWigFile::flush_shared(bool all) {
+    size_t done = 0;
+    while (done < stretch_begin_ && (all || stretch_begin_ - done >= kItemsPerBlock))
+        done += write_shared_block(pending_.data() + done, stretch_begin_ - done);
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
+    stretch_begin_ -= done;
+}
+
+size_t BigWigFile::write_shared_block(const Record* recs, size_t n) {
+    // varStep: the longest prefix whose items fit one section (a first record is
+    // always one item of its own length)
+    uint32_t span = 0;
+    uint64_t bases = 0;
+    size_t n_var = 0;
+    for (; n_var < n; ++n_var) {
+        const uint32_t length = recs[n_var].end - recs[n_var].start;
+        const uint32_t s = std::gcd(span, length);
+        const uint64_t items = (bases + length) / s;
+        // stop when full, or when the items already cost more than a bedGraph
+        // block of these records would
+        if (items > kItemsPerBlock ||
+            item_size(2) * items * kCostUnit > item_size(1) * (n_var + 1) * kCostUnit + kBlockCost)
+            break;
+        span = s;
+        bases += length;
+    }
+    const size_t n_bed = std::min<size_t>(n, kItemsPerBlock);
+    // compare the estimated bytes per record of the two blocks
+    const uint64_t var_cost = kBlockCost + item_size(2) * (bases / span) * kCostUnit;
+    const uint64_t bed_cost = kBlockCost + item_size(1) * n_bed * kCostUnit;
+    if (var_cost * n_bed < bed_cost * n_var) {
+        write_section(Section::VarStep, recs, n_var, span, static_cast<uint32_t>(bases / span));
+        return n_var;
+    }
+    write_section(Section::BedGraph, recs, n_bed, 0, static_cast<uint32_t>(n_bed));
+    return n_bed;
+}
+
+void BigWigFile::write_section(Section type, const Record* recs, size_t n, uint32_t span, uint32_t items) {
+    const uint8_t code = static_cast<uint8_t>(type);
+    const uint32_t start = recs[0].start, end = recs[n - 1].end;
+    raw_.resize(kSectionHeaderSize + item_size(code) * items);
+    Cursor out{&raw_[0]};
+    out.put<uint32_t>(data_chrom_);
+    out.put<uint32_t>(start);
+    out.put<uint32_t>(end);
+    out.put<uint32_t>(type == Section::FixedStep ? span : 0);  // itemStep
+    out.put<uint32_t>(span);                                    // itemSpan (0 for bedGraph)
+    out.put<uint8_t>(code);
+    out.put<uint8_t>(0);
+    out.put<uint16_t>(static_cast<uint16_t>(items));
+    switch (type) {
+        case Section::BedGraph:
+            for (size_t i = 0; i < n; ++i) {
+                out.put<uint32_t>(recs[i].start);
+                out.put<uint32_t>(recs[i].end);
+                out.put<float>(recs[i].value);
+            }
+            break;
+        case Section::VarStep:
+            for (size_t i = 0; i < n; ++i)
+                for (uint32_t s = recs[i].start; s < recs[i].end; s += span) {
+                    out.put<uint32_t>(s);
+                    out.put<float>(recs[i].value);
+                }
+            break;
+        case Section::FixedStep:
+            for (size_t i = 0; i < n; ++i) {
+                const uint32_t length = recs[i].end - recs[i].start;
+                const uint32_t k = span == 1 ? length : length / span;
+                for (uint32_t j = 0; j < k; ++j) out.put<float>(recs[i].value);
+            }
+            break;
+    }
+    const size_t size = compress(raw_);
+    index_.push_back({data_chrom_, start, data_chrom_, end, pos_, size});
+    write(compressed_.data(), size);
 }
 
 // ---- zoom levels -------------------------------------------------------------
@@ -172,6 +469,11 @@ void BigWigFile::flush_block() {
 
 void BigWigFile::add_to_zoom(uint32_t chrom, uint64_t start, uint64_t end, float value) {
     if (zooms_.empty()) return;
+    Summary& bin = zooms_[0].current;
+    if (bin.valid > 0 && bin.chrom == chrom && start >= bin.start && end <= bin.end) {
+        add_value(bin, value, end - start);  // the common case: inside the open finest bin
+        return;
+    }
     const uint64_t reduction = zooms_[0].reduction;
     while (start < end) {  // one piece per finest-level bin the record touches
         const uint64_t bin = start / reduction;
@@ -349,7 +651,8 @@ void BigWigFile::write_index(const std::vector<IndexItem>& items, uint64_t index
 // ---- close -------------------------------------------------------------------
 
 void BigWigFile::close() {
-    flush_block();
+    close_stretch();
+    flush_shared(true);
     for (size_t k = 0; k < zooms_.size(); ++k) close_zoom_bin(k);
     for (ZoomLevel& z : zooms_) flush_zoom_block(z);
     const bool empty = index_.empty();

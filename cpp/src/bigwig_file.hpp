@@ -1,7 +1,10 @@
 // A streaming bigWig (bbi v4) writer: records go in once, in genome order, and
-// leave as compressed data blocks straight away. Zoom levels are summarised on
-// the fly from the same records, so nothing is read back and memory stays at a
-// few blocks plus the index (32 bytes per block of 1024 records).
+// leave as compressed data blocks after a short wait (at most two blocks' worth
+// of records queue while the writer decides how to encode them). Each block is
+// one bedGraph, varStep or fixedStep section, whichever is estimated smaller
+// (see "data sections" in bigwig_file.cpp). Zoom levels and header totals are
+// summarised on the fly from the records themselves, so nothing is read back
+// and memory stays at a few blocks plus the index (32 bytes per block).
 //
 // File layout (UCSC bbiWrite order; every offset is stored, so readers do not
 // depend on it): header, zoom headers, total summary, chromosome B+ tree, data
@@ -19,6 +22,8 @@
 struct libdeflate_compressor;
 
 namespace fragcov {
+
+class StaticDeflate;  // bigwig_file.cpp
 
 // Throws std::invalid_argument unless every chromosome of `genome` fits
 // bigWig's 32-bit coordinates (and there is at least one).
@@ -42,9 +47,11 @@ public:
     // Writes everything that is left and closes the file.
     void close();
 
-    static constexpr uint32_t kItemsPerBlock = 1024;  // records per data / zoom block
+    static constexpr uint32_t kItemsPerBlock = 1024;  // items per data section / records per zoom block
     static constexpr uint32_t kIndexFanout = 256;     // children per index node
     static constexpr int kMaxZoomLevels = 10;
+    // Fewer touching records than this never get a fixedStep section of their own.
+    static constexpr size_t kMinFixedStepRecords = 11;
 
     // A finished, compressed block and its place in the R-tree: it covers
     // (start_chrom, start) up to (end_chrom, end).
@@ -61,9 +68,11 @@ public:
 
 private:
     struct Record {
+        Record(uint32_t s, uint32_t e, float v) : start(s), end(e), value(v) {}  // for emplace_back
         uint32_t start, end;
         float value;
     };
+    enum class Section : uint8_t { BedGraph = 1, VarStep = 2, FixedStep = 3 };
     struct ZoomLevel {
         uint64_t reduction;
         Summary current;  // the bin being filled; valid == 0 when none
@@ -74,7 +83,26 @@ private:
         uint32_t count = 0;
     };
 
-    void flush_block();
+    // ---- data sections
+    void queue_record(uint32_t chrom, uint32_t start, uint32_t end, float value);
+    // Whether a record of `length` bases ending at `end`, touching the last one,
+    // joins the current stretch (updates stretch_span_ if so).
+    bool extends_stretch(uint32_t length, uint32_t end);
+    // Whether the stretch as one fixedStep section is estimated smaller than in shared blocks.
+    bool fixed_step_pays() const;
+    // Writes the stretch as a fixedStep section, or lets it join the shared records.
+    // Inline: for most records of sparse tracks this is all the planning there is.
+    void close_stretch() {
+        if (pending_.size() - stretch_begin_ >= kMinFixedStepRecords) return close_long_stretch();
+        stretch_begin_ = pending_.size();
+        if (stretch_begin_ >= kItemsPerBlock) flush_shared(false);
+    }
+    void close_long_stretch();
+    // Writes shared blocks while a full one is queued, or (all) every shared record.
+    void flush_shared(bool all);
+    // Writes the next shared block from `recs` (n > 0); returns the records it took.
+    size_t write_shared_block(const Record* recs, size_t n);
+    void write_section(Section type, const Record* recs, size_t n, uint32_t span, uint32_t items);
     void add_to_zoom(uint32_t chrom, uint64_t start, uint64_t end, float value);
     void close_zoom_bin(size_t level);
     // Adds `s`, which lies in bin `bin` of zoom level `level`, to that level.
@@ -99,13 +127,19 @@ private:
     uint64_t pos_ = 0;  // bytes written so far
     const Genome& genome_;
     std::unique_ptr<libdeflate_compressor, FreeCompressor> compressor_;
+    std::unique_ptr<StaticDeflate> small_blocks_;  // compresses blocks of up to 1.5 KB
     std::vector<char> compressed_;
     std::string raw_;
 
-    // current data block; its last record is the last one added (blocks are
-    // only flushed right before a record is added, or at close)
-    uint32_t block_chrom_ = 0;
-    std::vector<Record> block_;
+    // records not yet in a block, all on chromosome data_chrom_ and in order:
+    // pending_[0, stretch_begin_) go to shared (bedGraph or varStep) blocks, the
+    // rest are the current stretch of touching records, a fixedStep section to be
+    uint32_t data_chrom_ = 0;
+    bool has_record_ = false;
+    uint32_t last_end_ = 0;  // end of the last record added
+    std::vector<Record> pending_;
+    size_t stretch_begin_ = 0;
+    uint32_t stretch_span_ = 0;  // gcd of the stretch's record lengths; 0 while not needed
     std::vector<IndexItem> index_;
     uint64_t max_raw_block_ = 0;
     uint64_t data_offset_ = 0, chrom_tree_offset_ = 0;
