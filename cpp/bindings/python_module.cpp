@@ -12,6 +12,8 @@
 namespace py = pybind11;
 using namespace fragcov;
 
+void bind_fragment_file(py::module_& m);  // fragment_file_bindings.cpp
+
 namespace {
 
 template <class T>
@@ -148,4 +150,5 @@ PYBIND11_MODULE(_core, m) {
           py::arg("compression_level"), py::arg("tempdir"), py::arg("n_jobs"),
           py::arg("memory_budget_bytes") = uint64_t(32) << 20,
           "Bin, normalise, smooth and write one coverage track per group (see fragcov.export_coverage).");
+    bind_fragment_file(m);
 }

@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import _core
 from . import _settings as settings
+from ._fragment_file import is_fragment_file, open_fragment_file, reject_fragment_file_options
 from ._regions import parse_regions, to_arrays
 from ._sources import open_source
 
@@ -191,6 +192,11 @@ def export_coverage(
     compression_level=None,
     tempdir=None,
     n_jobs=8,
+    chrom_sizes=None,
+    min_num_fragments=None,
+    is_paired=True,
+    shift_left=0,
+    shift_right=0,
 ) -> dict[str, str]:
     """Export one genome coverage track (bigWig or bedGraph) per cell group.
 
@@ -205,10 +211,15 @@ def export_coverage(
         ``AnnData`` (in memory, a view, or ``backed="r"``), a path to an ``.h5ad``
         or SnapATAC2 ``.h5ads`` file, a list of those (cells concatenated), or a
         SnapATAC2 ``AnnData``/``AnnDataSet``. Fragments are read from
-        ``obsm["fragment_paired"]`` or ``obsm["fragment_single"]``.
+        ``obsm["fragment_paired"]`` or ``obsm["fragment_single"]``. Or the path
+        of a 10x fragment file (``fragments.tsv.gz``), read in one pass with
+        ``chrom_sizes`` and the fragment-file options below; the tracks equal
+        those of ``import_fragments`` + ``export_coverage``.
     groupby
         Column of ``adata.obs``, or one label per cell in observation order.
-        Cells with a missing label are skipped.
+        Cells with a missing label are skipped. With a fragment file: a dict
+        ``{barcode: group}``, a pandas Series indexed by barcode, or the path
+        of a ``barcode<TAB>group`` table; other barcodes are skipped.
     selections
         Group names to export; ``None`` exports every group.
     bin_size
@@ -242,6 +253,14 @@ def export_coverage(
         Directory for spill files; default the system temporary directory.
     n_jobs
         Worker threads; ``<= 0`` uses all cores. Output does not depend on it.
+    chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right
+        Fragment-file input only, as in ``import_fragments``: chromosome
+        lengths (genome name, dict or chrom.sizes file), single-end reads
+        (``is_paired=False``), Tn5 offsets. ``min_num_fragments=None`` (default)
+        keeps every barcode of ``groupby``: a groups table already names the
+        cells, and without a count threshold the file is read once; an integer
+        drops barcodes with fewer fragments, as ``import_fragments`` does (one
+        more pass over the file).
 
     Returns
     -------
@@ -274,7 +293,14 @@ def export_coverage(
                (("blacklist", blacklist), ("include_for_norm", include_for_norm),
                 ("exclude_for_norm", exclude_for_norm))}
 
-    source = open_source(adata)
+    # fragment-file input: its own Source, everything else as for AnnData input
+    fragment_options = dict(chrom_sizes=chrom_sizes, min_num_fragments=min_num_fragments, is_paired=is_paired,
+                            shift_left=shift_left, shift_right=shift_right)
+    if is_fragment_file(adata):
+        source, groupby = open_fragment_file(adata, groupby, n_jobs=n_jobs, **fragment_options), "group"
+    else:
+        reject_fragment_file_options(**fragment_options)
+        source = open_source(adata)
     labels = _labels(source, groupby)
     groups, codes = _group_codes(labels, selections)
     if source.kind == "fragment_single" and (min_frag_length is not None or max_frag_length not in (None, 2000)):

@@ -1,25 +1,120 @@
-"""A 10x fragment file read as a fragcov Source, without building an AnnData.
+"""10x fragment files as input: telling them from .h5ad files, the reader
+settings that import_fragments and export_coverage share, barcode -> group
+tables, and FragmentFileSource, which exports straight from a file in one pass.
 
-Gives exactly the cells and fragments that ``import_fragments`` would store
-(same chromosome order, zero-length and unknown-chromosome lines dropped, the
-same ``min_num_fragments`` rule), so exporting from the file equals import +
-export. The file is read twice, block by block: once to count fragments per
-barcode, once to stream them; memory does not grow with the file.
+The file is parsed by the C++ reader (fragcov._core); the rules it applies are
+in docs/spec.md, section "Fragment files".
 """
 from __future__ import annotations
 
+import logging
+import numbers
+import os
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import _core
 from ._genomes import resolve_chrom_sizes
-from ._import import _iter_blocks, _parse_fast, _parse_slow, _first_data_line
-from ._sources import PAIRED, SINGLE, Chunk, Source, _as_chunk_arrays
+from ._sources import PAIRED, SINGLE, Chunk, Source
+
+log = logging.getLogger("fragcov")
+
+_ANNDATA_SUFFIXES = (".h5ad", ".h5ads", ".h5")
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-def read_groups_table(path) -> dict[str, str]:
-    """barcode<TAB>group file (a header line 'barcode<TAB>...' is skipped) -> {barcode: group}."""
+def is_fragment_file(obj) -> bool:
+    """A path to an existing file that is neither named nor made like an HDF5 (.h5ad) file."""
+    if not isinstance(obj, (str, os.PathLike)):
+        return False
+    path = Path(obj)
+    if path.suffix.lower() in _ANNDATA_SUFFIXES or not path.is_file():
+        return False
+    with open(path, "rb") as fh:
+        return fh.read(8) != _HDF5_SIGNATURE
+
+
+def _check_int(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must lie between {low} and {high}, got {value}")
+    return int(value)
+
+
+@dataclass
+class ReaderSettings:
+    """What the C++ reader needs besides the path (docs/spec.md, "Fragment files")."""
+
+    names: list[str]          # chromosomes in storage order: sorted by name, as SnapATAC2 stores them
+    lengths: list[int]
+    is_mito: list[bool]
+    is_paired: bool
+    shift_left: int
+    shift_right: int
+    n_threads: int
+
+    @property
+    def kind(self) -> str:
+        return PAIRED if self.is_paired else SINGLE
+
+
+def reader_settings(chrom_sizes, *, is_paired=True, shift_left=0, shift_right=0, chrM=("chrM", "M"),
+                    n_jobs=8) -> ReaderSettings:
+    if chrom_sizes is None:
+        raise ValueError("a fragment file needs chrom_sizes: a genome name such as 'hg38', a dict "
+                         "{chromosome: length} or a chrom.sizes file")
+    chroms = sorted(resolve_chrom_sizes(chrom_sizes), key=lambda c: c[0].encode("utf-8"))  # SnapATAC2 (BTreeMap) order
+    if chrM is None:
+        mito = set()
+    elif isinstance(chrM, str):
+        mito = {chrM}
+    else:
+        mito = {str(c) for c in chrM}
+    if not isinstance(is_paired, (bool, np.bool_)):
+        raise TypeError(f"is_paired must be True or False, got {is_paired!r}")
+    return ReaderSettings(
+        names=[c for c, _ in chroms],
+        lengths=[n for _, n in chroms],
+        is_mito=[c in mito for c, _ in chroms],
+        is_paired=bool(is_paired),
+        shift_left=_check_int("shift_left", shift_left, -(2**31) + 1, 2**31 - 1),
+        shift_right=_check_int("shift_right", shift_right, -(2**31) + 1, 2**31 - 1),
+        n_threads=_check_int("n_jobs", n_jobs, -(2**31), 2**31 - 1),
+    )
+
+
+def warn_skipped(path, stats: dict, settings: ReaderSettings, stacklevel: int = 3) -> None:
+    """Warnings for the fragments the reader left out (docs/spec.md, "Fragment files")."""
+    if stats["past_chrom_end"]:
+        warnings.warn(
+            f"{path}: {stats['past_chrom_end']:,} fragment(s) start at or past the end of their chromosome in "
+            f"chrom_sizes and were skipped (first: line {stats['first_past_chrom_end_line']}, "
+            f"{stats['first_past_chrom_end']}); check that chrom_sizes is the assembly the fragments were "
+            "aligned to", UserWarning, stacklevel=stacklevel)
+    if stats["shifted_away"]:
+        warnings.warn(
+            f"{path}: {stats['shifted_away']:,} fragment(s) were dropped because shift_left={settings.shift_left}, "
+            f"shift_right={settings.shift_right} left them with length <= 0 or a start before the chromosome "
+            f"start (first: line {stats['first_shifted_away_line']})", UserWarning, stacklevel=stacklevel)
+    if settings.is_paired and stats["first_data_columns"] >= 6:
+        warnings.warn(
+            f"{path}: the fragment file has a 6th (strand) column but is_paired=True; the records are read as "
+            "paired-end fragments. Pass is_paired=False for single-end reads.", UserWarning, stacklevel=stacklevel)
+    if stats["unknown_chrom"]:
+        log.info("%s: %d line(s) on chromosomes not in chrom_sizes were skipped", path, stats["unknown_chrom"])
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def read_groups_table(path) -> pd.Series:
+    """A barcode<TAB>group file (no header, or a header line starting with 'barcode'/'cell')
+    as a Series of groups indexed by barcode."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"groups table not found: '{path}'")
@@ -27,79 +122,95 @@ def read_groups_table(path) -> dict[str, str]:
                         keep_default_na=False)
     if len(table) and table.iloc[0, 0].lower() in ("barcode", "cell", "cell_id", "barcodes"):
         table = table.iloc[1:]
-    return dict(zip(table[0], table[1]))
+    return pd.Series(table[1].to_numpy(), index=pd.Index(table[0].to_numpy(), dtype=object))
+
+
+def barcode_labels(groupby) -> pd.Series:
+    """Group labels indexed by barcode, from a dict, a Series indexed by barcode or a table path.
+    Barcodes without a label (None/NaN) are left out."""
+    if isinstance(groupby, (str, os.PathLike)):
+        labels = read_groups_table(groupby)
+    elif isinstance(groupby, pd.Series):
+        labels = groupby
+    elif isinstance(groupby, dict):
+        labels = pd.Series(list(groupby.values()), index=pd.Index(list(groupby.keys()), dtype=object), dtype=object)
+    else:
+        raise TypeError(
+            "with a fragment file, groupby must map barcodes to groups: a dict {barcode: group}, a pandas "
+            f"Series indexed by barcode, or the path of a barcode<TAB>group table; got {type(groupby).__name__}")
+    bad = [b for b in labels.index[:1000] if not isinstance(b, str)]
+    if bad:
+        raise TypeError(f"barcodes must be strings, got {bad[0]!r} ({type(bad[0]).__name__})")
+    dup = labels.index[labels.index.duplicated()]
+    if len(dup):
+        raise ValueError(f"barcode {dup[0]!r} has more than one group in groupby")
+    return labels[labels.notna().to_numpy()]
+
+
+# --------------------------------------------------------------------------- export source
 
 
 class FragmentFileSource(Source):
-    """Cells of a fragment file that have a group in `groups` (obs column 'group')."""
+    """Fragments of a fragment file whose barcode has a group, in one pass.
 
-    def __init__(self, path, chrom_sizes, groups: dict[str, str], *, is_paired=True,
-                 min_num_fragments=200, chrM=("chrM", "M")):
+    The source's "cells" are the groups: each chunk row is one fragment and its
+    row number the fragment's group, which is all the exporter needs. Fragments
+    are chosen as import_fragments stores them, so tracks equal import + export.
+    """
+
+    def __init__(self, path, labels: pd.Series, settings: ReaderSettings, min_num_fragments: int):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"fragment file not found: '{self.path}'")
-        chroms = sorted(resolve_chrom_sizes(chrom_sizes), key=lambda x: x[0].encode("utf-8"))  # as import does
-        self.names = [c for c, _ in chroms]
-        self.lengths = np.array([n for _, n in chroms], dtype=np.uint64)
-        self._offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
-        self._index = {c: i for i, c in enumerate(self.names)}
-        mito = {chrM} if isinstance(chrM, str) else set(chrM or ())
-        self._mito = np.array([c in mito for c in self.names])
-        self.is_paired = bool(is_paired)
-        first = _first_data_line(self.path)
-        self._ncols = len(first.split("\t")) if first is not None else 5
-        self.kind = PAIRED if self.is_paired else SINGLE
-
-        # pass 1: fragments per barcode, as import_fragments counts them (n_fragment)
-        counts: dict[str, int] = {}
-        for block in self._blocks():
-            keep = block["keep"] & ~self._mito[np.maximum(block["chrom"], 0)]
-            per = np.bincount(block["bc"][keep], minlength=len(block["bc_cats"]))
-            for bc, n in zip(block["bc_cats"], per.tolist()):
-                counts[bc] = counts.get(bc, 0) + n
-        cells = [bc for bc, n in counts.items() if n >= min_num_fragments and bc in groups]
-        self._row_of = {bc: i for i, bc in enumerate(cells)}
-        self._obs = pd.DataFrame({"group": [groups[bc] for bc in cells]}, index=pd.Index(cells, name=None))
-        self.n_obs = len(cells)
-        self._n_fragments = sum(counts[bc] for bc in cells)
-
-    def _blocks(self):
-        for first_line, raw in _iter_blocks(self.path):
-            b = _parse_fast(self.path, first_line, raw, self.is_paired, self._ncols)
-            if b is None:
-                b = _parse_slow(self.path, first_line, raw, self.is_paired)
-            if len(b.start) == 0:
-                continue
-            lut = np.array([self._index.get(c, -1) for c in b.chrom_cats], dtype=np.int64)
-            chrom = lut[b.chrom_codes] if len(lut) else np.full(len(b.start), -1)
-            keep = (chrom >= 0) & (b.end > b.start)
-            yield {"chrom": chrom, "keep": keep, "start": b.start, "end": b.end, "bc": b.bc_codes,
-                   "bc_cats": b.bc_cats, "strand": b.strand}
+        self.settings = settings
+        self.names, self.lengths = settings.names, np.asarray(settings.lengths, dtype=np.uint64)
+        self.kind = settings.kind
+        barcodes = [str(b) for b in labels.index]
+        if min_num_fragments > 0:  # needs n_fragment per barcode: one more pass over the file
+            counts, stats = _core.count_fragments(
+                str(self.path), settings.names, settings.lengths, settings.is_mito, barcodes, settings.is_paired,
+                settings.shift_left, settings.shift_right, settings.n_threads)
+            labels = labels[counts >= min_num_fragments]
+            barcodes = [str(b) for b in labels.index]
+        if isinstance(labels.dtype, pd.CategoricalDtype):
+            groups = labels.cat.remove_unused_categories().cat.categories
+            self._obs = pd.DataFrame({"group": pd.Categorical(groups, categories=groups)},
+                                     index=pd.Index([str(g) for g in groups]))
+            codes = labels.cat.remove_unused_categories().cat.codes.to_numpy()
+        else:
+            codes, groups = pd.factorize(labels.to_numpy(dtype=object))
+            self._obs = pd.DataFrame({"group": pd.Series(groups, dtype=object)}, index=pd.RangeIndex(len(groups)))
+        self._barcodes = barcodes
+        self._group_of_barcode = np.asarray(codes, dtype=np.int32)
+        self.n_obs = len(self._obs)
 
     def obs(self):
         return self._obs
 
     def n_fragments(self):
-        return self._n_fragments
+        return None  # unknown before the file is read; progress bars count up
 
     def chunks(self):
-        for block in self._blocks():
-            rows_lut = np.array([self._row_of.get(bc, -1) for bc in block["bc_cats"]], dtype=np.int64)
-            row = rows_lut[block["bc"]]
-            keep = block["keep"] & (row >= 0)
-            if not keep.any():
-                continue
-            row, chrom = row[keep], block["chrom"][keep]
-            start, end = block["start"][keep], block["end"][keep]
-            length = end - start
-            if self.is_paired:
-                col, val = self._offsets[chrom] + start, length
-            else:
-                fwd = block["strand"][keep] > 0
-                col = self._offsets[chrom] + np.where(fwd, start, end - 1)
-                val = np.where(fwd, length, -length)
-            order = np.argsort(row, kind="stable")
-            row = row[order]
-            cells, first = np.unique(row, return_index=True)
-            indptr = np.append(first, len(row))
-            yield Chunk(*_as_chunk_arrays(indptr, col[order], val[order], self.kind), cells)
+        it = _core.FragmentChunks(str(self.path), self.settings.names, self.settings.lengths, self._barcodes,
+                                  self._group_of_barcode, self.settings.is_paired, self.settings.shift_left,
+                                  self.settings.shift_right, self.settings.n_threads)
+        for indptr, indices, values, group in it:
+            yield Chunk(indptr, indices, values, group)
+        warn_skipped(self.path, it.stats(), self.settings, stacklevel=4)
+
+
+def open_fragment_file(path, groupby, *, chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right,
+                       n_jobs) -> FragmentFileSource:
+    """export_coverage's fragment-file input. min_num_fragments=None means 0: the groups table
+    already chooses the cells (docs/spec.md, "Fragment files")."""
+    settings = reader_settings(chrom_sizes, is_paired=is_paired, shift_left=shift_left, shift_right=shift_right,
+                               n_jobs=n_jobs)
+    minimum = 0 if min_num_fragments is None else _check_int("min_num_fragments", min_num_fragments, 0, 2**63 - 1)
+    return FragmentFileSource(path, barcode_labels(groupby), settings, minimum)
+
+
+def reject_fragment_file_options(**options) -> None:
+    """export_coverage's fragment-file keywords given for an AnnData input."""
+    defaults = dict(chrom_sizes=None, min_num_fragments=None, is_paired=True, shift_left=0, shift_right=0)
+    given = [k for k, v in options.items() if (v is not None if defaults[k] is None else v != defaults[k])]
+    if given:
+        raise ValueError(f"{', '.join(given)} only apply when adata is a fragment file (an AnnData already "
+                         "holds its fragments)")
