@@ -44,6 +44,7 @@ public:
 private:
     void produce();                            // the producer thread's body
     bool push(std::vector<char>&& piece);      // false when the consumer has gone
+    std::vector<char> take_buffer(size_t size);
     void read_plain(std::FILE* f);
     void read_gzip(std::FILE* f);
     void read_bgzf(std::FILE* f);
@@ -56,6 +57,7 @@ private:
     std::mutex mutex_;
     std::condition_variable changed_;
     std::deque<std::vector<char>> queue_;
+    std::vector<std::vector<char>> free_;  // pieces the consumer is done with
     bool finished_ = false, stop_ = false;
     std::exception_ptr error_;
     std::thread producer_;

@@ -73,13 +73,12 @@ void FragmentSorter::update_ranks() {
 
 // Counting sort on the barcode's rank: linear, and the order within a barcode
 // does not matter (each cell is sorted by position when it is returned).
-std::vector<uint32_t> FragmentSorter::order_by_rank() const {
+void FragmentSorter::order_by_rank(std::vector<uint32_t>& order) const {
     std::vector<uint32_t> first(rank_.size() + 1, 0);
     for (const Record& r : buffer_) ++first[rank_[r.barcode] + 1];
     std::partial_sum(first.begin(), first.end(), first.begin());
-    std::vector<uint32_t> order(buffer_.size());
+    order.resize(buffer_.size());
     for (size_t i = 0; i < buffer_.size(); ++i) order[first[rank_[buffer_[i].barcode]]++] = static_cast<uint32_t>(i);
-    return order;
 }
 
 void FragmentSorter::spill() {
@@ -98,7 +97,8 @@ void FragmentSorter::spill() {
         unlink(name.data());  // the file vanishes with the descriptor, even on a crash
     }
     update_ranks();
-    const std::vector<uint32_t> order = order_by_rank();
+    std::vector<uint32_t>& order = memory_order_;  // reused: the in-memory run's order is needed only at the end
+    order_by_rank(order);
     Run run;
     run.offset = file_size_ / sizeof(Record);
     run.size = buffer_.size();
@@ -116,7 +116,7 @@ void FragmentSorter::spill() {
 
 void FragmentSorter::finish(std::vector<uint32_t> cells) {
     update_ranks();
-    memory_order_ = order_by_rank();
+    order_by_rank(memory_order_);
     if (!buffer_.empty()) {
         Run run;
         run.size = buffer_.size();

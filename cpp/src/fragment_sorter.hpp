@@ -48,7 +48,7 @@ private:
         bool in_memory = false;
     };
     void update_ranks();
-    std::vector<uint32_t> order_by_rank() const;  // permutation of buffer_ sorted by barcode rank
+    void order_by_rank(std::vector<uint32_t>& order) const;  // permutation of buffer_ sorted by barcode rank
     void spill();
     const Record* head(Run& run);
 
@@ -57,7 +57,7 @@ private:
     std::vector<uint32_t> rank_;     // id -> position in by_name_
     size_t capacity_;
     std::vector<Record> buffer_;
-    std::vector<uint32_t> memory_order_;  // the in-memory run's order after finish()
+    std::vector<uint32_t> memory_order_;  // buffer_'s order by rank (the in-memory run after finish())
     std::vector<Run> runs_;
     std::vector<uint32_t> cells_;
     size_t next_cell_ = 0;
