@@ -24,6 +24,7 @@ from ._sources import PAIRED, SINGLE, Chunk, Source
 log = logging.getLogger("fragcov")
 
 _ANNDATA_SUFFIXES = (".h5ad", ".h5ads", ".h5")
+CHUNK_LINES = 1 << 18  # lines parsed per exporter chunk: large enough to amortise Python, small in memory
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
@@ -191,7 +192,7 @@ class FragmentFileSource(Source):
     def chunks(self):
         it = _core.FragmentChunks(str(self.path), self.settings.names, self.settings.lengths, self._barcodes,
                                   self._group_of_barcode, self.settings.is_paired, self.settings.shift_left,
-                                  self.settings.shift_right, self.settings.n_threads)
+                                  self.settings.shift_right, self.settings.n_threads, CHUNK_LINES)
         for indptr, indices, values, group in it:
             yield Chunk(indptr, indices, values, group)
         warn_skipped(self.path, it.stats(), self.settings, stacklevel=4)
