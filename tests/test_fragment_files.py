@@ -323,3 +323,35 @@ def test_snapatac2_reads_and_exports_our_h5ad(tmp_path):
     for key in ("indptr", "indices", "data"):
         np.testing.assert_array_equal(getattr(a.obsm["fragment_paired"], key),
                                       getattr(b.obsm["fragment_paired"], key))
+
+
+INTERRUPT_SCRIPT = """
+import gzip, sys
+import fragcov
+block = "".join(f"chr1\\t{100 * i}\\t{100 * i + 50}\\tBC{i % 997}-1\\t1\\n" for i in range(1000))
+with gzip.open(sys.argv[1] + "/frags.tsv.gz", "wt", compresslevel=1) as fh:
+    fh.write(block * 6000)  # 6M lines in any barcode order: read, sorted, merged
+print("READY", flush=True)
+fragcov.import_fragments(sys.argv[1] + "/frags.tsv.gz", {"chr1": 10**6}, file=sys.argv[1] + "/out.h5ad",
+                         sorted_by_barcode=False, min_num_fragments=0, tempdir=sys.argv[1])
+print("DONE", flush=True)
+"""
+
+
+def test_ctrl_c_stops_an_import_and_leaves_nothing(tmp_path):
+    """SIGINT while the C++ reader works (GIL released) ends the import promptly; no file is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPT_SCRIPT, str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "READY"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    if "DONE" in stdout:
+        pytest.skip("the import finished before the signal arrived (machine too fast)")
+    assert proc.returncode != 0 and "KeyboardInterrupt" in stderr, stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frags.tsv.gz"]

@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
@@ -56,15 +57,39 @@ FragmentFileOptions reader_options(std::vector<std::string> chrom_names, std::ve
     return o;
 }
 
+// Waits for `work` (running on another thread) with the GIL released, checking
+// for Ctrl-C every 100 ms; on a signal, `cancel()` stops the work and the
+// signal's exception (KeyboardInterrupt) is raised once the work has ended.
+template <class T>
+T wait_interruptible(std::future<T>& work, const std::function<void()>& cancel) {
+    for (;;) {
+        {
+            py::gil_scoped_release nogil;
+            if (work.wait_for(std::chrono::milliseconds(100)) == std::future_status::ready) break;
+        }
+        if (PyErr_CheckSignals() != 0) {
+            cancel();
+            {
+                py::gil_scoped_release nogil;
+                work.wait();
+            }
+            throw py::error_already_set();
+        }
+    }
+    py::gil_scoped_release nogil;
+    return work.get();
+}
+
 // Runs `produce(item)` for the next item on a worker thread while Python
 // handles the previous one. `produce` returns false at the end.
 template <class Item>
 class Prefetcher {
 public:
     template <class F>
-    explicit Prefetcher(F produce) : produce_(std::move(produce)) {}
+    Prefetcher(F produce, std::function<void()> cancel) : produce_(std::move(produce)), cancel_(std::move(cancel)) {}
     ~Prefetcher() {
         if (pending_.valid()) {
+            cancel_();
             py::gil_scoped_release nogil;
             pending_.wait();  // the worker uses this object's state
         }
@@ -75,17 +100,15 @@ public:
         if (!pending_.valid()) launch();
         std::optional<Item> item;
         try {
-            py::gil_scoped_release nogil;
-            item = pending_.get();
+            item = wait_interruptible(pending_, cancel_);
         } catch (...) {
-            done_ = true;  // a malformed line ends the iteration
+            done_ = true;  // a malformed line or an interrupt ends the iteration
             throw;
         }
         if (item) launch();
         else done_ = true;
         return item;
     }
-
     // Waits for the item in preparation (statistics are read after it).
     void wait() {
         if (!pending_.valid()) return;
@@ -102,6 +125,7 @@ private:
         });
     }
     std::function<bool(Item&)> produce_;
+    std::function<void()> cancel_;
     std::future<std::optional<Item>> pending_;
     bool done_ = false;
 };
@@ -118,13 +142,15 @@ public:
           reader_(std::make_unique<FragmentFileReader>(
               path, reader_options(std::move(chrom_names), std::move(chrom_lengths), is_paired, shift_left,
                                    shift_right, n_threads, std::move(barcodes)))),
-          prefetch_([this, chunk_lines](FragmentChunk& chunk) {
-              while (reader_->next(batch_, chunk_lines)) {
-                  chunk.assign(batch_, group_of_, reader_->options().is_paired);
-                  if (chunk.size()) return true;
-              }
-              return false;
-          }) {
+          prefetch_(
+              [this, chunk_lines](FragmentChunk& chunk) {
+                  while (reader_->next(batch_, chunk_lines)) {
+                      chunk.assign(batch_, group_of_, reader_->options().is_paired);
+                      if (chunk.size()) return true;
+                  }
+                  return false;
+              },
+              [this] { reader_->cancel(); }) {
         if (group_of_.size() != reader_->barcodes().size())
             throw std::invalid_argument("barcode_group needs one group per barcode");
     }
@@ -171,7 +197,7 @@ public:
               o.memory_budget_bytes = memory_budget_bytes;
               return o;
           }())),
-          prefetch_([this](CellBatch& cells) { return importer_->next(cells); }) {}
+          prefetch_([this](CellBatch& cells) { return importer_->next(cells); }, [this] { importer_->cancel(); }) {}
 
     py::dict next() {
         std::optional<CellBatch> c = prefetch_.next();
@@ -202,16 +228,12 @@ py::tuple count_fragments_py(const std::string& path, std::vector<std::string> c
                              std::vector<uint64_t> chrom_lengths, std::vector<bool> is_mito,
                              std::vector<std::string> barcodes, bool is_paired, int64_t shift_left,
                              int64_t shift_right, int n_threads) {
-    std::vector<uint64_t> counts;
-    FragmentFileStats stats;
-    {
-        FragmentFileReader reader(path, reader_options(std::move(chrom_names), std::move(chrom_lengths), is_paired,
-                                                       shift_left, shift_right, n_threads, std::move(barcodes)));
-        py::gil_scoped_release nogil;
-        counts = count_fragments(reader, is_mito);
-        stats = reader.stats();
-    }
-    return py::make_tuple(to_numpy(std::move(counts)), stats_dict(stats));
+    FragmentFileReader reader(path, reader_options(std::move(chrom_names), std::move(chrom_lengths), is_paired,
+                                                   shift_left, shift_right, n_threads, std::move(barcodes)));
+    std::future<std::vector<uint64_t>> work =
+        std::async(std::launch::async, [&] { return count_fragments(reader, is_mito); });
+    std::vector<uint64_t> counts = wait_interruptible(work, [&] { reader.cancel(); });
+    return py::make_tuple(to_numpy(std::move(counts)), stats_dict(reader.stats()));
 }
 
 }  // namespace

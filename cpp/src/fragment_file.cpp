@@ -171,6 +171,7 @@ bool FragmentFileReader::next_line(const char*& begin, const char*& end) {
 }
 
 bool FragmentFileReader::next(FragmentBatch& batch, size_t max_lines) {
+    if (cancelled_) throw Cancelled();
     batch.clear();
     const char *begin, *end;
     while (batch.size() < max_lines && next_line(begin, end)) parse_line(begin, end, batch);

@@ -2,6 +2,7 @@
 // of a file in SnapATAC2's import layout, and the file's fragments as exporter
 // chunks. The rules are in docs/spec.md, section "Fragment files".
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -89,6 +90,10 @@ public:
     // std::invalid_argument("<path>: line <n>: <reason>: '<line>'").
     bool next(FragmentBatch& batch, size_t max_lines = 1 << 16);
 
+    // May be called from another thread: the next call of next() throws
+    // fragcov::Cancelled (an interrupted Python caller uses it).
+    void cancel() { cancelled_ = true; }
+
     const std::vector<std::string>& barcodes() const;  // id -> barcode
     const FragmentFileStats& stats() const { return stats_; }
     const FragmentFileOptions& options() const { return options_; }
@@ -109,6 +114,7 @@ private:
     size_t piece_pos_ = 0;
     std::string carry_;  // a line split between two pieces
     bool eof_ = false;
+    std::atomic<bool> cancelled_{false};
     std::string previous_barcode_;
     uint32_t previous_id_ = kNoBarcode;
     bool has_previous_ = false;
@@ -172,6 +178,7 @@ public:
     ~FragmentImporter();
     // Clears `cells` and fills it with the next cells; false when none are left.
     bool next(CellBatch& cells);
+    void cancel() { reader_.cancel(); }  // see FragmentFileReader::cancel
     const FragmentFileStats& stats() const { return reader_.stats(); }
     const ImportOptions& options() const { return options_; }
 
