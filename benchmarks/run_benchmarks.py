@@ -426,7 +426,7 @@ def main(argv=None):
         a.smooth_fragments = "5k"
         a.scale, a.threads = "1,2", "1,2"
         if a.cases is None:
-            a.cases = "default_bw,bedgraph_zst,insertion,smooth,threads,compare"
+            a.cases = "default_bw,bedgraph_zst,insertion,smooth,threads,compare,file_tracks,import_position,import_barcode"
         if a.work_dir == os.path.join(tempfile.gettempdir(), "fragcov-bench"):
             a.work_dir = os.path.join(tempfile.gettempdir(), "fragcov-bench-smoke")
         a.timeout = min(a.timeout, 300)

@@ -355,3 +355,18 @@ def test_ctrl_c_stops_an_import_and_leaves_nothing(tmp_path):
         pytest.skip("the import finished before the signal arrived (machine too fast)")
     assert proc.returncode != 0 and "KeyboardInterrupt" in stderr, stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frags.tsv.gz"]
+
+
+def test_file_result_keeps_the_matrix_on_disk(tmp_path):
+    """import_fragments(file=...) returns a backed AnnData whose obsm is read lazily (memory stays flat)."""
+    out = tmp_path / "x.h5ad"
+    a = fragcov.import_fragments(IMPORT_DATA / "pbmc_sub.tsv.gz", IMPORT_DATA / "pbmc_sub.chrom.sizes", file=out)
+    try:
+        m = a.obsm["fragment_paired"]
+        assert a.isbacked and not hasattr(m, "indptr")  # a lazy dataset, not a scipy matrix
+        assert_matches(a, "paired_default")
+        assert (a[2:5].obsm["fragment_paired"] != m.to_memory()[2:5]).nnz == 0
+        tracks = fragcov.export_coverage(a, list(a.obs_names), out_dir=tmp_path / "t", suffix=".bedgraph")
+        assert len(tracks) == a.n_obs
+    finally:
+        a.file.close()

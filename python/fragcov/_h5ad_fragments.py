@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 try:  # anndata >= 0.11
-    from anndata.io import write_elem
+    from anndata.io import read_elem, sparse_dataset, write_elem
 except ImportError:  # pragma: no cover
-    from anndata.experimental import write_elem
+    from anndata.experimental import read_elem, sparse_dataset, write_elem
 
 from ._fragment_file import ReaderSettings
 
@@ -134,3 +134,22 @@ def write_h5ad(path, batches: Iterable[dict], settings: ReaderSettings) -> int:
     if not n_cells:
         ad.AnnData().write_h5ad(path)
     return n_cells
+
+
+def open_backed(path):
+    """The written file as a read-only backed AnnData whose fragment matrix stays on disk.
+
+    ``anndata.read_h5ad(path, backed="r")`` would read ``obsm`` into memory
+    (12 bytes per fragment); here ``obsm`` holds anndata's lazy CSR datasets,
+    as anndata's own backed reader builds them but without loading them.
+    """
+    import anndata as ad
+
+    f = h5py.File(path, "r")
+    try:
+        parts = {k: read_elem(f[k]) for k in ("obs", "var", "uns", "varm", "obsp", "varp", "layers") if k in f}
+        parts["obsm"] = {k: sparse_dataset(f["obsm"][k]) for k in f.get("obsm", {})}
+        return ad.AnnData(filename=f, **parts)
+    except BaseException:
+        f.close()
+        raise

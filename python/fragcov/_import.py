@@ -39,7 +39,7 @@ from pathlib import Path
 from . import _core
 from ._atomic import atomic_output
 from ._fragment_file import reader_settings, warn_skipped
-from ._h5ad_fragments import to_anndata, write_h5ad
+from ._h5ad_fragments import open_backed, to_anndata, write_h5ad
 
 __all__ = ["import_fragments"]
 
@@ -155,10 +155,12 @@ def import_fragments(
     file
         Output ``.h5ad`` path. When given, the result is written there
         (under a temporary name in the same folder, renamed when complete) and
-        returned opened with ``anndata.read_h5ad(file, backed="r")``. The
-        fragment arrays are compressed as SnapATAC2 compresses them (Blosc/zstd:
-        ``import hdf5plugin`` before reading them with h5py). With a list of
-        fragment files, a list of the same length.
+        returned as a read-only backed AnnData whose fragment matrix stays on
+        disk: ``adata.obsm["fragment_paired"]`` is anndata's lazy CSR dataset
+        (``[:]`` or ``.to_memory()`` loads it), so memory does not grow with the
+        file. The fragment arrays are compressed as SnapATAC2 compresses them
+        (Blosc/zstd: ``import hdf5plugin`` before reading them with h5py). With
+        a list of fragment files, a list of the same length.
     is_paired
         ``True``: paired-end fragments, stored in ``obsm["fragment_paired"]``.
         ``False``: single-end reads with a 6th strand column (``+``/``-``),
@@ -294,11 +296,11 @@ def import_fragments(
             warnings.warn(
                 f"{inp}: no barcode passed the filters (min_num_fragments={min_num_fragments}"
                 f"{', whitelist' if wl is not None else ''}); no data is imported.{hint}", UserWarning, stacklevel=2)
-        import anndata as ad
-
         if out is not None:
-            adata = ad.read_h5ad(out, backed="r")
+            adata = open_backed(out)
         elif n_cells == 0:
+            import anndata as ad
+
             adata = ad.AnnData()
         results.append(adata)
     return results if multi else results[0]
