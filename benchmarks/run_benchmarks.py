@@ -239,7 +239,8 @@ def run():
                   spec['chrom_sizes'], '--out-dir', spec['out_dir'], '--n-jobs', str(spec['n_jobs']),
                   '--min-num-fragments', '0', '--suffix', spec['params'].get('suffix', '.bw')])
         assert rc == 0, rc
-        return {f: os.path.join(spec['out_dir'], f) for f in os.listdir(spec['out_dir'])}
+        suffix = spec['params'].get('suffix', '.bw')  # keyed by group, like the API's result (same digest)
+        return {f[:-len(suffix)]: os.path.join(spec['out_dir'], f) for f in os.listdir(spec['out_dir'])}
     return fragcov.export_coverage(spec['fragments'], groups, chrom_sizes=spec['chrom_sizes'],
                                    out_dir=spec['out_dir'], n_jobs=spec['n_jobs'], **spec['params'])
 

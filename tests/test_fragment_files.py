@@ -370,3 +370,23 @@ def test_file_result_keeps_the_matrix_on_disk(tmp_path):
         assert len(tracks) == a.n_obs
     finally:
         a.file.close()
+
+
+def test_fragment_file_argument_errors(tmp_path):
+    frags = DEMO / "fragments.tsv.gz"
+    out = tmp_path / "out"
+    with pytest.raises(TypeError, match="groupby must map barcodes to groups"):
+        fragcov.export_coverage(frags, ["CD4 Naive"] * 60, chrom_sizes=SIZES, out_dir=out)
+    with pytest.raises(FileNotFoundError, match="groups table not found: 'cell_type'"):
+        fragcov.export_coverage(frags, "cell_type", chrom_sizes=SIZES, out_dir=out)
+    with pytest.raises(ValueError, match="has more than one group"):
+        fragcov.export_coverage(frags, pd.Series(["a", "b"], index=["AAA-1", "AAA-1"]), chrom_sizes=SIZES,
+                                out_dir=out)
+    with pytest.raises(ValueError, match="needs chrom_sizes"):
+        fragcov.export_coverage(frags, GROUPS, out_dir=out)
+    with pytest.raises(ValueError, match="shift_left must lie between"):
+        fragcov.export_coverage(frags, GROUPS, chrom_sizes=SIZES, shift_left=2**40, out_dir=out)
+    adata = fragcov.import_fragments(frags, SIZES)
+    with pytest.raises(ValueError, match="chrom_sizes, shift_left only apply when adata is a fragment file"):
+        fragcov.export_coverage(adata, list(adata.obs_names), chrom_sizes=SIZES, shift_left=4, out_dir=out)
+    assert not out.exists()

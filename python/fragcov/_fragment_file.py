@@ -118,7 +118,8 @@ def read_groups_table(path) -> pd.Series:
     as a Series of groups indexed by barcode."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"groups table not found: '{path}'")
+        raise FileNotFoundError(f"groups table not found: '{path}' (with a fragment file, groupby is the path of a "
+                                "barcode<TAB>group table, a dict {barcode: group} or a Series indexed by barcode)")
     table = pd.read_csv(path, sep="\t", header=None, dtype=str, comment="#", usecols=[0, 1],
                         keep_default_na=False)
     if len(table) and table.iloc[0, 0].lower() in ("barcode", "cell", "cell_id", "barcodes"):
@@ -154,9 +155,11 @@ def barcode_labels(groupby) -> pd.Series:
 class FragmentFileSource(Source):
     """Fragments of a fragment file whose barcode has a group, in one pass.
 
-    The source's "cells" are the groups: each chunk row is one fragment and its
-    row number the fragment's group, which is all the exporter needs. Fragments
-    are chosen as import_fragments stores them, so tracks equal import + export.
+    The source's cells are the barcodes of ``groupby`` (obs: their "group").
+    Each chunk row is one fragment, tagged with its barcode's cell: the
+    exporter only needs the fragment's group, so a position-sorted file streams
+    straight into the group stores. Fragments are chosen as import_fragments
+    stores them, so tracks equal import + export.
     """
 
     def __init__(self, path, labels: pd.Series, settings: ReaderSettings, min_num_fragments: int):
@@ -164,23 +167,16 @@ class FragmentFileSource(Source):
         self.settings = settings
         self.names, self.lengths = settings.names, np.asarray(settings.lengths, dtype=np.uint64)
         self.kind = settings.kind
-        barcodes = [str(b) for b in labels.index]
         if min_num_fragments > 0:  # needs n_fragment per barcode: one more pass over the file
-            counts, stats = _core.count_fragments(
-                str(self.path), settings.names, settings.lengths, settings.is_mito, barcodes, settings.is_paired,
-                settings.shift_left, settings.shift_right, settings.n_threads)
+            counts, _ = _core.count_fragments(
+                str(self.path), settings.names, settings.lengths, settings.is_mito, [str(b) for b in labels.index],
+                settings.is_paired, settings.shift_left, settings.shift_right, settings.n_threads)
             labels = labels[counts >= min_num_fragments]
-            barcodes = [str(b) for b in labels.index]
         if isinstance(labels.dtype, pd.CategoricalDtype):
-            groups = labels.cat.remove_unused_categories().cat.categories
-            self._obs = pd.DataFrame({"group": pd.Categorical(groups, categories=groups)},
-                                     index=pd.Index([str(g) for g in groups]))
-            codes = labels.cat.remove_unused_categories().cat.codes.to_numpy()
-        else:
-            codes, groups = pd.factorize(labels.to_numpy(dtype=object))
-            self._obs = pd.DataFrame({"group": pd.Series(groups, dtype=object)}, index=pd.RangeIndex(len(groups)))
-        self._barcodes = barcodes
-        self._group_of_barcode = np.asarray(codes, dtype=np.int32)
+            labels = labels.cat.remove_unused_categories()
+        self._barcodes = [str(b) for b in labels.index]
+        self._obs = pd.DataFrame({"group": labels.to_numpy() if not isinstance(labels.dtype, pd.CategoricalDtype)
+                                  else labels.array}, index=pd.Index(self._barcodes, dtype=object))
         self.n_obs = len(self._obs)
 
     def obs(self):
@@ -190,11 +186,12 @@ class FragmentFileSource(Source):
         return None  # unknown before the file is read; progress bars count up
 
     def chunks(self):
+        cell_of_barcode = np.arange(self.n_obs, dtype=np.int32)  # the reader numbers barcodes in this order
         it = _core.FragmentChunks(str(self.path), self.settings.names, self.settings.lengths, self._barcodes,
-                                  self._group_of_barcode, self.settings.is_paired, self.settings.shift_left,
+                                  cell_of_barcode, self.settings.is_paired, self.settings.shift_left,
                                   self.settings.shift_right, self.settings.n_threads, CHUNK_LINES)
-        for indptr, indices, values, group in it:
-            yield Chunk(indptr, indices, values, group)
+        for indptr, indices, values, cell in it:
+            yield Chunk(indptr, indices, values, cell)
         warn_skipped(self.path, it.stats(), self.settings, stacklevel=4)
 
 
