@@ -308,3 +308,13 @@ TEST_CASE("FragmentChunk: one cell per stored fragment of a barcode with a group
     CHECK(view.signed_lengths == chunk.signed_lengths.data());
     CHECK(view.lengths == nullptr);
 }
+
+TEST_CASE("cancel(): the next call of next() throws Cancelled") {
+    TempFile file;
+    file.write("chr1\t1\t5\tA\nchr1\t2\t6\tA\nchr1\t3\t7\tA\n");
+    FragmentFileReader reader(file.path(), options());
+    FragmentBatch batch;
+    REQUIRE(reader.next(batch, 1));
+    reader.cancel();
+    CHECK_THROWS_AS(reader.next(batch, 1), Cancelled);
+}
