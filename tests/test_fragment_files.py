@@ -21,7 +21,6 @@ import model
 from conftest import assert_tracks_equal, read_chrom_sizes, read_fragments, read_track
 from fragcov import _core
 from fragcov._atomic import atomic_output
-from fragcov._cli import main
 from fragcov.demo import DEMO
 from test_import_fragments import D as IMPORT_DATA
 from test_import_fragments import assert_matches, bgzip_bytes
