@@ -76,13 +76,11 @@ def reader_settings(chrom_sizes, *, is_paired=True, shift_left=0, shift_right=0,
         mito = {chrM}
     else:
         mito = {str(c) for c in chrM}
-    if not isinstance(is_paired, (bool, np.bool_)):
-        raise TypeError(f"is_paired must be True or False, got {is_paired!r}")
     return ReaderSettings(
         names=[c for c, _ in chroms],
         lengths=[n for _, n in chroms],
         is_mito=[c in mito for c, _ in chroms],
-        is_paired=bool(is_paired),
+        is_paired=bool(is_paired),  # converted with bool(), as SnapATAC2 does
         shift_left=_check_int("shift_left", shift_left, -(2**31) + 1, 2**31 - 1),
         shift_right=_check_int("shift_right", shift_right, -(2**31) + 1, 2**31 - 1),
         n_threads=_check_int("n_jobs", n_jobs, -(2**31), 2**31 - 1),
@@ -114,8 +112,8 @@ def warn_skipped(path, stats: dict, settings: ReaderSettings, stacklevel: int = 
 
 
 def read_groups_table(path) -> pd.Series:
-    """A barcode<TAB>group file (no header, or a header line starting with 'barcode'/'cell')
-    as a Series of groups indexed by barcode."""
+    """A barcode<TAB>group file (no header, or a first line whose first column is barcode,
+    cell, cell_id or barcodes; '#' lines are comments) as a Series of groups indexed by barcode."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"groups table not found: '{path}' (with a fragment file, groupby is the path of a "
@@ -140,9 +138,9 @@ def barcode_labels(groupby) -> pd.Series:
         raise TypeError(
             "with a fragment file, groupby must map barcodes to groups: a dict {barcode: group}, a pandas "
             f"Series indexed by barcode, or the path of a barcode<TAB>group table; got {type(groupby).__name__}")
-    bad = [b for b in labels.index[:1000] if not isinstance(b, str)]
-    if bad:
-        raise TypeError(f"barcodes must be strings, got {bad[0]!r} ({type(bad[0]).__name__})")
+    bad = next((b for b in labels.index if not isinstance(b, str)), None)
+    if bad is not None:
+        raise TypeError(f"barcodes must be strings, got {bad!r} ({type(bad).__name__})")
     dup = labels.index[labels.index.duplicated()]
     if len(dup):
         raise ValueError(f"barcode {dup[0]!r} has more than one group in groupby")
