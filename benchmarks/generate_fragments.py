@@ -12,12 +12,20 @@ The data resembles what a real single-cell ATAC experiment produces (and what th
   di ~390 bp, tri ~560 bp) plus a long tail: ~3% of fragments > 600 bp and
   ~1% > 2 kb (so the default max_frag_length=2000 filter matters);
 * column 5 = duplicate count (geometric, P(1)=0.7, P(2)=0.21, ...);
-* rows sorted by barcode, then genome position (chr1..chr22, chrX, chrY, chrM),
-  then end; no duplicate lines within a cell.
+* no duplicate lines within a cell.
 
-Outputs in --out-dir: `fragments.tsv.gz` (gzip; chrom, start, end, barcode, count),
-`groups.tsv` (barcode<TAB>group, no header, one line per cell in file order) and
-`chrom.sizes` (hg38 main chromosomes).
+Outputs in --out-dir (--formats, comma separated; the same fragments in each):
+
+* `barcode-gzip` -> `fragments.tsv.gz`: single-member gzip, rows sorted by
+  barcode, then genome position (chr1..chr22, chrX, chrY, chrM), then end, no
+  header (the order of SnapATAC2's make_fragment_file);
+* `position-bgzf` -> `fragments.position.tsv.gz`: BGZF (bgzip's blocked gzip),
+  a `#` header as Cell Ranger ATAC writes it, rows sorted by chromosome,
+  start, end, barcode: what 10x delivers. The rows go through per-chromosome
+  bucket files in --out-dir, so memory stays flat.
+
+plus `groups.tsv` (barcode<TAB>group, no header, one line per cell in barcode
+order) and `chrom.sizes` (hg38 main chromosomes).
 
 Speed: everything is vectorised numpy; text is formatted by building fixed-width
 byte matrices and squeezing out the padding, and gzip (level 1 by default) runs
@@ -26,13 +34,14 @@ one core.
 
 Example:
     python benchmarks/generate_fragments.py --n-fragments 10000000 --n-cells 2000 \
-        --n-groups 8 --seed 1 --out-dir /tmp/frag10M
+        --n-groups 8 --seed 1 --out-dir /tmp/frag10M --formats barcode-gzip,position-bgzf
 """
 from __future__ import annotations
 
 import argparse
 import os
 import queue
+import struct
 import sys
 import threading
 import time
@@ -148,6 +157,60 @@ class GzipWriter:
             raise self.err
 
 
+class BgzfWriter(GzipWriter):
+    """BGZF as bgzip writes it (SAM/BAM specification 4.1): independent gzip
+    members of <= 65280 input bytes with a "BC" extra field giving the block
+    size, then the 28-byte end-of-file block. Compression runs in a background thread."""
+
+    BLOCK = 65280
+    EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+    def __init__(self, path: str, level: int):
+        self.level = level
+        self.pending = bytearray()
+        super().__init__(path, level)
+
+    def _block(self, data: bytes) -> bytes:
+        c = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+        comp = c.compress(data) + c.flush()
+        head = struct.pack("<BBBBIBBHBBHH", 31, 139, 8, 4, 0, 0, 255, 6, 66, 67, 2, 18 + len(comp) + 8 - 1)
+        return head + comp + struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, len(data))
+
+    def _run(self):
+        try:
+            while True:
+                buf = self.q.get()
+                if buf is None:
+                    break
+                self.pending += buf
+                n_full = len(self.pending) // self.BLOCK * self.BLOCK
+                out = [self._block(bytes(self.pending[i:i + self.BLOCK])) for i in range(0, n_full, self.BLOCK)]
+                del self.pending[:n_full]
+                self.f.write(b"".join(out))
+            if self.pending:
+                self.f.write(self._block(bytes(self.pending)))
+            self.f.write(self.EOF)
+            self.f.close()
+        except BaseException as e:  # pragma: no cover
+            self.err = e
+
+
+def tenx_header(seed: int) -> bytes:
+    """The comment header Cell Ranger ATAC puts at the top of fragments.tsv.gz."""
+    lines = ["# id=synthetic_hg38", f"# description=fragcov benchmark data (generate_fragments.py --seed {seed})",
+             "#", "# pipeline_name=cellranger-atac", "# pipeline_version=cellranger-atac-2.1.0", "#",
+             "# reference_path=/refdata/refdata-cellranger-arc-GRCh38-2020-A-2.0.0",
+             "# reference_fasta_hash=b6f131840a8b6e8c6b5e5e29a4a8a1a8c5c2f9a4",
+             "# reference_gtf_hash=3b4c36ca3bade222a5b53394e8c07a18db7ebb11",
+             "# reference_version=2020-A", "# mkref_version=cellranger-arc-2.0.0", "#"]
+    lines += [f"# primary_contig={name}" for name, _ in HG38 if name != "chrM"]
+    lines += ["# non_nuclear_contig=chrM", "#"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+BUCKET = np.dtype([("start", "<i8"), ("len", "<u2"), ("cell", "<u4"), ("dup", "<u2")])
+
+
 def sample_lengths(rng, n):
     comp = rng.choice(5, size=n, p=[0.52, 0.30, 0.125, 0.03, 0.025])
     L = np.empty(n, dtype=np.float64)
@@ -177,8 +240,13 @@ def main(argv=None):
     ap.add_argument("--frac-mito", type=float, default=0.01)
     ap.add_argument("--compresslevel", type=int, default=1)
     ap.add_argument("--chunk", type=int, default=2_000_000, help="fragments per processing chunk")
+    ap.add_argument("--formats", default="barcode-gzip",
+                    help="comma list of barcode-gzip (fragments.tsv.gz), position-bgzf (fragments.position.tsv.gz)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
+    formats = [f.strip() for f in a.formats.split(",") if f.strip()]
+    if not formats or not set(formats) <= {"barcode-gzip", "position-bgzf"}:
+        ap.error("--formats takes barcode-gzip and/or position-bgzf")
 
     t0 = time.time()
     rng = np.random.default_rng(a.seed)
@@ -224,7 +292,11 @@ def main(argv=None):
     shared_c, shared_cdf = peaks(a.n_shared_peaks)
     grp = [peaks(a.n_group_peaks) for _ in range(G)]
 
-    writer = GzipWriter(os.path.join(a.out_dir, "fragments.tsv.gz"), a.compresslevel)
+    writer = GzipWriter(os.path.join(a.out_dir, "fragments.tsv.gz"), a.compresslevel) \
+        if "barcode-gzip" in formats else None
+    buckets = None
+    if "position-bgzf" in formats:  # per-chromosome files of (start, length, cell, count), sorted at the end
+        buckets = [open(os.path.join(a.out_dir, f".bucket-{name}.bin"), "wb") for name in names]
     total_written = 0
     lengths_over600 = 0
     lengths_over2k = 0
@@ -278,14 +350,23 @@ def main(argv=None):
         chrom = np.searchsorted(offsets, gstart, side="right") - 1
         start = gstart - offsets[chrom]
         dup = np.minimum(rng.geometric(0.7, key.size), 999)
-        writer.write(format_rows(chrom_mat, chrom, start, start + L, bc, local + cell_start, dup))
+        if writer is not None:
+            writer.write(format_rows(chrom_mat, chrom, start, start + L, bc, local + cell_start, dup))
+        if buckets is not None:
+            rec = np.empty(key.size, dtype=BUCKET)
+            rec["start"], rec["len"], rec["cell"], rec["dup"] = start, L, local + cell_start, dup
+            for c in np.unique(chrom):
+                buckets[c].write(rec[chrom == c].tobytes())
         total_written += key.size
         lengths_over600 += int((L > 600).sum())
         lengths_over2k += int((L > 2000).sum())
         cell_start = cell_end
         if not a.quiet:
             print(f"\r{total_written:,} fragments, {cell_end}/{C} cells, {time.time() - t0:.0f}s", end="", file=sys.stderr)
-    writer.close()
+    if writer is not None:
+        writer.close()
+    if buckets is not None:
+        write_position_sorted(a, names, chrom_mat, bc, buckets)
     if not a.quiet:
         print(file=sys.stderr)
     gsize = np.bincount(cell_group, minlength=G)
@@ -293,6 +374,24 @@ def main(argv=None):
           f"(sizes {', '.join(f'{n}={s}' for n, s in zip(gnames, gsize))}); "
           f">600bp {lengths_over600 / max(1, total_written):.2%}, >2kb {lengths_over2k / max(1, total_written):.2%}; "
           f"{time.time() - t0:.1f}s -> {a.out_dir}")
+
+
+def write_position_sorted(a, names, chrom_mat, bc, buckets) -> None:
+    """fragments.position.tsv.gz from the bucket files: chromosome by chromosome, sorted
+    by (start, end, barcode); barcodes sort as cell numbers (make_barcodes sorts them)."""
+    out = BgzfWriter(os.path.join(a.out_dir, "fragments.position.tsv.gz"), a.compresslevel)
+    out.write(tenx_header(a.seed))
+    for c, fh in enumerate(buckets):
+        fh.close()
+        rec = np.fromfile(fh.name, dtype=BUCKET)
+        os.remove(fh.name)
+        rec = rec[np.lexsort((rec["cell"], rec["len"], rec["start"]))]
+        for i in range(0, len(rec), a.chunk):
+            r = rec[i:i + a.chunk]
+            start = r["start"].astype(np.int64)
+            out.write(format_rows(chrom_mat, np.full(len(r), c), start, start + r["len"], bc,
+                                  r["cell"].astype(np.int64), r["dup"].astype(np.int64)))
+    out.close()
 
 
 if __name__ == "__main__":

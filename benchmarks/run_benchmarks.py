@@ -29,6 +29,18 @@ Cases (--cases, comma separated; default: all but smoke):
   threads       default_bw with n_jobs 1 and 2
   compare       bedGraph insertion CPM (.bedgraph.zst) with both tools; outputs must
                 agree (SPEC 3.5: the CPM denominator is the same in insertion mode)
+  file_tracks   fragment file -> bigWig tracks, default options, from the position-sorted
+                BGZF file with its 10x header: fragcov reads the file once
+                (export_coverage(path, groups.tsv, chrom_sizes=...)); SnapATAC2 imports it
+                (sorted_by_barcode=False) and exports; fragcov-main runs the baseline's CLI
+  import_position  import_fragments(file=...) of the position-sorted BGZF file
+                (sorted_by_barcode=False); output MB = the .h5ad
+  import_barcode   the same on the barcode-sorted gzip file (sorted_by_barcode=True)
+
+Tools (--tools): snapatac2, fragcov (this checkout) and fragcov-main, a baseline
+fragcov installed for the interpreter given by --baseline-python (file cases only),
+e.g. `python -m venv --system-site-packages /tmp/base && /tmp/base/bin/pip install
+<main checkout>`.
 
 Results are appended to <work-dir>/results.jsonl; SnapATAC2 results are reused
 from there (it does not change) unless --rerun-snapatac2; fragcov is always re-run
@@ -55,8 +67,13 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ALL_CASES = ["default_bw", "bedgraph_zst", "insertion", "smooth", "scale", "threads", "compare"]
-TOOLS = ["snapatac2", "fragcov"]
+ALL_CASES = ["default_bw", "bedgraph_zst", "insertion", "smooth", "scale", "threads", "compare",
+             "file_tracks", "import_position", "import_barcode"]
+TOOLS = ["snapatac2", "fragcov", "fragcov-main"]
+# cases that start from the fragment file: (worker mode, input file, sorted_by_barcode)
+FILE_CASES = {"file_tracks": ("file_tracks", "position", False),
+              "import_position": ("import", "position", False),
+              "import_barcode": ("import", "barcode", True)}
 
 
 # --------------------------------------------------------------------------- utils
@@ -81,13 +98,13 @@ def log(msg: str):
     print(f"[{datetime.datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
 
 
-def importable(mod: str) -> tuple[bool, str]:
+def importable(mod: str, python: str = sys.executable) -> tuple[bool, str]:
     """Check in a subprocess (outside the repo, so a source checkout does not shadow
     the installed package) whether `mod` imports; return (ok, version-or-error)."""
     code = (f"import {mod}, sys; "
             f"sys.stdout.write(str(getattr({mod}, '__version__', '?')))")
     try:
-        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+        p = subprocess.run([python, "-c", code], capture_output=True, text=True,
                            cwd=tempfile.gettempdir(), timeout=120)
     except subprocess.TimeoutExpired:
         return False, "import timed out"
@@ -104,15 +121,21 @@ class Dataset:
         self.dir = os.path.join(work, "data", self.name)
         self.h5ad = os.path.join(self.dir, "data.h5ad")
 
-    def ensure(self, use_fragcov_import: bool = False):
-        frag = os.path.join(self.dir, "fragments.tsv.gz")
-        if not os.path.exists(os.path.join(self.dir, "groups.tsv")) or not os.path.exists(frag):
+    def file(self, kind: str) -> str:
+        """The fragment file: barcode-sorted gzip or position-sorted BGZF."""
+        return os.path.join(self.dir, "fragments.tsv.gz" if kind == "barcode" else "fragments.position.tsv.gz")
+
+    def ensure(self, use_fragcov_import: bool = False, need_h5ad: bool = True, need_position: bool = False):
+        frag = self.file("barcode")
+        if not os.path.exists(os.path.join(self.dir, "groups.tsv")) or not os.path.exists(frag) or \
+                (need_position and not os.path.exists(self.file("position"))):
             log(f"generating {self.name}")
             subprocess.run([sys.executable, os.path.join(HERE, "generate_fragments.py"),
                             "--n-fragments", str(self.n_frag), "--n-cells", str(self.n_cells),
                             "--n-groups", str(self.n_groups), "--seed", str(self.seed),
+                            "--formats", "barcode-gzip,position-bgzf" if need_position else "barcode-gzip",
                             "--out-dir", self.dir, "--quiet"], check=True, stdout=sys.stderr)
-        if os.path.exists(self.h5ad):
+        if os.path.exists(self.h5ad) or not need_h5ad:
             return
         log(f"importing {self.name} -> {self.h5ad}")
         tmp = self.h5ad + ".tmp.h5ad"
@@ -160,46 +183,86 @@ print(f'imported {{n}} cells in {{time.time() - t:.1f}}s', file=sys.stderr)
 WORKER_CODE = r"""
 import json, os, resource, sys, time
 spec = json.loads(sys.argv[1])
+mode, tool = spec.get('mode', 'export'), spec['tool']
 
 def rss_kb():
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r / 1024 if sys.platform == 'darwin' else r
 
-if spec['tool'] == 'snapatac2':
+if tool == 'snapatac2':
     import snapatac2 as snap
-    fn = snap.ex.export_coverage
-    def open_input(p):
-        return snap.read(p, backed='r')
 else:
     import hdf5plugin  # noqa: F401  (Blosc/zstd filters of SnapATAC2 files)
     import fragcov
-    fn = fragcov.export_coverage
-    if spec['fragcov_input'] == 'backed':
-        import anndata
-        def open_input(p):
-            return anndata.read_h5ad(p, backed='r')
-    else:
-        def open_input(p):
-            return p
+import pandas as pd
+
+def chrom_sizes():
+    return {str(k): int(v) for k, v in pd.read_csv(spec['chrom_sizes'], sep='\t', header=None).values}
+
+def import_file(lib):
+    h5 = os.path.join(spec['out_dir'], 'import.h5ad')
+    os.makedirs(spec['out_dir'], exist_ok=True)
+    a = lib.pp.import_fragments(spec['fragments'], chrom_sizes(), file=h5, sorted_by_barcode=spec['sorted'],
+                                min_num_fragments=0, n_jobs=spec['n_jobs'])
+    return a, h5
+
+def run():
+    if mode == 'export':  # an .h5ad -> tracks
+        if tool == 'snapatac2':
+            adata = snap.read(spec['h5ad'], backed='r')
+            return snap.ex.export_coverage(adata, groupby='group', out_dir=spec['out_dir'], n_jobs=spec['n_jobs'],
+                                           **spec['params'])
+        adata = spec['h5ad']
+        if spec['fragcov_input'] == 'backed':
+            import anndata
+            adata = anndata.read_h5ad(adata, backed='r')
+        return fragcov.export_coverage(adata, groupby='group', out_dir=spec['out_dir'], n_jobs=spec['n_jobs'],
+                                       **spec['params'])
+    if mode == 'import':  # fragment file -> .h5ad
+        a, h5 = import_file(snap if tool == 'snapatac2' else fragcov)
+        a.close() if tool == 'snapatac2' else a.file.close()
+        return {'h5ad': h5}
+    # mode == 'file_tracks': fragment file -> tracks
+    groups = spec['groups']
+    if tool == 'snapatac2':  # import, then export
+        adata, h5 = import_file(snap)
+        table = pd.read_csv(groups, sep='\t', header=None, index_col=0, dtype=str)[1]
+        adata.obs['group'] = [str(x) for x in table.reindex(list(adata.obs_names))]
+        out = snap.ex.export_coverage(adata, groupby='group', out_dir=spec['out_dir'], n_jobs=spec['n_jobs'],
+                                      **spec['params'])
+        adata.close()
+        os.remove(h5)
+        return out
+    if tool == 'fragcov-main':  # the fragment-file CLI of the baseline checkout
+        from fragcov._cli import main as cli
+        rc = cli(['-q', 'export-coverage', spec['fragments'], '--groups', groups, '--chrom-sizes',
+                  spec['chrom_sizes'], '--out-dir', spec['out_dir'], '--n-jobs', str(spec['n_jobs']),
+                  '--min-num-fragments', '0', '--suffix', spec['params'].get('suffix', '.bw')])
+        assert rc == 0, rc
+        suffix = spec['params'].get('suffix', '.bw')  # keyed by group, like the API's result (same digest)
+        return {f[:-len(suffix)]: os.path.join(spec['out_dir'], f) for f in os.listdir(spec['out_dir'])}
+    return fragcov.export_coverage(spec['fragments'], groups, chrom_sizes=spec['chrom_sizes'],
+                                   out_dir=spec['out_dir'], n_jobs=spec['n_jobs'], **spec['params'])
+
 base_rss = rss_kb()
 r0 = resource.getrusage(resource.RUSAGE_SELF)
 t0 = time.perf_counter()
-adata = open_input(spec['h5ad'])
-out = fn(adata, groupby='group', out_dir=spec['out_dir'], n_jobs=spec['n_jobs'], **spec['params'])
+out = run()
 t1 = time.perf_counter()
 r1 = resource.getrusage(resource.RUSAGE_SELF)
 files = list(out.values()) if isinstance(out, dict) else []
 import hashlib
 h = hashlib.sha256()
-for name, fpath in sorted(out.items() if isinstance(out, dict) else []):
+for name, fpath in sorted(out.items() if isinstance(out, dict) and mode != 'import' else []):
     h.update(str(name).encode() + b'\0')
     with open(fpath, 'rb') as fh:
         for blk in iter(lambda: fh.read(1 << 20), b''):
             h.update(blk)
+lib = snap if tool == 'snapatac2' else fragcov
 res = dict(wall=t1 - t0, cpu=(r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime),
            base_rss_kb=base_rss, n_files=len(files), digest=h.hexdigest(),
            out_bytes=sum(os.path.getsize(f) for f in files if os.path.exists(f)),
-           version=str(getattr(snap if spec['tool'] == 'snapatac2' else fragcov, '__version__', '?')))
+           version=str(getattr(lib, '__version__', '?')))
 with open(spec['result'], 'w') as f:
     json.dump(res, f)
 """
@@ -214,7 +277,7 @@ def run_worker(spec: dict, timeout: float, log_path: str) -> dict:
     env.setdefault("PYTHONUNBUFFERED", "1")
     with open(log_path, "w") as lf:
         t0 = time.perf_counter()
-        p = subprocess.Popen([sys.executable, "-c", WORKER_CODE, json.dumps(spec)],
+        p = subprocess.Popen([spec.get("python") or sys.executable, "-c", WORKER_CODE, json.dumps(spec)],
                              stdout=lf, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir(),
                              env=env, start_new_session=True)
         timed_out = threading.Event()
@@ -346,6 +409,8 @@ def main(argv=None):
     ap.add_argument("--smooth-fragments", default="1M", help="dataset size for the smooth case")
     ap.add_argument("--compare-fragments", default=None, help="dataset size for compare (default: --fragments)")
     ap.add_argument("--fragcov-input", choices=["path", "backed"], default="path")
+    ap.add_argument("--baseline-python", default=None,
+                    help="interpreter whose fragcov is the baseline (tool fragcov-main)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per run")
     ap.add_argument("--repeat", type=int, default=1,
                     help="runs per (case, tool): report median wall/CPU and max peak RSS")
@@ -362,7 +427,7 @@ def main(argv=None):
         a.smooth_fragments = "5k"
         a.scale, a.threads = "1,2", "1,2"
         if a.cases is None:
-            a.cases = "default_bw,bedgraph_zst,insertion,smooth,threads,compare"
+            a.cases = "default_bw,bedgraph_zst,insertion,smooth,threads,compare,file_tracks,import_position,import_barcode"
         if a.work_dir == os.path.join(tempfile.gettempdir(), "fragcov-bench"):
             a.work_dir = os.path.join(tempfile.gettempdir(), "fragcov-bench-smoke")
         a.timeout = min(a.timeout, 300)
@@ -379,7 +444,11 @@ def main(argv=None):
 
     avail = {}
     for t in tools:
-        ok, info = importable(t)
+        if t == "fragcov-main" and not a.baseline_python:
+            ok, info = False, "needs --baseline-python"
+        else:
+            ok, info = importable("fragcov" if t == "fragcov-main" else t,
+                                  a.baseline_python if t == "fragcov-main" else sys.executable)
         avail[t] = (ok, info)
         log(f"{t}: {'available, version ' + info if ok else 'NOT importable (' + info + ')'}")
     if a.smoke and not avail.get("fragcov", (False,))[0] and "fragcov" in tools:
@@ -417,14 +486,17 @@ def main(argv=None):
             ds = dataset(parse_count(a.compare_fragments)) if a.compare_fragments else base
             plan.append(("compare", ds, {"suffix": ".bedgraph.zst", "normalization": "CPM",
                                          "counting_strategy": "insertion"}, a.n_jobs))
+        elif c in FILE_CASES:
+            plan.append((c, base, dict(BW) if c == "file_tracks" else {}, a.n_jobs))
 
     # ---- datasets (generation + one import each)
     use_fc_import = "snapatac2" not in run_tools  # CI without snapatac2
-    seen = set()
-    for _, ds, _, _ in plan:
-        if ds.name not in seen:
-            seen.add(ds.name)
-            ds.ensure(use_fragcov_import=use_fc_import)
+    needs = {}  # dataset name -> (dataset, needs an .h5ad, needs the position-sorted file)
+    for case, ds, _, _ in plan:
+        h5, pos = needs.get(ds.name, (ds, False, False))[1:]
+        needs[ds.name] = (ds, h5 or case not in FILE_CASES, pos or case in FILE_CASES)
+    for ds, need_h5ad, need_position in needs.values():
+        ds.ensure(use_fragcov_import=use_fc_import, need_h5ad=need_h5ad, need_position=need_position)
 
     # ---- cache of earlier results
     res_file = os.path.join(work, "results.jsonl")
@@ -446,9 +518,14 @@ def main(argv=None):
     compare_outputs = {}
     failures = 0
     for case, ds, params, n_jobs in plan:
+        mode, kind, sorted_input = FILE_CASES.get(case, ("export", None, None))
         for tool in run_tools:
-            key = key_of(tool, ds, params, n_jobs)
-            reuse = (tool == "snapatac2" and not a.rerun_snapatac2) or (tool == "fragcov" and a.reuse_fragcov)
+            if tool == "fragcov-main" and mode == "export":
+                continue  # the baseline is compared on the fragment-file cases only
+            key = key_of(tool, ds, params, n_jobs) if mode == "export" else \
+                json.dumps([tool, ds.name, case, sorted(params.items()), n_jobs])
+            reuse = (tool in ("snapatac2", "fragcov-main") and not a.rerun_snapatac2) or \
+                (tool == "fragcov" and a.reuse_fragcov)
             keep = a.keep_outputs or case == "compare"
             done = [r for r in results.values() if r["key"] == key and "error" not in r]
             if done and case != "compare":
@@ -463,7 +540,10 @@ def main(argv=None):
             out_dir = os.path.join(work, "out", safe, tool)
             shutil.rmtree(out_dir, ignore_errors=True)
             spec = dict(tool=tool, h5ad=ds.h5ad, out_dir=out_dir, n_jobs=n_jobs, params=params,
-                        fragcov_input=a.fragcov_input,
+                        fragcov_input=a.fragcov_input, mode=mode, sorted=sorted_input,
+                        fragments=ds.file(kind) if kind else None, groups=os.path.join(ds.dir, "groups.tsv"),
+                        chrom_sizes=os.path.join(ds.dir, "chrom.sizes"),
+                        python=a.baseline_python if tool == "fragcov-main" else None,
                         result=os.path.join(work, "logs", f"{safe}.{tool}.json"))
             log(f"{case:<20} {tool:<9} running on {ds.name} {params} n_jobs={n_jobs}")
             reps = []
@@ -532,6 +612,8 @@ def render(plan, tools, results, avail, compare_text, a) -> str:
     ratio_rows = []
     for case, ds, params, n_jobs in plan:
         for tool in tools:
+            if tool == "fragcov-main" and case not in FILE_CASES:
+                continue
             r = results.get((case, tool))
             head = f"| {case} | {label(ds.n_frag)} | {ds.n_cells} | {n_jobs} | {tool} |"
             if r is None:
@@ -544,14 +626,18 @@ def render(plan, tools, results, avail, compare_text, a) -> str:
                     (" (cached)" if r.get("cached") else "")
                 out.append(f"{head} {fmt(r['wall'])}{c} | {fmt(r['cpu'])} | {fmt(r['peak_rss_mb'], 0)} | "
                            f"{fmt(r['base_rss_mb'], 0)} | {fmt(r['out_bytes'] / 1e6, 1)} |")
-        s, f = results.get((case, "snapatac2")), results.get((case, "fragcov"))
-        if s and f and "error" not in s and "error" not in f:
-            ratio_rows.append(f"| {case} | {label(ds.n_frag)} | {n_jobs} | {s['wall'] / max(f['wall'], 1e-9):.1f}x | "
-                              f"{s['cpu'] / max(f['cpu'], 1e-9):.1f}x | {s['peak_rss_mb'] / max(f['peak_rss_mb'], 1e-9):.1f}x |")
+        f = results.get((case, "fragcov"))
+        for other in ("snapatac2", "fragcov-main"):
+            s = results.get((case, other))
+            if s and f and "error" not in s and "error" not in f:
+                ratio_rows.append(
+                    f"| {case} | {label(ds.n_frag)} | {n_jobs} | {other} | {s['wall'] / max(f['wall'], 1e-9):.1f}x | "
+                    f"{s['cpu'] / max(f['cpu'], 1e-9):.1f}x | {s['peak_rss_mb'] / max(f['peak_rss_mb'], 1e-9):.1f}x |")
     txt = "\n".join(out)
-    txt += "\n\nRatios snapatac2 / fragcov (higher = fragcov better):\n\n"
+    txt += "\n\nRatios other tool / fragcov (higher = fragcov better):\n\n"
     if ratio_rows:
-        txt += "| case | fragments | n_jobs | wall | CPU | peak RSS |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(ratio_rows)
+        txt += "| case | fragments | n_jobs | vs | wall | CPU | peak RSS |\n|---|---:|---:|---|---:|---:|---:|\n" + \
+            "\n".join(ratio_rows)
     else:
         txt += "(none: needs both tools)"
     det = []

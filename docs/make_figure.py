@@ -19,18 +19,16 @@ import pyBigWig
 
 import fragcov
 from fragcov.demo import DEMO
-from fragcov._fragment_file import FragmentFileSource, read_groups_table
 
 CHROM, START, END = "chr21", 7_930_000, 7_960_000
 
 
 def main(out=Path(__file__).resolve().parent / "tracks.png"):
     fragcov.set_quiet()
-    source = FragmentFileSource(DEMO / "fragments.tsv.gz", DEMO / "chrom.sizes",
-                                read_groups_table(DEMO / "groups.tsv"), min_num_fragments=0)
     with tempfile.TemporaryDirectory() as tmp:
-        tracks = fragcov.export_coverage(source, "group", bin_size=20, normalization="CPM",
-                                         smooth_base=200, out_dir=tmp)
+        tracks = fragcov.export_coverage(DEMO / "fragments.tsv.gz", DEMO / "groups.tsv", bin_size=20,
+                                         normalization="CPM", smooth_base=200, out_dir=tmp,
+                                         chrom_sizes=DEMO / "chrom.sizes")
         fig, axes = plt.subplots(len(tracks), 1, figsize=(9, 1.3 * len(tracks) + 0.6), sharex=True)
         for ax, (group, path), color in zip(axes, tracks.items(), plt.cm.tab10.colors):
             bw = pyBigWig.open(path)

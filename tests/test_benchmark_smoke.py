@@ -21,6 +21,7 @@ def test_benchmark_harness_smoke_run(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:]
     text = report.read_text()
-    for case in ("default_bw", "bedgraph_zst", "insertion", "smooth", "threads n_jobs=1", "threads n_jobs=2"):
+    for case in ("default_bw", "bedgraph_zst", "insertion", "smooth", "threads n_jobs=1", "threads n_jobs=2",
+                 "file_tracks", "import_position", "import_barcode"):
         assert case in text, f"case {case!r} missing from the report:\n{text}"
     assert "fragcov: outputs byte-identical across n_jobs=1, n_jobs=2" in proc.stdout + text

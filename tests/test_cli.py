@@ -16,8 +16,9 @@ from fragcov.demo import DEMO
 FRAGS, GROUPS, SIZES = DEMO / "fragments.tsv.gz", DEMO / "groups.tsv", DEMO / "chrom.sizes"
 
 
-def api_tracks(tmp_path, fragments=FRAGS, min_num_fragments=200, is_paired=True, **kw):
-    adata = fragcov.import_fragments(fragments, SIZES, min_num_fragments=min_num_fragments, is_paired=is_paired)
+def api_tracks(tmp_path, fragments=FRAGS, min_num_fragments=200, is_paired=True, shift_left=0, shift_right=0, **kw):
+    adata = fragcov.import_fragments(fragments, SIZES, min_num_fragments=min_num_fragments, is_paired=is_paired,
+                                     shift_left=shift_left, shift_right=shift_right)
     table = dict(pd.read_csv(GROUPS, sep="\t", header=None).values)
     labels = [table.get(bc) for bc in adata.obs_names]
     return fragcov.export_coverage(adata, labels, out_dir=tmp_path / "api", **kw)
@@ -28,7 +29,9 @@ def read_all(paths: dict) -> dict:
 
 
 @pytest.mark.parametrize("extra,kw", [
-    ([], {}),
+    ([], dict(min_num_fragments=0)),  # default: every barcode of --groups (docs/spec-fragment-files.md F.6)
+    (["--min-num-fragments", "600", "--shift-left", "4", "--shift-right", "-5", "--n-jobs", "1"],
+     dict(min_num_fragments=600, shift_left=4, shift_right=-5, n_jobs=1)),
     (["--min-num-fragments", "0", "--suffix", ".bedgraph.gz", "--normalization", "none", "--bin-size", "1"],
      dict(min_num_fragments=0, suffix=".bedgraph.gz", normalization=None, bin_size=1)),
     (["--counting-strategy", "insertion", "--suffix", ".bedgraph", "--smooth-base", "4", "--max-frag-length", "none",
@@ -41,7 +44,7 @@ def test_fragment_file_equals_import_then_export(tmp_path, extra, kw, capsys):
                "--out-dir", str(tmp_path / "cli"), *extra])
     assert rc == 0
     printed = dict(line.split("\t") for line in capsys.readouterr().out.strip().splitlines())
-    api = api_tracks(tmp_path, min_num_fragments=kw.pop("min_num_fragments", 200), **kw)
+    api = api_tracks(tmp_path, **kw)
     assert set(printed) == set(api)
     assert read_all(printed) == read_all(api)
 
@@ -96,14 +99,24 @@ def test_export_fragments_command(tmp_path):
         assert all(int(f[2]) - int(f[1]) >= 100 and table[f[3]] == g for f in fields)
 
 
-def test_import_fragments_command(tmp_path):
+@pytest.mark.parametrize("extra,kw", [
+    ([], {}),
+    (["--unsorted", "--shift-left", "4", "--shift-right", "-5", "--tempdir", "{tmp}", "--n-jobs", "1",
+      "--min-num-fragments", "600"],
+     dict(sorted_by_barcode=False, shift_left=4, shift_right=-5, n_jobs=1, min_num_fragments=600)),
+])
+def test_import_fragments_command(tmp_path, extra, kw):
     out = tmp_path / "x.h5ad"
-    assert main(["-q", "import-fragments", str(FRAGS), "--chrom-sizes", str(SIZES), "--output", str(out)]) == 0
+    extra = [x.replace("{tmp}", str(tmp_path)) for x in extra]
+    assert main(["-q", "import-fragments", str(FRAGS), "--chrom-sizes", str(SIZES), "--output", str(out), *extra]) == 0
     import anndata as ad
 
-    a, b = ad.read_h5ad(out), fragcov.import_fragments(FRAGS, SIZES)
+    a, b = ad.read_h5ad(out), fragcov.import_fragments(FRAGS, SIZES, **kw)
     assert list(a.obs_names) == list(b.obs_names)
     assert (a.obsm["fragment_paired"] != b.obsm["fragment_paired"]).nnz == 0
+    if kw:  # the options changed something: the result differs from the default import
+        c = fragcov.import_fragments(FRAGS, SIZES)
+        assert list(c.obs_names) != list(b.obs_names) or (c.obsm["fragment_paired"] != b.obsm["fragment_paired"]).nnz
 
 
 def test_errors_exit_2_and_write_nothing(tmp_path, capsys):

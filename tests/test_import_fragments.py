@@ -27,6 +27,8 @@ def assert_matches(adata, name):
     key = str(e["key"])
     assert list(adata.obsm.keys()) == [key]
     m = adata.obsm[key]
+    if hasattr(m, "to_memory"):  # import_fragments(file=...) keeps the matrix on disk (lazy)
+        m = m.to_memory()
     assert tuple(m.shape) == tuple(e["shape"])
     # SnapATAC2's in-memory result lets scipy shrink index arrays to int32 when
     # they fit; its .h5ad files (and fragcov, always) use int64.
@@ -171,21 +173,22 @@ def test_compression_formats(tmp_path, fmt):
     assert_matches(a, "paired_default")
 
 
-def test_small_blocks_and_crlf(tmp_path, monkeypatch):
-    # Barcode runs crossing block boundaries, and the line-by-line parser (CRLF).
-    import fragcov._import as imp
-
-    monkeypatch.setattr(imp, "_BLOCK_BYTES", 4096)
-    a = fragcov.import_fragments(SUB, SUB_SIZES)
-    assert_matches(a, "paired_default")
+def test_one_cell_per_batch_and_crlf(tmp_path):
+    # cells handed over one at a time (chunk_size=1), to memory and to a file, and CRLF line ends
+    assert_matches(fragcov.import_fragments(SUB, SUB_SIZES, chunk_size=1), "paired_default")
+    a = fragcov.import_fragments(SUB, SUB_SIZES, chunk_size=1, file=tmp_path / "one.h5ad")
+    try:
+        assert_matches(a, "paired_default")
+    finally:
+        a.file.close()
     text = gzip.decompress(SUB.read_bytes()).replace(b"\n", b"\r\n")
     f = tmp_path / "crlf.tsv"
     f.write_bytes(text)
     assert_matches(fragcov.import_fragments(f, SUB_SIZES), "paired_default")
     with pytest.raises(ValueError, match="not sorted"):
-        fragcov.import_fragments(D / "pbmc_sub_shuffled.tsv.gz", SUB_SIZES)
+        fragcov.import_fragments(D / "pbmc_sub_shuffled.tsv.gz", SUB_SIZES, chunk_size=1)
     a = fragcov.import_fragments(D / "pbmc_sub_shuffled.tsv.gz", SUB_SIZES,
-                                 sorted_by_barcode=False, min_num_fragments=1000)
+                                 sorted_by_barcode=False, min_num_fragments=1000, chunk_size=1)
     assert_matches(a, "paired_unsorted")
 
 

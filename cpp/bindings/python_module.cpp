@@ -15,6 +15,8 @@
 namespace py = pybind11;
 using namespace fragcov;
 
+void bind_fragment_file(py::module_& m);  // fragment_file_bindings.cpp
+
 namespace {
 
 template <class T>
@@ -261,4 +263,6 @@ PYBIND11_MODULE(_core, m) {
         },
         py::arg("compression"), py::arg("level") = py::none(),
         "The level a codec will use: `level` checked against its range, or its default (0 for 'none').");
+
+    bind_fragment_file(m);
 }

@@ -2,6 +2,7 @@
 
 #include "io_error.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -10,21 +11,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
 namespace fragcov {
 
 namespace {
-
-mode_t process_umask() {
-    static const mode_t mask = [] {
-        mode_t m = umask(022);
-        umask(m);
-        return m;
-    }();
-    return mask;
-}
 
 std::string file_name_of(const std::string& path) {
     const auto slash = path.find_last_of('/');
@@ -54,14 +47,25 @@ AtomicPath::AtomicPath(std::string path) : path_(std::move(path)) {
     check_output_path(path_);
     const auto slash = path_.find_last_of('/');
     const std::string dir = slash == std::string::npos ? "" : path_.substr(0, slash + 1);
-    std::string templ = dir + "." + file_name_of(path_) + ".fragcov-XXXXXX";
-    std::vector<char> buf(templ.begin(), templ.end());
-    buf.push_back('\0');
-    const int fd = mkstemp(buf.data());
-    if (fd < 0) throw io_error("cannot create a temporary file beside", path_);
-    fchmod(fd, 0666 & ~process_umask());  // mkstemp makes 0600; outputs get the usual mode
-    close(fd);
-    temp_path_ = buf.data();
+    const std::string stem = dir + "." + file_name_of(path_) + ".fragcov-";
+    // Created like mkstemp (a fresh name, O_EXCL), but with mode 0666 so that
+    // the kernel applies the umask as for any file a program creates (mkstemp
+    // makes 0600, and reading the umask is not thread-safe).
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    std::random_device seed;
+    std::mt19937_64 rng((uint64_t{seed()} << 32) ^ seed() ^ static_cast<uint64_t>(getpid()));
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        std::string name = stem;
+        for (int i = 0; i < 6; ++i) name += letters[rng() % (sizeof letters - 1)];
+        const int fd = open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            close(fd);
+            temp_path_ = std::move(name);
+            return;
+        }
+        if (errno != EEXIST) break;
+    }
+    throw io_error("cannot create a temporary file beside", path_);
 }
 
 AtomicPath::~AtomicPath() {

@@ -7,9 +7,6 @@ import logging
 import sys
 import traceback
 
-FRAGMENT_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.bgz", ".bed", ".bed.gz", ".txt", ".txt.gz", ".tsv.zst", ".gz")
-
-
 def _none_or_int(text: str):
     return None if text.lower() == "none" else int(text)
 
@@ -74,6 +71,13 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-jobs", type=int, default=d["n_jobs"], help="threads, <= 0 for all cores (default %(default)s)")
 
 
+def _add_shift_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shift-left", type=int, default=0,
+                   help="fragment-file input: added to every fragment start (Tn5 offset, e.g. 4; default 0)")
+    p.add_argument("--shift-right", type=int, default=0,
+                   help="fragment-file input: added to every fragment end (Tn5 offset, e.g. -5; default 0)")
+
+
 def _export_kwargs(a) -> dict:
     return dict(selections=a.selections, bin_size=a.bin_size, blacklist=a.blacklist,
                 normalization=a.normalization, include_for_norm=_regions(a.include_for_norm),
@@ -94,35 +98,30 @@ def _output_regions(values):
     return values[0] if len(values) == 1 else values
 
 
-def _is_fragment_file(path: str) -> bool:
-    low = path.lower()
-    return not low.endswith((".h5ad", ".h5ads", ".h5")) and low.endswith(FRAGMENT_SUFFIXES)
-
-
 def cmd_export_coverage(a) -> dict:
     from ._export import export_coverage
+    from ._fragment_file import is_fragment_file
 
-    if _is_fragment_file(a.input):
-        from ._fragment_file import FragmentFileSource, read_groups_table
-
+    if is_fragment_file(a.input):
         if not a.groups or not a.chrom_sizes:
             raise UsageError("a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
                              "and --chrom-sizes (file or genome name such as hg38)")
-        source = FragmentFileSource(a.input, a.chrom_sizes, read_groups_table(a.groups),
-                                    is_paired=not a.single_end, min_num_fragments=a.min_num_fragments)
-        return export_coverage(source, "group", **_export_kwargs(a))
+        return export_coverage(a.input, a.groups, **_export_kwargs(a), chrom_sizes=a.chrom_sizes,
+                               min_num_fragments=a.min_num_fragments, is_paired=not a.single_end,
+                               shift_left=a.shift_left, shift_right=a.shift_right)
     return export_coverage(a.input, _groupby(a), **_export_kwargs(a))
 
 
 def _groupby(a):
     """--groupby COLUMN, or the labels of a --groups barcode<TAB>group table in cell order."""
     if a.groups:
-        from ._fragment_file import read_groups_table
+        from ._fragment_file import barcode_table
         from ._sources import open_source
 
-        table = read_groups_table(a.groups)
-        barcodes = open_source(a.input).obs().index.astype(str)
-        return [table.get(bc) for bc in barcodes]
+        table, column = barcode_table(a.groups)
+        with open_source(a.input) as source:
+            barcodes = source.obs().index.astype(str)
+        return [None if v is None or v != v else v for v in table[column].reindex(barcodes).astype(object)]
     if not a.groupby:
         raise UsageError("give --groupby COLUMN (an obs column) or --groups TSV")
     return a.groupby
@@ -142,7 +141,8 @@ def cmd_import_fragments(a):
 
     adata = import_fragments(a.fragments, a.chrom_sizes, file=a.output, is_paired=not a.single_end,
                              min_num_fragments=a.min_num_fragments, sorted_by_barcode=not a.unsorted,
-                             whitelist=a.whitelist, chrM=tuple(a.chrm))
+                             whitelist=a.whitelist, chrM=tuple(a.chrm), tempdir=a.tempdir, n_jobs=a.n_jobs,
+                             shift_left=a.shift_left, shift_right=a.shift_right)
     print(f"wrote {a.output}: {adata.n_obs} cells")
 
 
@@ -179,8 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_and_groups(p, ".h5ad/.h5ads file, or a fragment file (.tsv.gz) with --groups and --chrom-sizes")
     p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
     p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
-    p.add_argument("--min-num-fragments", type=int, default=200,
-                   help="fragment-file input: drop barcodes with fewer fragments, as import does (default 200)")
+    p.add_argument("--min-num-fragments", type=int, default=None,
+                   help="fragment-file input: drop barcodes with fewer fragments, as import does (default: keep "
+                        "every barcode of --groups, which already names the cells; a threshold reads the file twice)")
+    _add_shift_options(p)
     _add_export_options(p)
     p.set_defaults(func=cmd_export_coverage)
 
@@ -207,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unsorted", action="store_true", help="the file is not sorted by barcode")
     p.add_argument("--whitelist", help="file with one barcode per line")
     p.add_argument("--chrm", nargs="+", default=["chrM", "M"], help="mitochondrial chromosome names")
+    _add_shift_options(p)
+    p.add_argument("--tempdir", help="folder for the sort files of --unsorted input (default: system temp folder)")
+    p.add_argument("--n-jobs", type=int, default=8, help="BGZF decompression threads, <= 0 for all cores "
+                                                          "(default %(default)s)")
     p.set_defaults(func=cmd_import_fragments)
 
     p = sub.add_parser("demo", help="export tracks from a small bundled dataset")

@@ -145,3 +145,85 @@ def check_output_path(path: str) -> None:
 
 def resolve_compression_level(compression: str, level: int | None = None) -> int:
     """The level a codec will use: ``level`` checked against its range, or its default (0 for "none")."""
+
+# ---- fragment files (cpp/bindings/fragment_file_bindings.cpp, docs/spec.md section 8) ----
+
+class _ReaderStats(TypedDict, total=False):
+    lines: int                     # data lines read
+    stored: int                    # fragments kept
+    unknown_chrom: int             # lines on chromosomes not in chrom_sizes (skipped)
+    past_chrom_end: int            # fragments starting at or past their chromosome's end (skipped)
+    first_past_chrom_end: str
+    first_past_chrom_end_line: int
+    shifted_away: int              # fragments the Tn5 shifts left empty or before the chromosome (dropped)
+    first_shifted_away_line: int
+    first_data_columns: int        # columns of the first data line
+
+class FragmentChunks:
+    """The fragments of a file whose barcode is in ``barcodes``, as exporter chunks
+    (one row per fragment; the row's cell is ``barcode_group[barcode]``), in file order."""
+
+    def __init__(
+        self,
+        path: str,
+        chrom_names: Sequence[str],
+        chrom_lengths: Sequence[int],
+        barcodes: Sequence[str],
+        barcode_group: Sequence[int],
+        is_paired: bool,
+        shift_left: int,
+        shift_right: int,
+        n_threads: int,
+        chunk_lines: int = 1048576,
+    ) -> None: ...
+    def __iter__(self) -> "FragmentChunks": ...
+    def __next__(self) -> _Chunk: ...
+    def stats(self) -> _ReaderStats: ...
+
+class _ImportBatch(TypedDict):
+    barcodes: list[str]
+    n_fragment: npt.NDArray[np.uint64]
+    n_mito: npt.NDArray[np.uint64]
+    total: npt.NDArray[np.uint64]
+    indptr: npt.NDArray[np.int64]
+    indices: npt.NDArray[np.int64]
+    data: npt.NDArray[np.uint32] | npt.NDArray[np.int32]
+
+class FragmentImporter:
+    """import_fragments' cells, whole and in SnapATAC2's order, in batches (bounded memory;
+    unsorted input is sorted by barcode through spill files in ``tempdir``)."""
+
+    def __init__(
+        self,
+        path: str,
+        chrom_names: Sequence[str],
+        chrom_lengths: Sequence[int],
+        is_mito: Sequence[bool],
+        is_paired: bool,
+        sorted_by_barcode: bool,
+        whitelist: Sequence[str] | None,
+        min_num_fragments: int,
+        shift_left: int,
+        shift_right: int,
+        tempdir: str,
+        n_threads: int,
+        max_cells_per_batch: int,
+        max_fragments_per_batch: int,
+        memory_budget_bytes: int = 134217728,
+    ) -> None: ...
+    def __iter__(self) -> "FragmentImporter": ...
+    def __next__(self) -> _ImportBatch: ...
+    def stats(self) -> _ReaderStats: ...
+
+def count_fragments(
+    path: str,
+    chrom_names: Sequence[str],
+    chrom_lengths: Sequence[int],
+    is_mito: Sequence[bool],
+    barcodes: Sequence[str],
+    is_paired: bool,
+    shift_left: int,
+    shift_right: int,
+    n_threads: int,
+) -> tuple[npt.NDArray[np.uint64], _ReaderStats]:
+    """Stored non-mitochondrial fragments per barcode (n_fragment) and the reader's statistics."""

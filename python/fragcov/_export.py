@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _core
 from . import _settings as settings
+from ._fragment_file import is_fragment_file, open_fragment_file, reject_fragment_file_options
 from ._groups import make_tracks, per_cell_quantity
 from ._options import DEFAULTS, as_int, export_options
 from ._outputs import OutDir, output_paths
@@ -48,6 +49,11 @@ def export_coverage(
     random_state=0,
     split_by=None,
     regions=None,
+    chrom_sizes=None,
+    min_num_fragments=None,
+    is_paired=True,
+    shift_left=0,
+    shift_right=0,
 ) -> dict:
     """Export one genome coverage track (bigWig or bedGraph) per cell group.
 
@@ -62,10 +68,16 @@ def export_coverage(
         ``AnnData`` (in memory, a view, or ``backed="r"``), a path to an ``.h5ad``
         or SnapATAC2 ``.h5ads`` file, a list of those (cells concatenated), or a
         SnapATAC2 ``AnnData``/``AnnDataSet``. Fragments are read from
-        ``obsm["fragment_paired"]`` or ``obsm["fragment_single"]``.
+        ``obsm["fragment_paired"]`` or ``obsm["fragment_single"]``. Or the path
+        of a 10x fragment file (plain, gzip, bgzip or zstd; needs
+        ``chrom_sizes``): tracks straight from the file, equal to
+        ``import_fragments`` + ``export_coverage``.
     groupby
-        Column of ``adata.obs``, or one label per cell in observation order.
-        Cells with a missing label are skipped.
+        Column of ``adata.obs``, or one label per cell in observation order (a
+        Series is matched by its index). Cells with a missing label are
+        skipped. For a fragment file: the path of a ``barcode<TAB>group``
+        table (its other columns can be named by ``split_by``/``norm_by``), a
+        dict ``{barcode: group}`` or a Series indexed by barcode.
     selections
         Group names to export; ``None`` exports every group.
     bin_size
@@ -130,6 +142,15 @@ def export_coverage(
         (``"chr1:1,000,000-2,000,000"``) or a BED file: only records inside them
         are written, cut at their edges. Normalization and smoothing are as
         for the whole genome.
+    chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right
+        Fragment-file input only, as in ``import_fragments``: chromosome
+        lengths (genome name, dict or chrom.sizes file), single-end reads
+        (``is_paired=False``), Tn5 offsets (ArchR's are ``shift_left=4,
+        shift_right=-5``). ``min_num_fragments=None`` (default) keeps every
+        barcode of ``groupby``: a groups table already names the cells, and
+        without a count threshold the file is read once; an integer drops
+        barcodes with fewer fragments, as ``import_fragments`` does (one more
+        pass over the file).
 
     Returns
     -------
@@ -153,7 +174,18 @@ def export_coverage(
                     (("blacklist", blacklist), ("include_for_norm", include_for_norm),
                      ("exclude_for_norm", exclude_for_norm))}
 
-    with open_source(adata) as source:
+    # a fragment file is its own Source (its cells: the barcodes of groupby); all else is as for AnnData input
+    fragment_options = dict(chrom_sizes=chrom_sizes, min_num_fragments=min_num_fragments, is_paired=is_paired,
+                            shift_left=shift_left, shift_right=shift_right)
+    if is_fragment_file(adata):
+        source = open_fragment_file(adata, groupby, n_jobs=n_jobs, whole_cells=options.ceiling is not None,
+                                    tempdir=tempdir, **fragment_options)
+        groupby = source.group_column
+    else:
+        reject_fragment_file_options(**fragment_options)
+        source = open_source(adata)
+
+    with source:
         tracks = make_tracks(source, groupby, selections, split_by, max_cells, random_state)
         norm_by_totals = None
         if norm_by is not None:

@@ -17,10 +17,10 @@ def run_demo(out_dir="fragcov-demo") -> dict[str, str]:
 
     t0 = time.perf_counter()
     adata = import_fragments(DEMO / "fragments.tsv.gz", DEMO / "chrom.sizes", min_num_fragments=0)
-    groups = read_groups_table(DEMO / "groups.tsv")
-    adata.obs["cell_type"] = [groups.get(bc) for bc in adata.obs_names]
+    groups = read_groups_table(DEMO / "groups.tsv")["group"]  # cell type by barcode
+    adata.obs["cell_type"] = groups.reindex(adata.obs_names).to_numpy()
     n_frag = adata.obsm["fragment_paired"].nnz
-    print(f"imported {n_frag:,} fragments of {adata.n_obs} cells ({', '.join(sorted(set(groups.values())))})")
+    print(f"imported {n_frag:,} fragments of {adata.n_obs} cells ({', '.join(sorted(set(groups)))})")
 
     out = Path(out_dir)
     tracks = export_coverage(adata, groupby="cell_type", out_dir=out, suffix=".bw", bin_size=10,

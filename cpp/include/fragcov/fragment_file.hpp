@@ -1,0 +1,206 @@
+// 10x-style fragment files: a streaming, strictly validating reader, the cells
+// of a file in SnapATAC2's import layout, and the file's fragments as exporter
+// chunks. The rules are in docs/spec.md, section "Fragment files".
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fragcov/exporter.hpp"
+#include "fragcov/genome.hpp"
+
+namespace fragcov {
+
+struct FragmentFileOptions {
+    // Chromosomes kept, in storage order (genome positions follow this order).
+    // Lines on other chromosomes are skipped.
+    Genome genome;
+    bool is_paired = true;  // false: single-end reads with a 6th strand column (+ or -)
+    // Tn5 offsets applied to every fragment as it is read: start += shift_left,
+    // end += shift_right (ArchR's +4/-5 is shift_left = 4, shift_right = -5).
+    int64_t shift_left = 0, shift_right = 0;
+    // When set, only these barcodes get ids (their index here); the barcodes of
+    // other lines get kNoBarcode. Unset: every barcode gets an id, in order of
+    // first appearance.
+    std::optional<std::vector<std::string>> barcodes;
+    int n_threads = 1;  // BGZF decompression threads; <= 0: all cores
+};
+
+// Why a data line holds no stored fragment (see docs/spec.md).
+enum class LineStatus : uint8_t {
+    Stored,        // the fragment is kept
+    UnknownChrom,  // chromosome not in the genome: skipped, like SnapATAC2
+    ShiftedAway,   // after the shifts, length <= 0 or start < 0: dropped
+    PastChromEnd,  // stored position at or past the chromosome length: skipped
+};
+
+// Parsed data lines, one entry per line, in file order. Comment lines, blank
+// lines and zero-length fragments (end == start, before the shifts) are not
+// listed: they count for nothing, as in SnapATAC2.
+struct FragmentBatch {
+    std::vector<uint64_t> line;      // 1-based line number
+    std::vector<uint32_t> barcode;   // id (FragmentFileReader::barcodes()) or kNoBarcode
+    std::vector<uint8_t> new_run;    // 1: barcode differs from the previous listed line's
+    std::vector<LineStatus> status;
+    std::vector<uint32_t> chrom;     // Stored: chromosome index in the genome
+    std::vector<uint64_t> position;  // Stored: SnapATAC2's column, a genome position:
+                                     // start, or end - 1 for a single-end '-' read
+    std::vector<uint32_t> length;    // Stored: end - start (< 2^31 for single-end reads)
+    std::vector<uint8_t> reverse;    // Stored: 1 for a single-end '-' read (value -length)
+    std::vector<uint32_t> count;     // column 5 (1 when absent or '.')
+
+    size_t size() const { return line.size(); }
+    void clear();
+};
+
+struct FragmentFileStats {
+    uint64_t lines = 0;            // all lines read, comments included
+    uint64_t zero_length = 0;      // end == start, ignored
+    uint64_t unknown_chrom = 0;
+    uint64_t shifted_away = 0;
+    uint64_t past_chrom_end = 0;
+    uint64_t stored = 0;
+    uint64_t first_shifted_away_line = 0;
+    uint64_t first_past_chrom_end_line = 0;
+    std::string first_past_chrom_end;  // e.g. "chr1:1000-1050 (chr1 has length 500)"
+    int first_data_columns = 0;        // columns of the first data line (0: none yet)
+};
+
+class DecompressedStream;
+class BarcodeTable;
+class ChromLookup;
+
+class FragmentFileReader {
+public:
+    static constexpr uint32_t kNoBarcode = UINT32_MAX;
+
+    // Opens the file (plain, gzip, BGZF or zstd, told apart by content). Throws
+    // std::invalid_argument for bad options or an unsupported format.
+    FragmentFileReader(std::string path, FragmentFileOptions options);
+    ~FragmentFileReader();
+    FragmentFileReader(const FragmentFileReader&) = delete;
+    FragmentFileReader& operator=(const FragmentFileReader&) = delete;
+
+    // Clears `batch` and fills it with the next data lines (up to about
+    // `max_lines`); false when the file is exhausted. A malformed line throws
+    // std::invalid_argument("<path>: line <n>: <reason>: '<line>'").
+    bool next(FragmentBatch& batch, size_t max_lines = 1 << 16);
+
+    // May be called from another thread: the next call of next() throws
+    // fragcov::Cancelled (an interrupted Python caller uses it).
+    void cancel() { cancelled_ = true; }
+
+    const std::vector<std::string>& barcodes() const;  // id -> barcode
+    const FragmentFileStats& stats() const { return stats_; }
+    const FragmentFileOptions& options() const { return options_; }
+    const std::string& path() const { return path_; }
+
+private:
+    bool next_line(const char*& begin, const char*& end);
+    void parse_line(const char* begin, const char* end, FragmentBatch& batch);
+    [[noreturn]] void fail(const char* begin, const char* end, const std::string& why) const;
+
+    std::string path_;
+    FragmentFileOptions options_;
+    std::unique_ptr<DecompressedStream> stream_;
+    std::unique_ptr<BarcodeTable> barcodes_;
+    std::unique_ptr<ChromLookup> chroms_;
+    FragmentFileStats stats_;
+    std::vector<char> piece_;
+    size_t piece_pos_ = 0;
+    std::string carry_;  // a line split between two pieces
+    bool eof_ = false;
+    std::atomic<bool> cancelled_{false};
+    std::string previous_barcode_;
+    uint32_t previous_id_ = kNoBarcode;
+    bool has_previous_ = false;
+};
+
+// Stored non-mitochondrial fragments per barcode id: SnapATAC2's n_fragment,
+// used for min_num_fragments. Reads the rest of the file.
+std::vector<uint64_t> count_fragments(FragmentFileReader& reader, const std::vector<bool>& is_mito);
+
+// The stored fragments of `batch` as a CellChunk with one "cell" per fragment,
+// whose group is group_of_barcode[barcode]; fragments of barcodes without a
+// group (kNoBarcode, out of range or -1) are left out. The exporter only needs
+// each fragment's group, so a fragment file feeds it in one pass.
+class FragmentChunk {
+public:
+    void assign(const FragmentBatch& batch, const std::vector<int32_t>& group_of_barcode, bool is_paired);
+    CellChunk view() const;
+    size_t size() const { return cell_group.size(); }
+
+    std::vector<int64_t> indptr{0};   // 0, 1, ..., size()
+    std::vector<int64_t> indices;     // genome positions
+    std::vector<uint32_t> lengths;    // paired-end
+    std::vector<int32_t> signed_lengths;  // single-end
+    std::vector<int32_t> cell_group;
+    bool is_paired = true;
+};
+
+struct ImportOptions {
+    FragmentFileOptions reader;      // genome in storage order (SnapATAC2: sorted by name)
+    std::vector<bool> is_mito;       // per chromosome of reader.genome
+    bool sorted_by_barcode = true;   // cells in order of appearance; else sorted by barcode
+    uint64_t min_num_fragments = 200;
+    size_t max_cells_per_batch = 2000;
+    size_t max_fragments_per_batch = size_t(1) << 20;  // a batch ends after the cell passing it
+    std::string tempdir;             // sort spill files (sorted_by_barcode = false); empty: $TMPDIR or /tmp
+    uint64_t memory_budget_bytes = uint64_t(128) << 20;  // fragments buffered before a spill
+};
+
+// Cells in SnapATAC2's CSR layout: row = cell, column = genome position,
+// entries sorted by (column, value) within a cell.
+struct CellBatch {
+    std::vector<std::string> barcodes;
+    std::vector<uint64_t> n_fragment, n_mito, total;  // QC counts, per cell
+    std::vector<int64_t> indptr{0};
+    std::vector<int64_t> indices;
+    std::vector<uint32_t> lengths;        // paired-end
+    std::vector<int32_t> signed_lengths;  // single-end
+    size_t size() const { return barcodes.size(); }
+    size_t n_fragments() const { return indices.size(); }
+    void clear();
+};
+
+class FragmentSorter;
+
+// The cells import_fragments stores, in its order and with its QC counts,
+// batch by batch: memory does not grow with the file (input not sorted by
+// barcode is sorted through files in `tempdir`).
+class FragmentImporter {
+public:
+    FragmentImporter(std::string path, ImportOptions options);
+    ~FragmentImporter();
+    // Clears `cells` and fills it with the next cells; false when none are left.
+    bool next(CellBatch& cells);
+    void cancel() { reader_.cancel(); }  // see FragmentFileReader::cancel
+    const FragmentFileStats& stats() const { return reader_.stats(); }
+    const ImportOptions& options() const { return options_; }
+
+private:
+    bool next_sorted(CellBatch& cells);
+    bool next_unsorted(CellBatch& cells);
+    void finish_cell(CellBatch& cells);
+    bool batch_full(const CellBatch& cells) const;
+
+    ImportOptions options_;
+    FragmentFileReader reader_;
+    FragmentBatch batch_;
+    size_t batch_pos_ = 0;
+    bool reader_done_ = false;
+    std::vector<uint8_t> seen_;  // per barcode id: had a run (sorted) / appeared (unsorted)
+    // the cell being completed
+    uint32_t current_ = FragmentFileReader::kNoBarcode;
+    uint64_t cur_n_fragment_ = 0, cur_n_mito_ = 0, cur_total_ = 0;
+    std::vector<std::pair<uint64_t, int64_t>> cur_fragments_;  // (position, value)
+    // otherwise: QC counts per barcode id, fragments in the sorter
+    std::vector<uint64_t> n_fragment_, n_mito_, total_;
+    std::unique_ptr<FragmentSorter> sorter_;
+};
+
+}  // namespace fragcov

@@ -1,0 +1,365 @@
+#include "decompress.hpp"
+
+#include <libdeflate.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <memory>
+#include <stdexcept>
+
+namespace fragcov {
+
+namespace {
+
+struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+File open_file(const std::string& path) {
+    File f(std::fopen(path.c_str(), "rb"));
+    if (!f) throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
+    return f;
+}
+
+// Reads up to n bytes; fewer only at the end of the file.
+size_t read_some(std::FILE* f, void* buf, size_t n, const std::string& path) {
+    size_t got = std::fread(buf, 1, n, f);
+    if (got < n && std::ferror(f)) throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
+    return got;
+}
+
+// Corrupt or truncated input: the user's file, so std::invalid_argument (ValueError in Python).
+[[noreturn]] void corrupt(const std::string& what) { throw std::invalid_argument(what); }
+
+uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint32_t le32(const unsigned char* p) {
+    return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
+           (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+
+constexpr unsigned char kGzipMagic[2] = {0x1f, 0x8b};
+constexpr unsigned char kZstdMagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+constexpr unsigned char kXzMagic[6] = {0xfd, '7', 'z', 'X', 'Z', 0x00};
+constexpr unsigned char kHdf5Magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+constexpr int kFlagExtra = 4;  // gzip FLG.FEXTRA
+
+// BSIZE (total block size - 1) from a gzip extra field holding BGZF's "BC"
+// subfield, or -1 when there is none.
+long bgzf_block_size(const unsigned char* extra, size_t xlen) {
+    size_t i = 0;
+    while (i + 4 <= xlen) {
+        const size_t slen = le16(extra + i + 2);
+        if (extra[i] == 'B' && extra[i + 1] == 'C' && slen == 2 && i + 6 <= xlen) return le16(extra + i + 4);
+        i += 4 + slen;
+    }
+    return -1;
+}
+
+}  // namespace
+
+const char* codec_name(Codec codec) {
+    switch (codec) {
+        case Codec::Plain: return "plain text";
+        case Codec::Gzip: return "gzip";
+        case Codec::Bgzf: return "BGZF";
+        case Codec::Zstd: return "zstd";
+    }
+    return "?";
+}
+
+Codec detect_codec(const std::string& path) {
+    File f = open_file(path);
+    std::vector<unsigned char> buf(12 + 65535);  // a gzip header with the largest extra field
+    const unsigned char* head = buf.data();
+    const size_t n = read_some(f.get(), buf.data(), buf.size(), path);
+    auto starts_with = [&](const unsigned char* magic, size_t len) {
+        return n >= len && std::memcmp(head, magic, len) == 0;
+    };
+    if (starts_with(kGzipMagic, 2)) {
+        if (n >= 12 && (head[3] & kFlagExtra)) {
+            const size_t xlen = le16(head + 10);
+            if (n >= 12 + xlen && bgzf_block_size(head + 12, xlen) >= 0) return Codec::Bgzf;
+        }
+        return Codec::Gzip;
+    }
+    if (starts_with(kZstdMagic, 4)) return Codec::Zstd;
+    if (starts_with(reinterpret_cast<const unsigned char*>("BZh"), 3))
+        throw std::invalid_argument(path + ": bzip2-compressed files are not supported; decompress it or "
+                                           "recompress it with gzip, bgzip or zstd");
+    if (starts_with(kXzMagic, 6))
+        throw std::invalid_argument(path + ": xz-compressed files are not supported; decompress it or "
+                                           "recompress it with gzip, bgzip or zstd");
+    if (starts_with(kHdf5Magic, 8))
+        throw std::invalid_argument(path + ": this is an HDF5 file (.h5ad?), not a fragment file");
+    return Codec::Plain;
+}
+
+DecompressedStream::DecompressedStream(const std::string& path, int n_threads)
+    : path_(path),
+      codec_(detect_codec(path)),
+      n_threads_(std::max(1, n_threads)),
+      capacity_(4) {
+    producer_ = std::thread([this] { produce(); });
+}
+
+DecompressedStream::~DecompressedStream() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_ = true;
+    }
+    changed_.notify_all();
+    producer_.join();
+}
+
+bool DecompressedStream::next(std::vector<char>& piece) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (piece.capacity() >= kPieceBytes && free_.size() < capacity_) free_.push_back(std::move(piece));
+    changed_.wait(lock, [&] { return !queue_.empty() || finished_; });
+    if (queue_.empty()) {
+        if (error_) std::rethrow_exception(error_);
+        return false;
+    }
+    piece = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    changed_.notify_all();
+    return true;
+}
+
+bool DecompressedStream::push(std::vector<char>&& piece) {
+    if (piece.empty()) return true;
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return queue_.size() < capacity_ || stop_; });
+    if (stop_) return false;
+    queue_.push_back(std::move(piece));
+    lock.unlock();
+    changed_.notify_all();
+    return true;
+}
+
+// A buffer of at least `size` bytes, recycled from the consumer when possible:
+// fresh pages cost a page fault and zeroing each, about a tenth of the reading time.
+std::vector<char> DecompressedStream::take_buffer(size_t size) {
+    std::vector<char> buf;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!free_.empty()) {
+            buf = std::move(free_.back());
+            free_.pop_back();
+        }
+    }
+    if (buf.size() < size) buf.resize(size);
+    return buf;
+}
+
+void DecompressedStream::produce() {
+    try {
+        File f = open_file(path_);
+        switch (codec_) {
+            case Codec::Plain: read_plain(f.get()); break;
+            case Codec::Gzip: read_gzip(f.get()); break;
+            case Codec::Bgzf: read_bgzf(f.get()); break;
+            case Codec::Zstd: read_zstd(f.get()); break;
+        }
+    } catch (const std::invalid_argument& e) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        error_ = std::make_exception_ptr(std::invalid_argument(path_ + ": " + e.what()));
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        error_ = std::current_exception();
+    }
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        finished_ = true;
+    }
+    changed_.notify_all();
+}
+
+void DecompressedStream::read_plain(std::FILE* f) {
+    for (;;) {
+        std::vector<char> piece = take_buffer(kPieceBytes);
+        piece.resize(read_some(f, piece.data(), piece.size(), path_));
+        if (piece.empty() || !push(std::move(piece))) return;
+    }
+}
+
+void DecompressedStream::read_gzip(std::FILE* f) {
+    z_stream zs;
+    std::memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) throw std::runtime_error("zlib initialisation failed");
+    std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, inflateEnd);
+    std::vector<unsigned char> in(1 << 20);
+    std::vector<char> out = take_buffer(kPieceBytes);
+    size_t filled = 0;
+    bool at_eof = false, in_member = true;
+    for (;;) {
+        if (zs.avail_in == 0 && !at_eof) {
+            zs.avail_in = static_cast<uInt>(read_some(f, in.data(), in.size(), path_));
+            zs.next_in = in.data();
+            at_eof = zs.avail_in < in.size();
+        }
+        if (zs.avail_in == 0 && at_eof) break;
+        if (!in_member) {  // the previous member ended and more bytes follow: another member
+            if (inflateReset(&zs) != Z_OK) throw std::runtime_error("zlib reset failed");
+            in_member = true;
+        }
+        zs.next_out = reinterpret_cast<Bytef*>(out.data() + filled);
+        zs.avail_out = static_cast<uInt>(out.size() - filled);
+        const int rc = inflate(&zs, Z_NO_FLUSH);
+        filled = out.size() - zs.avail_out;
+        if (rc == Z_STREAM_END) {
+            in_member = false;
+        } else if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
+            corrupt(std::string("corrupt gzip data") + (zs.msg ? std::string(" (") + zs.msg + ")" : ""));
+        } else if (rc == Z_MEM_ERROR) {
+            throw std::bad_alloc();
+        } else if (rc == Z_BUF_ERROR && zs.avail_in == 0 && at_eof) {
+            break;  // no progress possible: truncated, reported below
+        }
+        if (filled == out.size()) {
+            if (!push(std::move(out))) return;
+            out = take_buffer(kPieceBytes);
+            filled = 0;
+        }
+    }
+    if (in_member) corrupt("the gzip data ends early (truncated file?)");
+    out.resize(filled);
+    push(std::move(out));
+}
+
+void DecompressedStream::read_zstd(std::FILE* f) {
+    std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream*)> ds(ZSTD_createDStream(), ZSTD_freeDStream);
+    if (!ds) throw std::runtime_error("zstd initialisation failed");
+    std::vector<char> in(ZSTD_DStreamInSize() * 8);
+    std::vector<char> out = take_buffer(kPieceBytes);
+    ZSTD_outBuffer ob{out.data(), out.size(), 0};
+    size_t last = 0;  // 0: at a frame boundary
+    for (;;) {
+        const size_t n = read_some(f, in.data(), in.size(), path_);
+        if (n == 0) break;
+        ZSTD_inBuffer ib{in.data(), n, 0};
+        while (ib.pos < ib.size) {
+            last = ZSTD_decompressStream(ds.get(), &ob, &ib);
+            if (ZSTD_isError(last)) corrupt(std::string("corrupt zstd data (") + ZSTD_getErrorName(last) + ")");
+            if (ob.pos == ob.size) {
+                if (!push(std::move(out))) return;
+                out = take_buffer(kPieceBytes);
+                ob = ZSTD_outBuffer{out.data(), out.size(), 0};
+            }
+        }
+    }
+    // the decoder may still hold decompressed bytes that did not fit
+    while (last != 0) {
+        ZSTD_inBuffer ib{nullptr, 0, 0};
+        const size_t before = ob.pos;
+        last = ZSTD_decompressStream(ds.get(), &ob, &ib);
+        if (ZSTD_isError(last)) corrupt(std::string("corrupt zstd data (") + ZSTD_getErrorName(last) + ")");
+        if (ob.pos == ob.size) {
+            if (!push(std::move(out))) return;
+            out = take_buffer(kPieceBytes);
+            ob = ZSTD_outBuffer{out.data(), out.size(), 0};
+        } else if (ob.pos == before) {
+            corrupt("the zstd data ends early (truncated file?)");
+        }
+    }
+    out.resize(ob.pos);
+    push(std::move(out));
+}
+
+namespace {
+
+// A run of consecutive BGZF blocks, inflated as one piece by one worker.
+struct BgzfBatch {
+    struct Block {
+        size_t cdata, csize, out;  // offsets into raw / size / offset into the piece
+        uint32_t crc, isize;
+        uint64_t file_offset;      // for error messages
+    };
+    std::vector<unsigned char> raw;
+    std::vector<Block> blocks;
+    size_t out_size = 0;
+};
+
+std::vector<char> inflate_batch(const BgzfBatch& batch, std::vector<char> out) {
+    std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> d(
+        libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+    if (!d) throw std::bad_alloc();
+    out.resize(batch.out_size);
+    for (const auto& b : batch.blocks) {
+        size_t got = 0;
+        auto rc = libdeflate_deflate_decompress(d.get(), batch.raw.data() + b.cdata, b.csize,
+                                                out.data() + b.out, b.isize, &got);
+        if (rc != LIBDEFLATE_SUCCESS || got != b.isize ||
+            libdeflate_crc32(0, out.data() + b.out, b.isize) != b.crc)
+            corrupt("corrupt BGZF block at byte " + std::to_string(b.file_offset));
+    }
+    return out;
+}
+
+}  // namespace
+
+// Blocks are independent deflate streams of <= 64 KiB (SAM/BAM specification,
+// section 4.1), so batches of them inflate in parallel. Hand-written rather than
+// htslib: we need only this loop, and libdeflate inflates about twice as fast as zlib.
+void DecompressedStream::read_bgzf(std::FILE* f) {
+    std::deque<std::future<std::vector<char>>> in_flight;
+    uint64_t offset = 0;
+    bool eof = false;
+    while (!eof) {
+        BgzfBatch batch;
+        while (batch.out_size < kPieceBytes) {
+            unsigned char head[12];
+            const size_t n = read_some(f, head, sizeof head, path_);
+            if (n == 0) {
+                eof = true;
+                break;
+            }
+            if (n < sizeof head) corrupt("the BGZF data ends early (truncated file?)");
+            if (head[0] != 0x1f || head[1] != 0x8b || head[2] != 8 || !(head[3] & kFlagExtra))
+                corrupt("byte " + std::to_string(offset) + " does not start a BGZF block (mixed gzip and "
+                        "BGZF members?); recompress the file with bgzip or gzip");
+            const size_t xlen = le16(head + 10);
+            const size_t start = batch.raw.size();
+            batch.raw.resize(start + xlen);
+            if (read_some(f, batch.raw.data() + start, xlen, path_) < xlen)
+                corrupt("the BGZF data ends early (truncated file?)");
+            const long bsize = bgzf_block_size(batch.raw.data() + start, xlen);
+            if (bsize < 0)
+                corrupt("the gzip member at byte " + std::to_string(offset) + " has no BGZF size field; "
+                        "recompress the file with bgzip or gzip");
+            const size_t total = static_cast<size_t>(bsize) + 1;
+            if (total < 12 + xlen + 8) corrupt("invalid BGZF block size at byte " + std::to_string(offset));
+            const size_t rest = total - 12 - xlen;  // compressed data + CRC32 + ISIZE
+            batch.raw.resize(start + rest);         // the extra field is not needed any more
+            if (read_some(f, batch.raw.data() + start, rest, path_) < rest)
+                corrupt("the BGZF data ends early (truncated file?)");
+            const unsigned char* tail = batch.raw.data() + start + rest - 8;
+            BgzfBatch::Block b{start, rest - 8, batch.out_size, le32(tail), le32(tail + 4), offset};
+            batch.blocks.push_back(b);
+            batch.out_size += b.isize;
+            offset += total;
+        }
+        if (batch.blocks.empty()) break;
+        // std::async: one short-lived thread per ~4 MB batch; the queue bounds how many run at once
+        in_flight.push_back(std::async(std::launch::async, [b = std::move(batch), out = take_buffer(0)]() mutable {
+            return inflate_batch(b, std::move(out));
+        }));
+        while (in_flight.size() > static_cast<size_t>(n_threads_) || (eof && !in_flight.empty())) {
+            std::vector<char> piece = in_flight.front().get();
+            in_flight.pop_front();
+            if (!push(std::move(piece))) return;
+        }
+    }
+    while (!in_flight.empty()) {
+        std::vector<char> piece = in_flight.front().get();
+        in_flight.pop_front();
+        if (!push(std::move(piece))) return;
+    }
+}
+
+}  // namespace fragcov
