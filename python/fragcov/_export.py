@@ -181,8 +181,8 @@ def export_coverage(
             out.make()
             bar = settings.progress_bar(total=source.n_fragments(), desc="reading fragments", unit="frag")
             try:
-                for ch in source.chunks():
-                    bar.update(len(ch.indices))
+                for ch in source.core_chunks():
+                    bar.update(ch.n_fragments)
                     yield ch.indptr, ch.indices, ch.values, np.ascontiguousarray(codes[ch.rows])
             finally:
                 bar.close()

@@ -6,6 +6,7 @@
 #include "fragcov/options.hpp"
 #include "fragcov/track_writer.hpp"
 #include "fragcov/exporter.hpp"
+#include "fragcov/worker_team.hpp"
 
 namespace fragcov {
 // Library version, e.g. "0.1.0".
