@@ -316,21 +316,24 @@ PYBIND11_MODULE(_core, m) {
 
     py::class_<Hdf5Column>(m, "Hdf5Column",
                            "A chunked one-dimensional HDF5 dataset read with pread from `fd` and decoded by the "
-                           "core (filters: none, 1 deflate, 2 shuffle, 32001 Blosc/zstd, 32015 zstd); chunks "
-                           "may name (column, first, count) instead of an array.")
+                           "core (filters: none, 1 deflate, 2 shuffle, 32001 Blosc/zstd, 32015 zstd; a chunk's "
+                           "filter mask bit i set: filter i was skipped for it); chunks may name (column, first, "
+                           "count) instead of an array.")
         .def(py::init([](int fd, std::string path, std::string what, const std::string& dtype,
                          std::vector<uint32_t> filters, uint64_t n_elements, uint64_t chunk_elements,
-                         std::vector<uint64_t> addresses, std::vector<uint64_t> sizes) {
+                         std::vector<uint64_t> addresses, std::vector<uint64_t> sizes,
+                         std::vector<uint32_t> filter_masks) {
                  ElementType type;
                  if (dtype == "int64") type = ElementType::Int64;
                  else if (dtype == "uint32") type = ElementType::UInt32;
                  else if (dtype == "int32") type = ElementType::Int32;
                  else throw py::value_error("dtype must be 'int64', 'uint32' or 'int32', got '" + dtype + "'");
                  return Hdf5Column(fd, std::move(path), std::move(what), type, std::move(filters), n_elements,
-                                   chunk_elements, std::move(addresses), std::move(sizes));
+                                   chunk_elements, std::move(addresses), std::move(sizes), std::move(filter_masks));
              }),
              py::arg("fd"), py::arg("path"), py::arg("what"), py::arg("dtype"), py::arg("filters"),
-             py::arg("n_elements"), py::arg("chunk_elements"), py::arg("addresses"), py::arg("sizes"))
+             py::arg("n_elements"), py::arg("chunk_elements"), py::arg("addresses"), py::arg("sizes"),
+             py::arg("filter_masks") = std::vector<uint32_t>{})
         .def("__len__", &Hdf5Column::size)
         .def(
             "read",

@@ -74,7 +74,7 @@ Hdf5Scratch& Hdf5Scratch::operator=(Hdf5Scratch&&) noexcept = default;
 
 Hdf5Column::Hdf5Column(int fd, std::string path, std::string what, ElementType type, std::vector<uint32_t> filters,
                        uint64_t n_elements, uint64_t chunk_elements, std::vector<uint64_t> chunk_address,
-                       std::vector<uint64_t> chunk_size)
+                       std::vector<uint64_t> chunk_size, std::vector<uint32_t> chunk_filter_mask)
     : fd_(fd),
       path_(std::move(path)),
       what_(std::move(what)),
@@ -83,7 +83,8 @@ Hdf5Column::Hdf5Column(int fd, std::string path, std::string what, ElementType t
       n_elements_(n_elements),
       chunk_elements_(chunk_elements),
       address_(std::move(chunk_address)),
-      stored_size_(std::move(chunk_size)) {
+      stored_size_(std::move(chunk_size)),
+      mask_(std::move(chunk_filter_mask)) {
     if (fd_ < 0) throw std::invalid_argument("the " + what_ + " column has no open file");
     if (chunk_elements_ == 0 || chunk_elements_ > kMaxChunkBytes / element_size())
         throw std::invalid_argument("the " + what_ + " column has chunks of " + std::to_string(chunk_elements_) +
@@ -91,18 +92,23 @@ Hdf5Column::Hdf5Column(int fd, std::string path, std::string what, ElementType t
                                     " are supported");
     chunk_bytes_ = chunk_elements_ * element_size();
     const uint64_t n_chunks = n_elements_ / chunk_elements_ + (n_elements_ % chunk_elements_ != 0);
-    if (address_.size() != n_chunks || stored_size_.size() != n_chunks)
+    if (mask_.empty()) mask_.assign(n_chunks, 0);
+    if (address_.size() != n_chunks || stored_size_.size() != n_chunks || mask_.size() != n_chunks)
         throw std::invalid_argument("the " + what_ + " column needs " + std::to_string(n_chunks) +
-                                    " chunk addresses and sizes, got " + std::to_string(address_.size()) +
-                                    " and " + std::to_string(stored_size_.size()));
+                                    " chunk addresses, sizes and filter masks, got " +
+                                    std::to_string(address_.size()) + ", " + std::to_string(stored_size_.size()) +
+                                    " and " + std::to_string(mask_.size()));
+    if (filters_.size() > 32) throw std::invalid_argument("the " + what_ + " column has more than 32 filters");
     for (uint32_t f : filters_)
         if (f != kDeflate && f != kShuffle && f != kBlosc && f != kZstd)
             throw std::invalid_argument("the " + what_ + " column uses HDF5 filter " + std::to_string(f) +
                                         ", which fragcov does not decode itself (read it through h5py)");
+    const uint64_t all = (uint64_t{1} << filters_.size()) - 1;
     for (uint64_t k = 0; k < n_chunks; ++k) {
         if (stored_size_[k] > kMaxChunkBytes + (kMaxChunkBytes >> 4) || address_[k] > (uint64_t{1} << 62))
             corrupt(k, "its stored size or address is out of range");
-        if (filters_.empty() && stored_size_[k] != chunk_bytes_)
+        const bool unfiltered = (mask_[k] & all) == all;  // every filter skipped (or none)
+        if (unfiltered && stored_size_[k] != chunk_bytes_)
             corrupt(k, "an unfiltered chunk must hold " + std::to_string(chunk_bytes_) + " bytes, it holds " +
                            std::to_string(stored_size_[k]));
     }
@@ -116,14 +122,18 @@ void Hdf5Column::corrupt(uint64_t k, const std::string& why) const {
 // One stored chunk (n bytes at `in`) -> chunk_bytes_ bytes at `out`, undoing
 // the filters from the last to the first.
 void Hdf5Column::decode_chunk(uint64_t k, const uint8_t* in, size_t n, uint8_t* out, Hdf5Scratch& s) const {
-    if (filters_.empty()) {
+    size_t active[32], n_active = 0;  // the filters applied to this chunk, in pipeline order
+    for (size_t i = 0; i < filters_.size(); ++i)
+        if (!(mask_[k] >> i & 1)) active[n_active++] = i;
+    if (n_active == 0) {
         std::memcpy(out, in, chunk_bytes_);
         return;
     }
     const size_t want = chunk_bytes_;
-    for (size_t i = filters_.size(); i-- > 0;) {
+    for (size_t a = n_active; a-- > 0;) {
+        const size_t i = active[a];
         uint8_t* dst = out;
-        if (i > 0) {  // an intermediate stage: a buffer that is not `in`
+        if (a > 0) {  // an intermediate stage: a buffer that is not `in`
             std::vector<uint8_t>& buf = in == s.stage_a_.data() ? s.stage_b_ : s.stage_a_;
             buf.resize(want);
             dst = buf.data();

@@ -49,11 +49,14 @@ public:
     // `fd`: the file at `path`, open for reading (pread; it must stay open
     // while the column is read). `what` names the column in messages. `filters`: HDF5 filter ids in pipeline (write) order.
     // `chunk_address[k]`, `chunk_size[k]`: where chunk k (elements
-    // k * chunk_elements ...) is stored. Throws std::invalid_argument when
-    // the layout is inconsistent or a filter is not one of the above.
+    // k * chunk_elements ...) is stored; bit i of `chunk_filter_mask[k]` set:
+    // filter i was skipped for that chunk (HDF5 skips an optional filter that
+    // cannot shrink a chunk; empty: none skipped). Throws
+    // std::invalid_argument when the layout is inconsistent or a filter is
+    // not one of the above.
     Hdf5Column(int fd, std::string path, std::string what, ElementType type, std::vector<uint32_t> filters,
                uint64_t n_elements, uint64_t chunk_elements, std::vector<uint64_t> chunk_address,
-               std::vector<uint64_t> chunk_size);
+               std::vector<uint64_t> chunk_size, std::vector<uint32_t> chunk_filter_mask = {});
 
     ElementType type() const { return type_; }
     size_t element_size() const { return type_ == ElementType::Int64 ? 8 : 4; }
@@ -76,6 +79,7 @@ private:
     std::vector<uint32_t> filters_;
     uint64_t n_elements_, chunk_elements_, chunk_bytes_;
     std::vector<uint64_t> address_, stored_size_;
+    std::vector<uint32_t> mask_;
 };
 
 }  // namespace fragcov

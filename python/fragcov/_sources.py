@@ -285,16 +285,16 @@ class H5adSource(Source):
         if None in layouts:
             return None
         self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        for (filters, chunk, addresses, sizes), ds in zip(layouts, (self.indices_ds, self.data_ds)):
+        for (filters, chunk, addresses, sizes, masks), ds in zip(layouts, (self.indices_ds, self.data_ds)):
             # the addresses are the file's byte offsets only if HDF5 reads the same bytes there
             mask, first = ds.id.read_direct_chunk((0,))
-            if mask != 0 or os.pread(self._fd, int(sizes[0]), int(addresses[0])) != first:
+            if mask != masks[0] or os.pread(self._fd, int(sizes[0]), int(addresses[0])) != first:
                 return None
         where = f"obsm['{self.kind}']"
         return tuple(
             _core.Hdf5Column(self._fd, str(self.path), f"{what} ({where}/{ds.name.rsplit('/', 1)[-1]})", dtype,
-                             filters, ds.shape[0], chunk, addresses, sizes)
-            for (filters, chunk, addresses, sizes), ds, dtype, what in zip(
+                             filters, ds.shape[0], chunk, addresses, sizes, masks)
+            for (filters, chunk, addresses, sizes, masks), ds, dtype, what in zip(
                 layouts, (self.indices_ds, self.data_ds), ("int64", value_dtype),
                 ("fragment positions", "fragment values")))
 
@@ -344,10 +344,10 @@ def _core_layout(ds: h5py.Dataset, dtype: str):
             info = ds.id.get_chunk_info(i)
             table.append((info.chunk_offset[0], info.filter_mask, info.byte_offset, info.size))
     table = np.array(sorted(table), dtype=np.uint64).reshape(-1, 4)
-    if (len(table) != n_chunks or not np.array_equal(table[:, 0], np.arange(n_chunks, dtype=np.uint64) * chunk)
-            or table[:, 1].any()):
+    if len(table) != n_chunks or not np.array_equal(table[:, 0], np.arange(n_chunks, dtype=np.uint64) * chunk):
         return None
-    return filters, chunk, table[:, 2], table[:, 3]
+    # filter_mask bit i: HDF5 skipped filter i for that chunk (an optional filter that could not shrink it)
+    return filters, chunk, table[:, 2], table[:, 3], table[:, 1].astype(np.uint32)
 
 
 def _n_obs_of(f: h5py.File) -> int | None:
