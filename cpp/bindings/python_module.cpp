@@ -118,6 +118,16 @@ void bin_chunk(GroupedExporter& exporter, const ChunkInput& in, size_t slot, Slo
     exporter.add_cells(ch, slot);
 }
 
+// Chunk tables come as numpy arrays (tens of thousands of entries): copied
+// in one go rather than element by element as a list would be.
+using U64Array = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>;
+using U32Array = py::array_t<uint32_t, py::array::c_style | py::array::forcecast>;
+template <class T>
+std::vector<T> to_vector(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) {
+    if (a.ndim() != 1) throw py::value_error("chunk tables must be one-dimensional");
+    return std::vector<T>(a.data(), a.data() + a.shape(0));
+}
+
 bool check_signals() {
     py::gil_scoped_acquire gil;
     return PyErr_CheckSignals() != 0;  // a KeyboardInterrupt is now pending
@@ -321,19 +331,18 @@ PYBIND11_MODULE(_core, m) {
                            "count) instead of an array.")
         .def(py::init([](int fd, std::string path, std::string what, const std::string& dtype,
                          std::vector<uint32_t> filters, uint64_t n_elements, uint64_t chunk_elements,
-                         std::vector<uint64_t> addresses, std::vector<uint64_t> sizes,
-                         std::vector<uint32_t> filter_masks) {
+                         const U64Array& addresses, const U64Array& sizes, const U32Array& filter_masks) {
                  ElementType type;
                  if (dtype == "int64") type = ElementType::Int64;
                  else if (dtype == "uint32") type = ElementType::UInt32;
                  else if (dtype == "int32") type = ElementType::Int32;
                  else throw py::value_error("dtype must be 'int64', 'uint32' or 'int32', got '" + dtype + "'");
                  return Hdf5Column(fd, std::move(path), std::move(what), type, std::move(filters), n_elements,
-                                   chunk_elements, std::move(addresses), std::move(sizes), std::move(filter_masks));
+                                   chunk_elements, to_vector(addresses), to_vector(sizes), to_vector(filter_masks));
              }),
              py::arg("fd"), py::arg("path"), py::arg("what"), py::arg("dtype"), py::arg("filters"),
              py::arg("n_elements"), py::arg("chunk_elements"), py::arg("addresses"), py::arg("sizes"),
-             py::arg("filter_masks") = std::vector<uint32_t>{})
+             py::arg("filter_masks") = U32Array(0))
         .def("__len__", &Hdf5Column::size)
         .def(
             "read",

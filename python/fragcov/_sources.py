@@ -343,7 +343,8 @@ def _core_layout(ds: h5py.Dataset, dtype: str):
         for i in range(n_chunks):
             info = ds.id.get_chunk_info(i)
             table.append((info.chunk_offset[0], info.filter_mask, info.byte_offset, info.size))
-    table = np.array(sorted(table), dtype=np.uint64).reshape(-1, 4)
+    table = np.array(table, dtype=np.uint64).reshape(-1, 4)
+    table = table[np.argsort(table[:, 0], kind="stable")]
     if len(table) != n_chunks or not np.array_equal(table[:, 0], np.arange(n_chunks, dtype=np.uint64) * chunk):
         return None
     # filter_mask bit i: HDF5 skipped filter i for that chunk (an optional filter that could not shrink it)
