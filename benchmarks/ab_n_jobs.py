@@ -97,7 +97,7 @@ def main():
     if len(jobs) > 1:
         for name in names:
             base = med[(name, dict((v[0], v[1]) for v in variants)[name], jobs[0])]
-            ratios = ", ".join(f"n_jobs={j}: {base / med[(n, py, jj)]:.2f}x"
+            ratios = ", ".join(f"n_jobs={jj}: {base / med[(n, py, jj)]:.2f}x"
                                for (n, py, jj) in variants if n == name and jj != jobs[0])
             print(f"\n{name}: speed-up over n_jobs={jobs[0]} (median wall): {ratios}")
     shas = {x["sha"] for rs in runs.values() for x in rs}
