@@ -204,3 +204,32 @@ def test_hdf5_column_refuses_inconsistent_layouts(tmp_path):
             _core.Hdf5Column(**{**ok, "filters": [32015]}).read(0, 4)
     finally:
         os.close(fd)
+
+
+def test_core_refuses_malformed_column_chunks(tmp_path):
+    """Chunks naming columns are checked before any buffer is sized from them."""
+    path = tmp_path / "x.bin"
+    path.write_bytes(bytes(96))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        pos = _core.Hdf5Column(fd, str(path), "positions", "int64", [], 8, 4, [0, 32], [32, 32])
+        val = _core.Hdf5Column(fd, str(path), "values", "uint32", [], 8, 8, [64], [32])
+        opts = _core.ExportOptions()
+        opts.output_format, opts.normalization = "bedgraph", "none"
+        indptr, groups = np.array([0, 8], np.int64), np.array([0], np.int32)
+
+        def run(indices, values):
+            _core.export_coverage(["chr1"], [100], [(indptr, indices, values, groups)], [str(tmp_path / "a.bg")],
+                                  (np.zeros(0, np.uint32), np.zeros(0, np.int64), np.zeros(0, np.int64)), None,
+                                  (np.zeros(0, np.uint32), np.zeros(0, np.int64), np.zeros(0, np.int64)), opts)
+
+        with pytest.raises(ValueError, match="past the column's 8"):
+            run((pos, 0, 2**62), (val, 0, 2**62))
+        with pytest.raises(TypeError, match="both columns or neither"):
+            run((pos, 0, 8), np.zeros(8, np.uint32))
+        with pytest.raises(ValueError, match="same range"):
+            run((pos, 0, 8), (val, 1, 7))
+        run((pos, 0, 8), (val, 0, 8))  # all zero: lengths 0 are ignored, an empty track
+        assert (tmp_path / "a.bg").read_text() == ""
+    finally:
+        os.close(fd)

@@ -51,10 +51,17 @@ struct ChunkInput {
 };
 
 std::pair<const Hdf5Column*, std::pair<uint64_t, uint64_t>> column_range(const py::handle& obj, const char* what) {
+    if (!py::isinstance<py::tuple>(obj) || py::len(obj) != 3 ||
+        !py::isinstance<Hdf5Column>(py::reinterpret_borrow<py::tuple>(obj)[0]))
+        throw py::type_error(std::string(what) + " must be an array or (Hdf5Column, first, count), "
+                             "both columns or neither");
     py::tuple t = py::reinterpret_borrow<py::tuple>(obj);
-    if (t.size() != 3 || !py::isinstance<Hdf5Column>(t[0]))
-        throw py::type_error(std::string(what) + " must be an array or (Hdf5Column, first, count)");
-    return {t[0].cast<const Hdf5Column*>(), {t[1].cast<uint64_t>(), t[2].cast<uint64_t>()}};
+    const auto* column = t[0].cast<const Hdf5Column*>();
+    const uint64_t first = t[1].cast<uint64_t>(), count = t[2].cast<uint64_t>();
+    if (first > column->size() || count > column->size() - first)  // before any buffer is sized by it
+        throw py::value_error(std::string(what) + ": elements " + std::to_string(first) + " + " +
+                              std::to_string(count) + " are past the column's " + std::to_string(column->size()));
+    return {column, {first, count}};
 }
 
 ChunkInput to_chunk(const py::handle& item) {
