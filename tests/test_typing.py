@@ -114,6 +114,6 @@ def test_stub_classes_have_the_runtime_members():
     assert classes, "the extension exports no class"
     for name in classes:
         cls = getattr(_core, name)
-        runtime = {m for m in vars(cls)
-                   if not m.startswith("_") or m in ("__init__", "__enter__", "__exit__", "__iter__", "__next__")}
+        runtime = {m for m in vars(cls) if not m.startswith("_")
+                   or m in ("__init__", "__len__", "__enter__", "__exit__", "__iter__", "__next__")}
         assert stub_class_members(name) == runtime, name

@@ -6,9 +6,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <future>
+#include <deque>
 #include <system_error>
 
+#include "../src/hdf5_column.hpp"
 #include "../src/output_file.hpp"
 #include "fragcov/fragcov.hpp"
 
@@ -40,31 +41,105 @@ RegionIndex to_index(size_t n_chroms, const py::tuple& regions) {
                        regions[1].cast<std::vector<int64_t>>(), regions[2].cast<std::vector<int64_t>>());
 }
 
-// One chunk of cells from Python: (indptr int64, indices int64, values uint32 (paired) |
-// int32 (single-end), cell_group int32). The core checks the content (add_cells).
-CellChunk to_chunk(const py::handle& item) {
+// One chunk of cells from Python: (indptr int64, indices, values, cell_group
+// int32). indices and values are numpy arrays (int64; uint32 paired, int32
+// single-end), or both (Hdf5Column, first, count): elements read from the file
+// by the worker that bins the chunk. The core checks the content (add_cells).
+struct ChunkInput {
+    CellChunk cells;  // indices and values are unset when they come from columns
+    const Hdf5Column* positions = nullptr;
+    const Hdf5Column* values = nullptr;
+    uint64_t first = 0;
+};
+
+std::pair<const Hdf5Column*, std::pair<uint64_t, uint64_t>> column_range(const py::handle& obj, const char* what) {
+    if (!py::isinstance<py::tuple>(obj) || py::len(obj) != 3 ||
+        !py::isinstance<Hdf5Column>(py::reinterpret_borrow<py::tuple>(obj)[0]))
+        throw py::type_error(std::string(what) + " must be an array or (Hdf5Column, first, count), "
+                             "both columns or neither");
+    py::tuple t = py::reinterpret_borrow<py::tuple>(obj);
+    const auto* column = t[0].cast<const Hdf5Column*>();
+    const uint64_t first = t[1].cast<uint64_t>(), count = t[2].cast<uint64_t>();
+    if (first > column->size() || count > column->size() - first)  // before any buffer is sized by it
+        throw py::value_error(std::string(what) + ": elements " + std::to_string(first) + " + " +
+                              std::to_string(count) + " are past the column's " + std::to_string(column->size()));
+    return {column, {first, count}};
+}
+
+ChunkInput to_chunk(const py::handle& item) {
     if (!py::isinstance<py::tuple>(item) || py::len(item) != 4)
         throw py::value_error("a chunk must be a tuple (indptr, indices, values, cell_group)");
     py::tuple t = py::reinterpret_borrow<py::tuple>(item);
-    CellChunk ch;
+    ChunkInput in;
+    CellChunk& ch = in.cells;
     auto [groups, n_cells] = array_of<int32_t>(t[3], "cell_group");
     auto [indptr, n_offsets] = array_of<int64_t>(t[0], "indptr");
-    auto [indices, n_fragments] = array_of<int64_t>(t[1], "indices");
     if (n_offsets != n_cells + 1)
         throw py::value_error("indptr has " + std::to_string(n_offsets) + " entries for " +
                               std::to_string(n_cells) + " cells (needs one more than cells)");
+    ch.n_cells = n_cells;
+    ch.indptr = indptr;
+    ch.cell_group = groups;
+    if (py::isinstance<py::tuple>(t[1])) {
+        auto [positions, p_range] = column_range(t[1], "indices");
+        auto [values, v_range] = column_range(t[2], "values");
+        if (positions->type() != ElementType::Int64 || values->type() == ElementType::Int64)
+            throw py::type_error("the columns must hold int64 positions and uint32 or int32 values");
+        if (p_range != v_range)
+            throw py::value_error("the positions and values columns must be read over the same range");
+        in.positions = positions;
+        in.values = values;
+        in.first = p_range.first;
+        ch.n_fragments = p_range.second;
+        return in;
+    }
+    auto [indices, n_fragments] = array_of<int64_t>(t[1], "indices");
     size_t n_values;
     if (py::isinstance<CArray<int32_t>>(t[2])) std::tie(ch.signed_lengths, n_values) = array_of<int32_t>(t[2], "values");
     else std::tie(ch.lengths, n_values) = array_of<uint32_t>(t[2], "values");
     if (n_values != n_fragments)
         throw py::value_error("values has " + std::to_string(n_values) + " entries, indices " +
                               std::to_string(n_fragments));
-    ch.n_cells = n_cells;
     ch.n_fragments = n_fragments;
-    ch.indptr = indptr;
     ch.indices = indices;
-    ch.cell_group = groups;
-    return ch;
+    return in;
+}
+
+// What one binning thread reuses from chunk to chunk when it reads columns itself.
+struct SlotBuffers {
+    Hdf5Scratch scratch;
+    std::vector<int64_t> positions;
+    std::vector<uint32_t> values;  // int32 single-end values are read as their bits
+};
+
+void bin_chunk(GroupedExporter& exporter, const ChunkInput& in, size_t slot, SlotBuffers& buf) {
+    if (!in.positions) return exporter.add_cells(in.cells, slot);
+    CellChunk ch = in.cells;
+    buf.positions.resize(ch.n_fragments);
+    buf.values.resize(ch.n_fragments);
+    in.positions->read(in.first, ch.n_fragments, buf.positions.data(), buf.scratch);
+    in.values->read(in.first, ch.n_fragments, buf.values.data(), buf.scratch);
+    ch.indices = buf.positions.data();
+    if (in.values->type() == ElementType::Int32)
+        ch.signed_lengths = reinterpret_cast<const int32_t*>(buf.values.data());  // same bits, signed view
+    else
+        ch.lengths = buf.values.data();
+    exporter.add_cells(ch, slot);
+}
+
+// Chunk tables come as numpy arrays (tens of thousands of entries): copied
+// in one go rather than element by element as a list would be.
+using U64Array = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>;
+using U32Array = py::array_t<uint32_t, py::array::c_style | py::array::forcecast>;
+template <class T>
+std::vector<T> to_vector(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) {
+    if (a.ndim() != 1) throw py::value_error("chunk tables must be one-dimensional");
+    return std::vector<T>(a.data(), a.data() + a.shape(0));
+}
+
+bool check_signals() {
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;  // a KeyboardInterrupt is now pending
 }
 
 py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint64_t> chrom_lengths,
@@ -90,33 +165,40 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
                             norm_by_totals ? (*norm_by_totals)[g] : 0.0);
 
     GroupedExporter exporter(std::move(genome), std::move(regions), options, std::move(tracks));
-    // Chunk k is binned on a worker thread (std::async) while Python reads
-    // chunk k+1 on this one: reading and binning overlap. Declared in this
-    // order so that, if the iterator raises, the worker is joined (future
-    // destructor) before the chunk it reads is released.
-    py::object busy_chunk;
-    std::future<void> busy;
-    auto wait_busy = [&] {
-        if (!busy.valid()) return;
+    try {
+        // Phase 1 (docs/spec.md section 7.2): this thread takes chunks from
+        // Python (which needs the GIL) while binning_slots() workers read and
+        // bin the earlier ones. A WorkerTeam rather than std::async: several
+        // chunks are binned at once, into per-slot buffers, by one team of
+        // threads that lives through the whole pass. `inputs` holds each
+        // queued chunk's Python object until its job has finished; declared
+        // before `team`, so that on an error the workers are stopped first.
+        std::deque<py::object> inputs;
+        uint64_t first_input = 0;  // job index of inputs.front()
+        std::vector<SlotBuffers> buffers(exporter.binning_slots());
+        WorkerTeam team(exporter.binning_slots(), exporter.binning_slots() + 1);
+        for (py::handle item : chunks) {
+            ChunkInput in = to_chunk(item);
+            inputs.push_back(py::reinterpret_borrow<py::object>(item));
+            {
+                py::gil_scoped_release nogil;
+                team.submit([&exporter, &buffers, in](size_t slot) { bin_chunk(exporter, in, slot, buffers[slot]); },
+                            check_signals);
+            }
+            for (uint64_t done = team.finished_prefix(); first_input < done; ++first_input) inputs.pop_front();
+        }
         py::gil_scoped_release nogil;
-        busy.get();
-    };
-    for (py::handle item : chunks) {
-        const CellChunk ch = to_chunk(item);
-        wait_busy();
-        busy_chunk = py::reinterpret_borrow<py::object>(item);  // keeps the arrays alive while the worker reads them
-        busy = std::async(std::launch::async, [&exporter, ch] { exporter.add_cells(ch); });
+        team.wait(check_signals);
+    } catch (const Cancelled&) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        throw py::value_error("export cancelled");
     }
-    wait_busy();
 
     std::vector<GroupStats> stats;
     {
         py::gil_scoped_release nogil;
         try {
-            stats = exporter.finish([] {
-                py::gil_scoped_acquire gil;
-                return PyErr_CheckSignals() != 0;  // a KeyboardInterrupt is now pending
-            });
+            stats = exporter.finish(check_signals);
         } catch (const Cancelled&) {
             py::gil_scoped_acquire gil;
             if (PyErr_Occurred()) throw py::error_already_set();
@@ -252,6 +334,43 @@ PYBIND11_MODULE(_core, m) {
             return a.target->temp_path();
         });
     bind_commit_or_abort(atomic_path);
+
+    py::class_<Hdf5Column>(m, "Hdf5Column",
+                           "A chunked one-dimensional HDF5 dataset read with pread from `fd` and decoded by the "
+                           "core (filters: none, 1 deflate, 2 shuffle, 32001 Blosc/zstd, 32015 zstd; a chunk's "
+                           "filter mask bit i set: filter i was skipped for it); chunks may name (column, first, "
+                           "count) instead of an array.")
+        .def(py::init([](int fd, std::string path, std::string what, const std::string& dtype,
+                         std::vector<uint32_t> filters, uint64_t n_elements, uint64_t chunk_elements,
+                         const U64Array& addresses, const U64Array& sizes, const U32Array& filter_masks) {
+                 ElementType type;
+                 if (dtype == "int64") type = ElementType::Int64;
+                 else if (dtype == "uint32") type = ElementType::UInt32;
+                 else if (dtype == "int32") type = ElementType::Int32;
+                 else throw py::value_error("dtype must be 'int64', 'uint32' or 'int32', got '" + dtype + "'");
+                 return Hdf5Column(fd, std::move(path), std::move(what), type, std::move(filters), n_elements,
+                                   chunk_elements, to_vector(addresses), to_vector(sizes), to_vector(filter_masks));
+             }),
+             py::arg("fd"), py::arg("path"), py::arg("what"), py::arg("dtype"), py::arg("filters"),
+             py::arg("n_elements"), py::arg("chunk_elements"), py::arg("addresses"), py::arg("sizes"),
+             py::arg("filter_masks") = U32Array(0))
+        .def("__len__", &Hdf5Column::size)
+        .def(
+            "read",
+            [](const Hdf5Column& c, uint64_t first, uint64_t count) -> py::array {
+                auto read = [&](auto out) {
+                    void* data = out.mutable_data();
+                    Hdf5Scratch scratch;
+                    py::gil_scoped_release nogil;
+                    c.read(first, count, data, scratch);
+                    return out;
+                };
+                const auto n = static_cast<py::ssize_t>(count);
+                if (c.type() == ElementType::Int64) return read(py::array_t<int64_t>(n));
+                if (c.type() == ElementType::UInt32) return read(py::array_t<uint32_t>(n));
+                return read(py::array_t<int32_t>(n));
+            },
+            py::arg("first"), py::arg("count"), "Elements [first, first + count) as a numpy array.");
 
     m.def("check_output_path", &check_output_path, py::arg("path"),
           "Raise ValueError when `path` cannot be an output file (name too long with its temporary "

@@ -61,16 +61,29 @@ GroupedExporter::GroupedExporter(Genome genome, Regions regions, ExportOptions o
     }
     if (!options_.tempdir.empty() && access(options_.tempdir.c_str(), W_OK | X_OK) != 0)
         throw io_error("tempdir is not a writable directory:", options_.tempdir);
+    slots_.resize(static_cast<size_t>(binning_threads(options_.n_jobs)));
+    for (size_t i = 0; i < slots_.size(); ++i) {
+        slots_[i].index = i;
+        slots_[i].stats.resize(tracks_.size());
+    }
     units_ = std::make_unique<UnitStore>(tracks_.size(), genome_.size(), options_.memory_budget_bytes,
-                                         options_.tempdir);
+                                         options_.tempdir, slots_.size());
+}
+
+// More binning threads than processors would only add memory (each holds a
+// chunk and its own unit buffers), so n_jobs is capped at the processors here;
+// the writing threads are not (finish()).
+int binning_threads(int64_t n_jobs) {
+    const int procs = std::max(1, omp_get_num_procs());
+    return n_jobs <= 0 ? procs : static_cast<int>(std::min<int64_t>(n_jobs, procs));
 }
 
 GroupedExporter::~GroupedExporter() = default;
 
 // docs/spec.md sections 3.3-3.5 for one unit [start, end) on `chrom`, in chromosome coordinates.
-inline void GroupedExporter::add_unit(int32_t group, uint32_t chrom, int64_t start, int64_t end) {
+inline void GroupedExporter::add_unit(Slot& slot, int32_t group, uint32_t chrom, int64_t start, int64_t end) {
     if (!regions_.blacklist.empty() && regions_.blacklist.overlaps(chrom, start, end)) return;
-    GroupStats& st = stats_[group];
+    GroupStats& st = slot.stats[group];
     if ((!regions_.has_include || regions_.include_for_norm.overlaps(chrom, start, end)) &&
         (regions_.exclude_for_norm.empty() || !regions_.exclude_for_norm.overlaps(chrom, start, end))) {
         ++st.norm_count;
@@ -84,22 +97,22 @@ inline void GroupedExporter::add_unit(int32_t group, uint32_t chrom, int64_t sta
     const uint32_t first = static_cast<uint32_t>(start / b), last = static_cast<uint32_t>((end - 1) / b) + 1;
     ++st.n_units;
     if (options_.ceiling) {
-        cell_units_.push_back({chrom, first, last});  // capped with the cell's other units (flush_capped_cell)
+        slot.cell_units.push_back({chrom, first, last});  // capped with the cell's other units (flush_capped_cell)
         return;
     }
     st.bin_sum += last - first;
-    store(group, chrom, first, last);
+    store(slot, group, chrom, first, last);
 }
 
 // Keeps bins [first_bin, end_bin) of a group's chromosome for writing, unless
 // `regions` restricts the output and no record they can reach (smoothing
 // included) is inside one: that is the work a `regions` export skips.
-inline void GroupedExporter::store(int32_t group, uint32_t chrom, uint32_t first_bin, uint32_t end_bin) {
+inline void GroupedExporter::store(Slot& slot, int32_t group, uint32_t chrom, uint32_t first_bin, uint32_t end_bin) {
     if (regions_.has_output) {
         const int64_t b = options_.bin_size, reach = options_.smooth_base.value_or(0);
         if (!regions_.output.overlaps(chrom, int64_t{first_bin} * b - reach, int64_t{end_bin} * b + reach)) return;
     }
-    units_->add(group, chrom, first_bin, end_bin);
+    units_->add(slot.index, group, chrom, first_bin, end_bin);
 }
 
 // The ceiling (docs/spec.md section 3.5): a cell adds at most `ceiling` to a
@@ -107,30 +120,31 @@ inline void GroupedExporter::store(int32_t group, uint32_t chrom, uint32_t first
 // {c >= k}, k = 1..ceiling, each a set of bin intervals, which are stored as
 // ordinary units: no array the size of a chromosome, and at most as many
 // intervals as the cell had units.
-void GroupedExporter::flush_capped_cell(int32_t group) {
-    if (cell_units_.empty()) return;
+void GroupedExporter::flush_capped_cell(Slot& slot, int32_t group) {
+    std::vector<CellUnit>& cell = slot.cell_units;  // this cell's units
+    if (cell.empty()) return;
     const uint32_t cap = static_cast<uint32_t>(std::min<int64_t>(*options_.ceiling, UINT32_MAX));
-    std::sort(cell_units_.begin(), cell_units_.end(), [](const CellUnit& a, const CellUnit& b) {
+    std::sort(cell.begin(), cell.end(), [](const CellUnit& a, const CellUnit& b) {
         return a.chrom != b.chrom ? a.chrom < b.chrom : a.first < b.first;
     });
-    GroupStats& st = stats_[group];
+    GroupStats& st = slot.stats[group];
     std::priority_queue<uint32_t, std::vector<uint32_t>, std::greater<uint32_t>> ends;  // open units
     std::vector<uint32_t> opened;  // opened[k]: where the level set {c > k} began
     size_t i = 0;
-    while (i < cell_units_.size()) {
-        const uint32_t chrom = cell_units_[i].chrom;
+    while (i < cell.size()) {
+        const uint32_t chrom = cell[i].chrom;
         uint32_t level = 0;  // min(c, cap) just before the current position
-        while (i < cell_units_.size() && cell_units_[i].chrom == chrom) {
+        while (i < cell.size() && cell[i].chrom == chrom) {
             // next position where the coverage changes: a unit starts or one ends
-            const uint32_t x = ends.empty() ? cell_units_[i].first : std::min(ends.top(), cell_units_[i].first);
+            const uint32_t x = ends.empty() ? cell[i].first : std::min(ends.top(), cell[i].first);
             while (!ends.empty() && ends.top() == x) ends.pop();
-            while (i < cell_units_.size() && cell_units_[i].chrom == chrom && cell_units_[i].first == x)
-                ends.push(cell_units_[i++].end);
+            while (i < cell.size() && cell[i].chrom == chrom && cell[i].first == x)
+                ends.push(cell[i++].end);
             const uint32_t now = static_cast<uint32_t>(std::min<size_t>(ends.size(), cap));
             for (; level < now; ++level) opened.resize(level + 1), opened[level] = x;
             for (; level > now; --level) {
                 st.bin_sum += x - opened[level - 1];
-                store(group, chrom, opened[level - 1], x);
+                store(slot, group, chrom, opened[level - 1], x);
             }
         }
         while (!ends.empty()) {  // the chromosome's last units end
@@ -139,15 +153,15 @@ void GroupedExporter::flush_capped_cell(int32_t group) {
             const uint32_t now = static_cast<uint32_t>(std::min<size_t>(ends.size(), cap));
             for (; level > now; --level) {
                 st.bin_sum += x - opened[level - 1];
-                store(group, chrom, opened[level - 1], x);
+                store(slot, group, chrom, opened[level - 1], x);
             }
         }
     }
-    cell_units_.clear();
+    cell.clear();
 }
 
 template <bool SingleEnd>
-void GroupedExporter::add_cells_impl(const CellChunk& ch) {
+void GroupedExporter::add_cells_impl(const CellChunk& ch, Slot& slot) {
     const bool insertion = options_.counting == CountingStrategy::Insertion;
     const uint64_t min_len = static_cast<uint64_t>(options_.min_frag_length.value_or(0));
     const uint64_t max_len = options_.max_frag_length ? static_cast<uint64_t>(*options_.max_frag_length) : UINT64_MAX;
@@ -169,25 +183,25 @@ void GroupedExporter::add_cells_impl(const CellChunk& ch) {
             if constexpr (SingleEnd) {
                 const int64_t v = ch.signed_lengths[k];
                 if (v > 0) {  // forward read starting at x
-                    if (insertion) add_unit(g, chrom, x, x + 1);
-                    else add_unit(g, chrom, x, x + v);
+                    if (insertion) add_unit(slot, g, chrom, x, x + 1);
+                    else add_unit(slot, g, chrom, x, x + v);
                 } else if (v < 0) {  // reverse read whose last base is x
-                    if (insertion) add_unit(g, chrom, x, x + 1);
-                    else add_unit(g, chrom, x + v + 1, x + 1);
+                    if (insertion) add_unit(slot, g, chrom, x, x + 1);
+                    else add_unit(slot, g, chrom, x + v + 1, x + 1);
                 }
             } else {
                 const uint64_t len = ch.lengths[k];
                 if (len == 0 || len < min_len || len > max_len) continue;
                 const int64_t end = x + static_cast<int64_t>(len);
                 if (insertion) {
-                    add_unit(g, chrom, x, x + 1);
-                    add_unit(g, chrom, end - 1, end);
+                    add_unit(slot, g, chrom, x, x + 1);
+                    add_unit(slot, g, chrom, end - 1, end);
                 } else {
-                    add_unit(g, chrom, x, end);
+                    add_unit(slot, g, chrom, x, end);
                 }
             }
         }
-        if (options_.ceiling) flush_capped_cell(g);
+        if (options_.ceiling) flush_capped_cell(slot, g);
     }
 }
 
@@ -232,11 +246,14 @@ void GroupedExporter::check_chunk(const CellChunk& ch) const {
     }
 }
 
-void GroupedExporter::add_cells(const CellChunk& chunk) {
+void GroupedExporter::add_cells(const CellChunk& chunk, size_t slot) {
+    if (slot >= slots_.size())
+        throw std::invalid_argument("binning slot " + std::to_string(slot) + " does not exist (there are " +
+                                    std::to_string(slots_.size()) + ")");
     check_chunk(chunk);
     if (chunk.n_cells == 0) return;
-    if (chunk.signed_lengths) add_cells_impl<true>(chunk);
-    else add_cells_impl<false>(chunk);
+    if (chunk.signed_lengths) add_cells_impl<true>(chunk, slots_[slot]);
+    else add_cells_impl<false>(chunk, slots_[slot]);
 }
 
 namespace {
@@ -320,6 +337,23 @@ std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& can
     const int n_groups = static_cast<int>(tracks_.size());
     int n_threads = options_.n_jobs <= 0 ? omp_get_num_procs() : options_.n_jobs;
     n_threads = std::max(1, std::min(n_threads, n_groups));
+    // every slot's counts; integer sums, so the order of the slots does not matter
+    for (size_t g = 0; g < tracks_.size(); ++g) {
+        GroupStats sum;
+        for (const Slot& slot : slots_) {
+            sum.n_units += slot.stats[g].n_units;
+            sum.norm_count += slot.stats[g].norm_count;
+            sum.norm_length += slot.stats[g].norm_length;
+            sum.bin_sum += slot.stats[g].bin_sum;
+        }
+        stats_[g] = sum;
+    }
+    // Largest groups first: a big group started last would leave the other
+    // threads idle at the end. Only the order of writing changes, not a byte.
+    std::vector<int> order(tracks_.size());
+    for (int g = 0; g < n_groups; ++g) order[g] = g;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return stats_[a].n_units > stats_[b].n_units; });
 
     std::atomic<bool> stop{false};
     std::vector<std::unique_ptr<TrackWriter>> done_tracks(tracks_.size());
@@ -336,7 +370,8 @@ std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& can
     bool done = false;
     std::thread worker([&] {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
-        for (int g = 0; g < n_groups; ++g) {
+        for (int k = 0; k < n_groups; ++k) {
+            const int g = order[k];
             if (stop_requested()) continue;
             try {
                 done_tracks[g] = write_group(static_cast<size_t>(g), stop_requested);

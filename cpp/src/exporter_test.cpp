@@ -283,3 +283,76 @@ TEST_CASE("output regions cut records at their edges and leave the values as the
     bpm.normalization = Normalization::BPM;  // S = 8 whatever the regions: 4 / 8e-6 = 500000
     CHECK(export_two_cells(bpm, r) == "chr1\t15\t20\t500000\nchr1\t20\t25\t375000\n");
 }
+
+TEST_CASE("chunks binned in any slot, through a WorkerTeam, give the bytes of one thread") {
+    // 3 groups on two chromosomes, random fragments; ceiling on and the smallest
+    // memory budget (a slot spills every 65,536 units), so that the per-slot
+    // cell buffers, counts and spilled shards are all exercised
+    std::mt19937_64 rng(99);
+    const Genome genome({"chr1", "chr2"}, {200000, 50000});
+    const size_t n_cells = 300;
+    std::vector<int64_t> indptr{0}, indices;
+    std::vector<uint32_t> lengths;
+    std::vector<int32_t> groups;
+    for (size_t cell = 0; cell < n_cells; ++cell) {
+        const size_t n = rng() % 1200;
+        std::vector<int64_t> pos(n);
+        for (auto& p : pos) p = static_cast<int64_t>(rng() % 249000);
+        std::sort(pos.begin(), pos.end());
+        for (int64_t p : pos) indices.push_back(p), lengths.push_back(1 + static_cast<uint32_t>(rng() % 700));
+        indptr.push_back(static_cast<int64_t>(indices.size()));
+        groups.push_back(static_cast<int32_t>(rng() % 4) - 1);  // -1: no group
+    }
+    REQUIRE(2 * indices.size() > 4 * 65536);  // two insertions per fragment: the slots spill
+    auto export_all = [&](int n_jobs, size_t cells_per_chunk, bool team) {
+        TempDir dir;
+        ExportOptions o = bedgraph_raw();
+        o.counting = CountingStrategy::Insertion;
+        o.ceiling = 2;
+        o.memory_budget_bytes = 1;
+        o.n_jobs = n_jobs;
+        std::vector<std::string> paths;
+        for (int g = 0; g < 3; ++g) paths.push_back((dir.path / ("g" + std::to_string(g) + ".bg")).string());
+        GroupedExporter exporter(genome, {}, o, paths);
+        // chunk k: cells [k * cells_per_chunk, ...), indptr rebased to 0
+        std::vector<std::vector<int64_t>> rebased;
+        std::vector<CellChunk> chunks;
+        for (size_t a = 0; a < n_cells; a += cells_per_chunk) {
+            const size_t b = std::min(n_cells, a + cells_per_chunk);
+            std::vector<int64_t> ip;
+            for (size_t c = a; c <= b; ++c) ip.push_back(indptr[c] - indptr[a]);
+            rebased.push_back(std::move(ip));
+            CellChunk ch;
+            ch.n_cells = b - a;
+            ch.n_fragments = static_cast<size_t>(indptr[b] - indptr[a]);
+            ch.indices = indices.data() + indptr[a];
+            ch.lengths = lengths.data() + indptr[a];
+            ch.cell_group = groups.data() + a;
+            chunks.push_back(ch);
+        }
+        for (size_t k = 0; k < chunks.size(); ++k) chunks[k].indptr = rebased[k].data();
+        if (team) {
+            WorkerTeam workers(exporter.binning_slots(), exporter.binning_slots() + 1);
+            for (const CellChunk& ch : chunks)
+                workers.submit([&exporter, ch](size_t slot) { exporter.add_cells(ch, slot); });
+            workers.wait();
+        } else {
+            for (size_t k = 0; k < chunks.size(); ++k) exporter.add_cells(chunks[k], k % exporter.binning_slots());
+        }
+        const std::vector<GroupStats> stats = exporter.finish();
+        std::string all;
+        for (size_t g = 0; g < paths.size(); ++g)
+            all += read_file(paths[g]) + "|" + std::to_string(stats[g].n_units) + "," +
+                   std::to_string(stats[g].norm_count) + "," + std::to_string(stats[g].bin_sum) + "\n";
+        return all;
+    };
+    const std::string one = export_all(1, n_cells, false);
+    CHECK(one.size() > 10000);
+    CHECK(export_all(1, 7, false) == one);
+    CHECK(export_all(2, 7, false) == one);  // chunks alternate between the slots (with 2 processors)
+    CHECK(export_all(2, 13, true) == one);
+    CHECK(export_all(0, 1, true) == one);
+    CHECK_THROWS_WITH_AS(GroupedExporter(genome, {}, bedgraph_raw(), std::vector<std::string>{"/tmp/x.bg"})
+                             .add_cells(CellChunk{}, 64),
+                         doctest::Contains("binning slot 64 does not exist"), std::invalid_argument);
+}

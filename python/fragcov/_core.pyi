@@ -19,11 +19,14 @@ _RegionArrays = tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]
 # One chunk of cells in CSR form: (indptr int64 [n_cells + 1], starting at 0;
 # indices int64: genome-wide start positions; values uint32 fragment lengths
 # (paired-end) or int32 signed read lengths (single-end); cell_group int32
-# [n_cells]: the group of each cell, -1 for none). All C-contiguous.
+# [n_cells]: the group of each cell, -1 for none). All C-contiguous. Instead of
+# arrays, indices and values may both be (Hdf5Column, first, count): elements
+# [first, first + count) of those columns, read by the worker that bins the chunk.
+_ColumnRange = tuple["Hdf5Column", int, int]
 _Chunk = tuple[
     npt.NDArray[np.int64],
-    npt.NDArray[np.int64],
-    npt.NDArray[np.uint32] | npt.NDArray[np.int32],
+    npt.NDArray[np.int64] | _ColumnRange,
+    npt.NDArray[np.uint32] | npt.NDArray[np.int32] | _ColumnRange,
     npt.NDArray[np.int32],
 ]
 
@@ -86,8 +89,9 @@ def export_coverage(
     chrom_names, chrom_lengths
         The genome, in the order of the genome-wide positions in ``indices``.
     chunks
-        Cells in CSR chunks (see ``_Chunk``); chunk k is binned on a worker
-        thread while the next one is read.
+        Cells in CSR chunks (see ``_Chunk``), taken on the calling thread while
+        ``binning_threads(options.n_jobs)`` worker threads read and bin the
+        earlier ones (docs/spec.md section 7.2).
     output_paths
         One path per track (track ``g`` is ``cell_group == g``); all are
         renamed into place only when every one is complete.
@@ -115,6 +119,34 @@ def export_coverage(
     TypeError
         An array of the wrong dtype or layout.
     """
+
+class Hdf5Column:
+    """A one-dimensional chunked HDF5 dataset that the core reads with pread
+    from ``fd`` (open on ``path``) and decodes itself, so that binning threads
+    decode in parallel (h5py serialises HDF5 calls). ``filters``: HDF5 filter
+    ids in pipeline order, among 1 (deflate), 2 (shuffle), 32001 (Blosc 1.x,
+    zstd codec or uncompressed) and 32015 (zstd); ``addresses``/``sizes``: byte
+    offset and stored size of each chunk; ``filter_masks``: per chunk, bit i
+    set when HDF5 skipped filter i for it (empty: none skipped). Raises ValueError for an inconsistent
+    layout or another filter; ``read`` raises ValueError naming the chunk when
+    it does not decode (a corrupt file), OSError when the file cannot be read."""
+
+    def __init__(
+        self,
+        fd: int,
+        path: str,
+        what: str,
+        dtype: str,  # "int64", "uint32" or "int32"
+        filters: Sequence[int],
+        n_elements: int,
+        chunk_elements: int,
+        addresses: Sequence[int] | npt.NDArray[np.uint64],
+        sizes: Sequence[int] | npt.NDArray[np.uint64],
+        filter_masks: Sequence[int] | npt.NDArray[np.uint32] = ...,
+    ) -> None: ...
+    def __len__(self) -> int: ...
+    def read(self, first: int, count: int) -> npt.NDArray[np.int64] | npt.NDArray[np.uint32] | npt.NDArray[np.int32]:
+        """Elements [first, first + count) as a numpy array."""
 
 class OutputFile:
     """A file written under a temporary name beside ``path``, plain or gzip /

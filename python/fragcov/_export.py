@@ -113,7 +113,9 @@ def export_coverage(
     tempdir
         Directory for spill files; default the system temporary directory.
     n_jobs
-        Worker threads; ``<= 0`` uses all cores. Output does not depend on it.
+        Worker threads: up to this many (at most one per core) read and bin
+        the input, and this many write groups at once; ``<= 0`` uses all
+        cores. Output does not depend on it.
     effective_genome_size
         The mappable genome size G of ``normalization="RPGC"`` (required by it;
         e.g. 2913022398 for GRCh38, as deepTools' ``--effectiveGenomeSize``).
@@ -213,8 +215,8 @@ def export_coverage(
             out.make()
             bar = settings.progress_bar(total=source.n_fragments(), desc="reading fragments", unit="frag")
             try:
-                for ch in source.chunks():
-                    bar.update(len(ch.indices))
+                for ch in source.core_chunks():
+                    bar.update(ch.n_fragments)
                     yield ch.indptr, ch.indices, ch.values, np.ascontiguousarray(codes[ch.rows])
             finally:
                 bar.close()

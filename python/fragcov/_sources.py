@@ -7,14 +7,17 @@ fragments, so on-disk input is streamed and memory does not grow with the file.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Union
 
 import hdf5plugin  # noqa: F401  (registers the Blosc/zstd HDF5 filters SnapATAC2 uses)
 import h5py
 import numpy as np
 import pandas as pd
+
+from . import _core
 
 try:  # anndata >= 0.11
     from anndata.io import read_elem
@@ -30,12 +33,20 @@ NO_FRAGMENTS = (
 )
 
 
+# A column read by the core itself: (Hdf5Column, first element, count).
+CoreColumn = tuple
+
+
 @dataclass
 class Chunk:
     indptr: np.ndarray   # int64, starts at 0
-    indices: np.ndarray  # int64 genome positions
-    values: np.ndarray   # uint32 (paired) or int32 (single-end)
+    indices: Union[np.ndarray, CoreColumn]  # int64 genome positions
+    values: Union[np.ndarray, CoreColumn]   # uint32 (paired) or int32 (single-end)
     rows: np.ndarray     # int64 positions of these cells in the source's cell order
+
+    @property
+    def n_fragments(self) -> int:
+        return int(self.indptr[-1])
 
 
 def _reference_from_frame(ref, where: str) -> tuple[list[str], np.ndarray]:
@@ -128,6 +139,11 @@ class Source:
     def chunks(self) -> Iterator[Chunk]:
         raise NotImplementedError
 
+    def core_chunks(self) -> Iterator[Chunk]:
+        """chunks() for the C++ core: where it can, a chunk names the fragments'
+        place in the file (CoreColumn) and the core's worker threads read them."""
+        return self.chunks()
+
     def n_fragments(self) -> int:
         raise NotImplementedError
 
@@ -212,6 +228,8 @@ class H5adSource(Source):
         n_total = len(self.indptr) - 1
         self.rows = np.arange(n_total, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
         self.n_obs = len(self.rows)
+        self._fd = None
+        self._columns = False  # not looked at yet
 
     def obs(self):
         obs = read_elem(self.file["obs"])
@@ -221,26 +239,116 @@ class H5adSource(Source):
         return int((self.indptr[self.rows + 1] - self.indptr[self.rows]).sum())
 
     def chunks(self):
+        return self._chunks(core=False)
+
+    def core_chunks(self):
+        return self._chunks(core=True)
+
+    def _chunks(self, core: bool):
         # Cells are read in file order (coverage does not depend on cell order);
         # `rows` of each chunk maps them back to this source's cell order.
+        columns = self._core_columns() if core else None
         order = np.argsort(self.rows, kind="stable")
         for batch in _row_batches(self.indptr, self.rows[order]):
             lo, hi = self.indptr[batch[0]], self.indptr[batch[-1] + 1]
-            indices = self.indices_ds[lo:hi]
-            data = self.data_ds[lo:hi]
             starts = self.indptr[batch] - lo
             ends = self.indptr[batch + 1] - lo
-            if len(batch) == 1 or np.array_equal(starts[1:], ends[:-1]):
+            positions = np.searchsorted(self.rows[order], batch)
+            contiguous = len(batch) == 1 or np.array_equal(starts[1:], ends[:-1])
+            if contiguous and columns is not None:  # the core's workers read [lo, hi) themselves
+                indptr = np.append(starts, ends[-1])
+                yield Chunk(indptr, (columns[0], int(lo), int(hi - lo)), (columns[1], int(lo), int(hi - lo)),
+                            order[positions])
+                continue
+            indices = self.indices_ds[lo:hi]
+            data = self.data_ds[lo:hi]
+            if contiguous:
                 indptr = np.append(starts, ends[-1])
             else:  # a subset: gather the selected cells' slices
                 take = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
                 indices, data = indices[take], data[take]
                 indptr = np.concatenate([[0], np.cumsum(ends - starts)])
-            positions = np.searchsorted(self.rows[order], batch)
             yield Chunk(*_as_chunk_arrays(indptr, indices, data, self.kind), order[positions])
 
+    def _core_columns(self):
+        """(positions, values) as columns the core reads and decodes on its
+        worker threads, or None when only h5py can read them."""
+        if self._columns is False:
+            self._columns = self._open_core_columns()
+        return self._columns
+
+    def _open_core_columns(self):
+        if self.file.driver != "sec2" or self.file.id.get_create_plist().get_userblock() != 0:
+            return None
+        value_dtype = "uint32" if self.kind == PAIRED else "int32"
+        layouts = [_core_layout(ds, dtype) for ds, dtype in ((self.indices_ds, "int64"), (self.data_ds, value_dtype))]
+        if None in layouts:
+            return None
+        self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        for (filters, chunk, addresses, sizes, masks), ds in zip(layouts, (self.indices_ds, self.data_ds)):
+            # the addresses are the file's byte offsets only if HDF5 reads the same bytes there
+            mask, first = ds.id.read_direct_chunk((0,))
+            if mask != masks[0] or os.pread(self._fd, int(sizes[0]), int(addresses[0])) != first:
+                return None
+        where = f"obsm['{self.kind}']"
+        return tuple(
+            _core.Hdf5Column(self._fd, str(self.path), f"{what} ({where}/{ds.name.rsplit('/', 1)[-1]})", dtype,
+                             filters, ds.shape[0], chunk, addresses, sizes, masks)
+            for (filters, chunk, addresses, sizes, masks), ds, dtype, what in zip(
+                layouts, (self.indices_ds, self.data_ds), ("int64", value_dtype),
+                ("fragment positions", "fragment values")))
+
     def close(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         self.file.close()
+
+
+# HDF5 filters the core decodes itself (cpp/src/hdf5_column.hpp)
+_DEFLATE, _SHUFFLE, _BLOSC, _ZSTD = 1, 2, 32001, 32015
+_BLOSC_ZSTD = 5  # Blosc's compressor code for zstd
+
+
+def _core_layout(ds: h5py.Dataset, dtype: str):
+    """(filter ids, chunk length, chunk addresses, chunk sizes) of a dataset
+    the core can read itself (docs/spec.md section 7.2): one-dimensional,
+    chunked, every chunk stored, the core's dtype in little-endian, and only
+    filters the core decodes; otherwise None (h5py reads it)."""
+    if (ds.ndim != 1 or ds.chunks is None or ds.shape[0] == 0 or ds.dtype != np.dtype(dtype)
+            or sys.byteorder != "little" or ds.dtype.byteorder not in "=<|"):
+        return None
+    dcpl = ds.id.get_create_plist()
+    filters = []
+    for i in range(dcpl.get_nfilters()):
+        code, _flags, values, _name = dcpl.get_filter(i)
+        if code == _BLOSC:  # cd_values: ..., clevel, shuffle, compressor
+            if len(values) < 7 or not (values[4] == 0 or (values[6] == _BLOSC_ZSTD and values[5] in (0, 1))):
+                return None
+        elif code not in (_DEFLATE, _SHUFFLE, _ZSTD):
+            return None
+        filters.append(int(code))
+    chunk = int(ds.chunks[0])
+    n_chunks = -(-ds.shape[0] // chunk)
+    if ds.id.get_num_chunks() != n_chunks:
+        return None  # some chunks were never written (fill values)
+    table = []
+    if hasattr(ds.id, "chunk_iter"):
+        try:
+            ds.id.chunk_iter(lambda info: table.append((info.chunk_offset[0], info.filter_mask, info.byte_offset,
+                                                        info.size)))
+        except Exception:  # HDF5 older than 1.12.3 / 1.14: one call per chunk
+            table = []
+    if not table:
+        for i in range(n_chunks):
+            info = ds.id.get_chunk_info(i)
+            table.append((info.chunk_offset[0], info.filter_mask, info.byte_offset, info.size))
+    table = np.array(table, dtype=np.uint64).reshape(-1, 4)
+    table = table[np.argsort(table[:, 0], kind="stable")]
+    if len(table) != n_chunks or not np.array_equal(table[:, 0], np.arange(n_chunks, dtype=np.uint64) * chunk):
+        return None
+    # filter_mask bit i: HDF5 skipped filter i for that chunk (an optional filter that could not shrink it)
+    return filters, chunk, table[:, 2], table[:, 3], table[:, 1].astype(np.uint32)
 
 
 def _n_obs_of(f: h5py.File) -> int | None:
@@ -287,8 +395,14 @@ class ConcatSource(Source):
         return None if None in counts else sum(counts)
 
     def chunks(self):
+        return self._chunks(core=False)
+
+    def core_chunks(self):
+        return self._chunks(core=True)
+
+    def _chunks(self, core: bool):
         for offset, part in zip(self.offsets, self.parts):
-            for ch in part.chunks():
+            for ch in (part.core_chunks() if core else part.chunks()):
                 ch.rows = ch.rows + offset
                 yield ch
 

@@ -71,7 +71,14 @@ public:
     // Bins the units of a chunk of cells. Throws std::invalid_argument, naming
     // the cell, when the chunk is inconsistent (its indptr, a group id, or a
     // position outside the genome); nothing of that chunk is counted then.
-    void add_cells(const CellChunk& chunk);
+    void add_cells(const CellChunk& chunk) { add_cells(chunk, 0); }
+    // The same into binning slot `slot` (< binning_slots()): calls with
+    // different slots may run at the same time on different threads (e.g. on
+    // a WorkerTeam). Each slot has its own unit buffers and counts, summed in
+    // finish(); the tracks do not depend on which slot binned which chunk.
+    void add_cells(const CellChunk& chunk, size_t slot);
+    // binning_threads(options.n_jobs) of them.
+    size_t binning_slots() const { return slots_.size(); }
     // Writes every group's track: all are written under temporary names and
     // renamed into place only when every one is complete. `cancelled` is polled
     // from the calling thread while the workers write; when it returns true,
@@ -81,11 +88,12 @@ public:
     const Genome& genome() const { return genome_; }
 
 private:
+    struct Slot;
     void check_chunk(const CellChunk& chunk) const;
-    template <bool SingleEnd> void add_cells_impl(const CellChunk& chunk);
-    void add_unit(int32_t group, uint32_t chrom, int64_t start, int64_t end);
-    void store(int32_t group, uint32_t chrom, uint32_t first_bin, uint32_t end_bin);
-    void flush_capped_cell(int32_t group);
+    template <bool SingleEnd> void add_cells_impl(const CellChunk& chunk, Slot& slot);
+    void add_unit(Slot& slot, int32_t group, uint32_t chrom, int64_t start, int64_t end);
+    void store(Slot& slot, int32_t group, uint32_t chrom, uint32_t first_bin, uint32_t end_bin);
+    void flush_capped_cell(Slot& slot, int32_t group);
     // Writes group `group`'s track and closes it (not yet renamed into place).
     std::unique_ptr<TrackWriter> write_group(size_t group, const std::function<bool()>& stop_requested);
 
@@ -93,12 +101,22 @@ private:
     Regions regions_;
     ExportOptions options_;
     std::vector<Track> tracks_;
-    std::vector<GroupStats> stats_;
-    std::unique_ptr<UnitStore> units_;
-    // with a ceiling: the current cell's units (chrom, first bin, end bin), capped when the cell ends
+    std::vector<GroupStats> stats_;  // summed over the slots by finish()
+    std::unique_ptr<UnitStore> units_;  // one shard per slot
+    // What one binning thread owns: its counts, and with a ceiling the current
+    // cell's units (chrom, first bin, end bin), capped when the cell ends.
     struct CellUnit { uint32_t chrom, first, end; };
-    std::vector<CellUnit> cell_units_;
+    struct Slot {
+        size_t index = 0;
+        std::vector<GroupStats> stats;
+        std::vector<CellUnit> cell_units;
+    };
+    std::vector<Slot> slots_;
 };
+
+// Threads that read and bin chunks for ExportOptions::n_jobs: min(n_jobs,
+// processors), all processors for n_jobs <= 0 (docs/spec.md section 7.2).
+int binning_threads(int64_t n_jobs);
 
 struct Cancelled : std::exception {
     const char* what() const noexcept override { return "export cancelled"; }

@@ -1,0 +1,113 @@
+#include "fragcov/worker_team.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "fragcov/exporter.hpp"  // fragcov::Cancelled
+
+namespace fragcov {
+
+WorkerTeam::WorkerTeam(size_t n_threads, size_t max_unfinished)
+    : max_unfinished_(std::max<size_t>(max_unfinished, 1)) {
+    const int n = static_cast<int>(std::max<size_t>(n_threads, 1));
+    host_ = std::thread([this, n] {
+#pragma omp parallel num_threads(n)
+        work(static_cast<size_t>(omp_get_thread_num()));
+    });
+}
+
+WorkerTeam::~WorkerTeam() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        closing_ = true;
+        for (auto& queued : queue_) mark_finished(queued.first);
+        queue_.clear();
+    }
+    work_cv_.notify_all();
+    host_.join();
+}
+
+void WorkerTeam::work(size_t slot) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        work_cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // closing
+        std::pair<uint64_t, Job> item = std::move(queue_.front());
+        queue_.pop_front();
+        if (item.first > failed_index_) {  // an earlier job failed: the export is over
+            mark_finished(item.first);
+            continue;
+        }
+        lock.unlock();
+        std::exception_ptr error;
+        try {
+            item.second(slot);
+        } catch (...) {  // nothing may leave an OpenMP region
+            error = std::current_exception();
+        }
+        item.second = nullptr;  // release what the job holds before it counts as finished
+        lock.lock();
+        if (error && item.first < failed_index_) {
+            failed_index_ = item.first;
+            failure_ = error;
+        }
+        mark_finished(item.first);
+    }
+}
+
+void WorkerTeam::mark_finished(uint64_t index) {
+    ++finished_;
+    finished_after_prefix_[index - prefix_] = true;
+    while (!finished_after_prefix_.empty() && finished_after_prefix_.front()) {
+        finished_after_prefix_.pop_front();
+        ++prefix_;
+    }
+    done_cv_.notify_all();
+}
+
+void WorkerTeam::wait_until(std::unique_lock<std::mutex>& lock, const std::function<bool()>& ready,
+                            const std::function<bool()>& cancelled) {
+    while (!done_cv_.wait_for(lock, std::chrono::milliseconds(100), ready)) {
+        if (!cancelled) continue;
+        lock.unlock();
+        const bool stop = cancelled();
+        lock.lock();
+        if (!stop) continue;
+        for (auto& queued : queue_) mark_finished(queued.first);  // dropped, never started
+        queue_.clear();
+        done_cv_.wait(lock, [&] { return finished_ == submitted_; });
+        throw Cancelled();
+    }
+}
+
+void WorkerTeam::rethrow_failure(std::unique_lock<std::mutex>& lock, const std::function<bool()>& cancelled) {
+    // jobs before the failed one may still be running and may fail too: the
+    // first failure in submission order is only known when all have finished
+    wait_until(lock, [&] { return finished_ == submitted_; }, cancelled);
+    std::rethrow_exception(failure_);
+}
+
+void WorkerTeam::submit(Job job, const std::function<bool()>& cancelled) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    wait_until(lock, [&] { return failure_ || submitted_ - finished_ < max_unfinished_; }, cancelled);
+    if (failure_) rethrow_failure(lock, cancelled);
+    queue_.emplace_back(submitted_++, std::move(job));
+    finished_after_prefix_.push_back(false);
+    lock.unlock();
+    work_cv_.notify_one();
+}
+
+void WorkerTeam::wait(const std::function<bool()>& cancelled) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    wait_until(lock, [&] { return finished_ == submitted_; }, cancelled);
+    if (failure_) std::rethrow_exception(failure_);
+}
+
+uint64_t WorkerTeam::finished_prefix() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return prefix_;
+}
+
+}  // namespace fragcov
