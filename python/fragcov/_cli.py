@@ -40,8 +40,9 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--effective-genome-size", type=int, metavar="G",
                    help="RPGC's effective genome size (e.g. 2913022398 for GRCh38)")
     p.add_argument("--norm-by", metavar="COLUMN",
-                   help="scale by 1e4 / the sum of this per-cell obs column over the track's cells "
-                        "(e.g. ReadsInTSS, nFrags); needs --normalization none")
+                   help="scale by 1e4 / the sum of this per-cell column over the track's cells (e.g. ReadsInTSS, "
+                        "nFrags): an obs column, or for a fragment file a column of the --groups table (its header "
+                        "name, or its number: 3, 4, ...); needs --normalization none")
     p.add_argument("--scale-factor", type=float, default=d["scale_factor"],
                    help="multiply every value (default %(default)s)")
     p.add_argument("--ceiling", type=_none_or_int, default=None, help="cap each cell's count in a bin (ArchR)")
@@ -49,7 +50,8 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
                    help="at most this many cells per track, drawn with --random-state")
     p.add_argument("--random-state", type=int, default=d["random_state"], help="seed of --max-cells (default 0)")
     p.add_argument("--split-by", metavar="COLUMN",
-                   help="one track per (group, value of this obs column), e.g. sample")
+                   help="one track per (group, value of this column), e.g. sample: an obs column, or for a "
+                        "fragment file a column of the --groups table (its header name, or its number: 3, 4, ...)")
     p.add_argument("--regions", nargs="+", metavar="REGION",
                    help="write only these chromosomes, chrom:start-end regions, or a BED file")
     p.add_argument("--include-for-norm", nargs="+", metavar="REGION",
