@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 import fragcov
-from conftest import DATA
+from helpers import DATA
 
 SNAP = DATA / "snapatac2" / "tiny.snap.h5ad"
 

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from fragcov import _export_fragments as ef
 from fragcov._export_fragments import export_fragments
-from conftest import DATA, make_anndata
+from helpers import DATA, make_anndata
 
 zstandard = pytest.importorskip("zstandard")
 

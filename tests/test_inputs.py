@@ -19,7 +19,7 @@ try:
 except ImportError:  # pragma: no cover
     from anndata.experimental import write_elem
 
-from conftest import DATA
+from helpers import DATA
 
 SNAP = DATA / "snapatac2" / "tiny.snap.h5ad"
 OPTIONS = dict(groupby="cell_type", bin_size=7, normalization="CPM", smooth_base=4)

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 import model
-from conftest import (FIXTURE_CASES, compare_records, fixture_case_id, fixture_track_path,
+from helpers import (FIXTURE_CASES, compare_records, fixture_case_id, fixture_track_path,
+                     rescaled_ulps,
                       load_dataset, merge_float32, model_for_case, read_track)
 
 NORMALIZED = ("CPM", "RPKM")
@@ -38,8 +39,7 @@ def test_model_reproduces_snapatac2(case):
     expected = read_track(fixture_track_path(case), names)
     assert len(expected) > 0
     got = model_for_case(case, snapatac2_denominator=True)
-    msg = compare_records(got, expected, rtol=1e-6,
-                          label=fixture_case_id(case))
+    msg = compare_records(got, expected, label=fixture_case_id(case))
     assert msg is None, msg
 
 
@@ -58,7 +58,8 @@ def test_spec_denominator_is_snapatac2_times_length_over_count(case):
     else:
         assert ratio > 1.0
     expected.value = expected.value * ratio
-    msg = compare_records(got, expected, rtol=1e-5, label=fixture_case_id(case))
+    msg = compare_records(got, expected, max_ulps=rescaled_ulps(fixture_track_path(case)),
+                          label=fixture_case_id(case))
     assert msg is None, msg
 
 
@@ -169,7 +170,7 @@ def _snapatac2():
 def _snap_tracks(snap, tmp_path, chrom_sizes, chrom, start, end, cell, labels, **kw):
     import warnings
     import pandas as pd
-    from conftest import make_anndata, read_bedgraph
+    from helpers import make_anndata, read_bedgraph
     obs = pd.DataFrame({"ct": labels}, index=[f"c{i}" for i in range(len(labels))])
     h5 = tmp_path / "x.h5ad"
     if not h5.exists():
@@ -239,7 +240,7 @@ def test_model_matches_live_snapatac2(cfg, tmp_path_factory):
                                 snapatac2_denominator=True, as_list=False, **cfg)
     assert set(got) == set(exp)
     for g in exp:
-        msg = compare_records(exp[g], got[g], rtol=1e-6, label=f"{cfg}/{g}")
+        msg = compare_records(exp[g], got[g], label=f"{cfg}/{g}")
         assert msg is None, msg
 
 

@@ -13,7 +13,9 @@ namespace fragcov {
 
 UnitStore::UnitStore(size_t n_groups, size_t n_chroms, uint64_t memory_budget_bytes, std::string tempdir)
     : n_chroms_(n_chroms),
-      max_buffered_(std::max<uint64_t>(memory_budget_bytes / (2 * sizeof(uint32_t)), 1 << 16)),
+      // a floor of 256 units keeps a zero budget from spilling every unit, yet lets
+      // tests spill small data with a budget of a few KB
+      max_buffered_(std::max<uint64_t>(memory_budget_bytes / (2 * sizeof(uint32_t)), 1 << 8)),
       buffers_(n_groups * n_chroms),
       blocks_(n_groups * n_chroms),
       tempdir_(std::move(tempdir)) {}

@@ -324,6 +324,7 @@ def export_coverage(
         compression_level=-1 if level is None else level,  # -1: the codec's default
         tempdir=spill_dir,
         n_jobs=n_jobs,
+        memory_budget_bytes=settings.memory_budget_bytes,
     )
     for group, st in zip(groups, stats):
         if st["n_units"] == 0:
