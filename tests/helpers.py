@@ -337,6 +337,32 @@ FIXTURE_CASES = [
      dict(bin_size=1, normalization=None)),
 ]
 
+# edges/ (data/edges/make_data.py): chromosome lengths that are not multiples of
+# bin_size, fragments touching region edges; configs where SnapATAC2 and
+# docs/spec.md agree exactly (insertion/raw/BPM as they are, RPKM rescaled)
+_EDGE_REGIONS = dict(blacklist="blacklist.bed", include_for_norm="include_for_norm.bed",
+                     exclude_for_norm=["chrA:2000-2100", "chrB:1200-1201"])
+_EDGE_CONFIGS = [
+    ("partial_bin10_raw", dict(bin_size=10, normalization=None)),
+    ("partial_bin7_smooth5_raw", dict(bin_size=7, normalization=None, smooth_base=5)),
+    ("regions_bin1_raw", dict(bin_size=1, normalization=None, blacklist="blacklist.bed")),
+    ("regions_bin1_insertion_raw", dict(bin_size=1, normalization=None,
+                                        counting_strategy="insertion", blacklist="blacklist.bed")),
+    ("regions_bin1_cpm_insertion", dict(bin_size=1, normalization="CPM",
+                                        counting_strategy="insertion", **_EDGE_REGIONS)),
+    ("regions_bin5_rpkm", dict(bin_size=5, normalization="RPKM", **_EDGE_REGIONS)),
+]
+FIXTURE_CASES += [("edges", cfg, g, ".bedgraph.gz", kw) for cfg, kw in _EDGE_CONFIGS
+                  for g in ("g1", "g2")]
+
+# edges/ configs where SnapATAC2 departs from docs/spec.md at the partial last bin
+# (README "Last, partial bin"); compared through snapatac2_partial_bin_to_spec
+PARTIAL_BIN_CASES = [("edges", cfg, g, ".bedgraph.gz", kw) for cfg, kw in [
+    ("partial_bin7_insertion_raw", dict(bin_size=7, normalization=None,
+                                        counting_strategy="insertion")),
+    ("partial_bin10_bpm", dict(bin_size=10, normalization="BPM")),
+] for g in ("g1", "g2")]
+
 
 def fixture_case_id(case) -> str:
     ds, cfg, grp = case[:3]
@@ -423,6 +449,65 @@ def model_for_case(case, *, snapatac2_denominator=False, return_stats=False):
 # ----------------------------------------------------------------------------
 # AnnData in the SPEC section 2 layout
 # ----------------------------------------------------------------------------
+
+def snapatac2_partial_bin_to_spec(case, snap: Records) -> Records:
+    """SnapATAC2 2.9.0's track of a PARTIAL_BIN_CASES case turned into the
+    docs/spec.md track, undoing exactly the two differences README.md documents
+    for the last, partial bin of a chromosome (length L not a multiple of b):
+
+    (a) SnapATAC2 rounds a unit out to bin edges before cutting at L, so an
+        insertion at p in [L, ceil(L/b)*b) still adds 1 to the last bin; the spec
+        drops it: subtract, per chromosome, the number k of such insertions from
+        the last bin [floor((L-1)/b)*b, L).
+    (b) SnapATAC2's BPM total S' leaves the partial last bins out; the spec's S
+        counts every bin: multiply every value by S' / S, with S' = S minus the
+        counts of the partial last bins.
+    Only bedGraph references (float64 digits) are used, so the result is compared
+    at 0 float32 ulps.
+    """
+    _, _, _, _, kw = case
+    b = kw["bin_size"]
+    sizes = dict(load_dataset(case[0])["chrom_sizes"])
+    r = to_records(snap)
+    chrom, start, end, value = (list(x) for x in (r.chrom, r.start, r.end, r.value))
+    if kw.get("counting_strategy") == "insertion":  # (a)
+        assert kw.get("normalization") is None, "(a) is written for raw counts"
+        ds = load_dataset(case[0])
+        assert (ds["end"] - ds["start"]).max() <= 2000, "no fragment may be length-filtered"
+        sel = ds["label"] == case[2]
+        for c, L in sizes.items():
+            last = (L - 1) // b * b
+            if last + b == L:
+                continue  # no partial bin
+            ends = ds["end"][sel & (ds["chrom"] == c)]
+            starts = ds["start"][sel & (ds["chrom"] == c)]
+            ins = np.concatenate([starts, ends - 1])  # both insertions of each fragment
+            k = int(((ins >= L) & (ins < last + b)).sum())
+            i = next((j for j in range(len(chrom)) if chrom[j] == c and start[j] <= last < end[j]),
+                     None)
+            assert i is not None and end[i] == L, f"no SnapATAC2 record over the last bin of {c}"
+            if start[i] < last:  # split off the last bin
+                chrom.insert(i + 1, c)
+                start.insert(i + 1, last)
+                end.insert(i + 1, L)
+                value.insert(i + 1, value[i])
+                end[i] = last
+                i += 1
+            value[i] -= k
+    if kw.get("normalization") == "BPM":  # (b)
+        raw = model_for_case((case[0], case[1], case[2], case[3], {**kw, "normalization": None}))
+        _, stats = model_for_case(case, return_stats=True)
+        S = stats["S"]
+        partial = 0
+        for c, L in sizes.items():
+            last = (L - 1) // b * b
+            if last + b != L:
+                on_last = (raw.chrom == c) & (raw.start <= last) & (raw.end > last)
+                partial += int(raw.value[on_last].sum())
+        assert partial > 0, "no partial last bin holds a count: (b) would be vacuous"
+        value = [v * ((S - partial) / S) for v in value]
+    return to_records(list(zip(chrom, start, end, value)))
+
 
 def make_anndata(chrom_sizes, chrom, start, end, cell, n_obs, obs=None, strand=None):
     """Build an AnnData with fragments in SPEC section 2 layout.
