@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,28 @@ import pytest
 from model import Records
 
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def require_snapatac2(version: str = "2.9.0"):
+    """The snapatac2 module (the reference implementation) for live comparisons.
+
+    Without it (or with another version) the test is skipped, unless the
+    environment variable FRAGCOV_REQUIRE_SNAPATAC2=1 is set (CI sets it): then the
+    test fails, so CI can never skip the live comparisons silently."""
+    try:
+        import snapatac2
+    except ImportError as err:
+        problem = f"snapatac2 {version} is not installed ({err})"
+    else:
+        if snapatac2.__version__ == version:
+            import logging
+            logging.getLogger("snapatac2").setLevel(logging.WARNING)
+            return snapatac2
+        problem = f"needs snapatac2 {version}, found {snapatac2.__version__}"
+    if os.environ.get("FRAGCOV_REQUIRE_SNAPATAC2", "") not in ("", "0"):
+        pytest.fail(f"{problem}; FRAGCOV_REQUIRE_SNAPATAC2 is set, so this fails instead of "
+                    "skipping", pytrace=False)
+    pytest.skip(problem)
 
 
 # ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ try:
 except ImportError:  # pragma: no cover
     from anndata.experimental import write_elem
 
-from helpers import DATA
+from helpers import DATA, require_snapatac2
 
 SNAP = DATA / "snapatac2" / "tiny.snap.h5ad"
 OPTIONS = dict(groupby="cell_type", bin_size=7, normalization="CPM", smooth_base=4)
@@ -160,7 +160,7 @@ def test_snapatac2_objects_read_through_their_own_api(mode, reference, tmp_path)
     """Objects from snapatac2.read / read_dataset (Rust-backed, file held open and,
     in r+ mode, HDF5-locked) give the same bytes as the path, and labels added to
     their obs in this session are used."""
-    snap = pytest.importorskip("snapatac2")
+    snap = require_snapatac2("2.9.0")
     import shutil
 
     copy = tmp_path / "copy.h5ad"
