@@ -8,6 +8,9 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,28 @@ import pytest
 from model import Records
 
 DATA = Path(__file__).resolve().parent / "data"
+
+
+EMPTY_GROUP_WARNING = "group {!r} has no fragments to count: wrote an empty track"
+SINGLE_END_LENGTH_WARNING = ("single-end reads are not filtered by fragment length; "
+                             "min/max_frag_length are ignored")
+
+
+@contextmanager
+def expect_warnings(*messages):
+    """Each of ``messages`` (exact text, or a compiled regex) is warned at least
+    once inside the block, and no other plain UserWarning (fragcov's kind) is."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    got = [str(w.message) for w in caught if w.category is UserWarning]
+
+    def hit(m, text):
+        return bool(m.search(text)) if isinstance(m, re.Pattern) else m == text
+    for m in messages:
+        assert any(hit(m, t) for t in got), f"expected warning {m!r}; got {got}"
+    unexpected = [t for t in got if not any(hit(m, t) for m in messages)]
+    assert not unexpected, f"unexpected warnings {unexpected}"
 
 
 def require_snapatac2(version: str = "2.9.0"):
