@@ -601,6 +601,33 @@ def make_anndata(chrom_sizes, chrom, start, end, cell, n_obs, obs=None, strand=N
     return a
 
 
+def assert_import_matches(adata, name):
+    """Compare an imported AnnData with SnapATAC2's result stored in expected_<name>.npz."""
+    e = np.load(DATA / "import" / f"expected_{name}.npz")
+    key = str(e["key"])
+    assert list(adata.obsm.keys()) == [key]
+    m = adata.obsm[key]
+    assert tuple(m.shape) == tuple(e["shape"])
+    # SnapATAC2's in-memory result lets scipy shrink index arrays to int32 when
+    # they fit; its .h5ad files (and fragcov, always) use int64.
+    assert m.indptr.dtype == np.int64 and m.indices.dtype == np.int64
+    assert m.data.dtype == e["data"].dtype
+    np.testing.assert_array_equal(m.indptr, e["indptr"])
+    np.testing.assert_array_equal(m.indices, e["indices"])
+    np.testing.assert_array_equal(m.data, e["data"])
+    assert list(adata.obs_names) == list(e["obs_names"])
+    assert list(adata.obs.columns) == ["n_fragment", "frac_dup", "frac_mito"]
+    for col in ["n_fragment", "frac_dup", "frac_mito"]:
+        got = adata.obs[col].to_numpy()
+        assert got.dtype == e[col].dtype, col
+        np.testing.assert_array_equal(got, e[col], err_msg=col)
+    ref = adata.uns["reference_sequences"]
+    assert list(ref.columns) == ["reference_seq_name", "reference_seq_length"]
+    assert list(ref["reference_seq_name"]) == list(e["ref_names"])
+    assert ref["reference_seq_length"].dtype == np.uint64
+    np.testing.assert_array_equal(ref["reference_seq_length"].to_numpy(), e["ref_lengths"])
+
+
 def dataset_anndata(name):
     """AnnData (SPEC 2 layout) of a fixture dataset, obs["cell_type"] = group."""
     ds = load_dataset(name)

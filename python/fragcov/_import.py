@@ -64,7 +64,8 @@ def _open_binary(path: Path):
                 f"{path}: the file is zstandard-compressed; install the 'zstandard' "
                 "package or decompress it first"
             ) from None
-        return zstandard.open(path, "rb")
+        # buffered: zstandard's reader cannot iterate lines (_first_data_line does)
+        return io.BufferedReader(zstandard.open(path, "rb"))
     return open(path, "rb")
 
 
