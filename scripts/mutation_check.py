@@ -83,7 +83,8 @@ MUTANTS = [
     Mutant("zero-records-written", "zero-valued records written", "cpp/src/track_writer.cpp",
            r"if\s*\(\s*value\s*==\s*0\.0f\s*\)\s*return\s*;", "(void)0;"),
     Mutant("chrom-end-cut-dropped", "last bin not cut at the chromosome end", "cpp/src/coverage.hpp",
-           r"std::min<uint64_t>\(\s*next\s*\*\s*bin_size\s*,\s*chrom_length\s*\)", "(next * bin_size)"),
+           r"std::min<uint64_t>\(\s*next\s*\*\s*bin_size\s*,\s*chrom_length\s*\)",
+           "(next * bin_size + 0 * chrom_length)"),  # chrom_length stays used: -Werror
     Mutant("unit-not-clipped", "units not clipped at the chromosome end before binning (bins past the "
            "end count in BPM's S)", "cpp/src/exporter.cpp",
            r"end\s*=\s*std::min\(\s*end\s*,\s*len\s*\)\s*;", "(void)len;"),
@@ -159,6 +160,8 @@ def run_suite(tree: Path, python: Path, log: Path, pytest_args: list[str], timeo
     code, out = run(["bash", "scripts/test_cpp.sh"], tree, log, env=env, timeout=timeout)
     if code is None:
         failed.append("C++ unit tests: timeout")
+    elif code != 0 and "Test project" not in out:  # ctest never started: the build failed
+        fail(f"the C++ unit tests do not build (-Werror, sanitizers) with this code; see {log}")
     elif code != 0:
         cases = sorted(set(re.findall(r"^TEST CASE:\s+(.+?)\s*$", out, flags=re.M)))
         failed += [f"cpp: {c}" for c in cases] or ["cpp: build or run failed (see log)"]
@@ -258,7 +261,8 @@ def main() -> int:
         table = "\n".join(lines)
         print("\n" + table)
         if a.markdown:
-            Path(a.markdown).write_text(table + "\n")
+            details = [f"\n{m.name}:\n" + "".join(f"  {t}\n" for t in tests) for m, _, tests in rows]
+            Path(a.markdown).write_text(table + "\n\nEvery killing test:\n" + "".join(details))
         survivors = [m.name for m, killed, _ in rows if not killed]
         if survivors:
             print(f"\nsurvived: {', '.join(survivors)}", file=sys.stderr)

@@ -495,7 +495,7 @@ def model_for_case(case, *, snapatac2_denominator=False, return_stats=False):
 
 
 # ----------------------------------------------------------------------------
-# AnnData in the SPEC section 2 layout
+# AnnData in the docs/spec.md section 2 layout
 # ----------------------------------------------------------------------------
 
 def snapatac2_partial_bin_to_spec(case, snap: Records) -> Records:
@@ -558,7 +558,7 @@ def snapatac2_partial_bin_to_spec(case, snap: Records) -> Records:
 
 
 def make_anndata(chrom_sizes, chrom, start, end, cell, n_obs, obs=None, strand=None):
-    """Build an AnnData with fragments in SPEC section 2 layout.
+    """Build an AnnData with fragments in the docs/spec.md section 2 layout.
 
     chrom: chromosome index per fragment; cell: row (cell index) per fragment.
     Paired-end (strand None): obsm["fragment_paired"], column = offset + start,
@@ -629,7 +629,7 @@ def assert_import_matches(adata, name):
 
 
 def dataset_anndata(name):
-    """AnnData (SPEC 2 layout) of a fixture dataset, obs["cell_type"] = group."""
+    """AnnData (docs/spec.md section 2 layout) of a fixture dataset, obs["cell_type"] = group."""
     ds = load_dataset(name)
     names = [c for c, _ in ds["chrom_sizes"]]
     index = {c: i for i, c in enumerate(names)}
