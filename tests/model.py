@@ -10,9 +10,11 @@ Representation used throughout: a per-chromosome step function is a pair of
 arrays ``(pos, cnt)`` with ``len(pos) == len(cnt) + 1``; the function has the
 integer value ``cnt[k]`` on ``[pos[k], pos[k+1])`` and 0 outside
 ``[pos[0], pos[-1])``.  All counting (including the smoothing window sums) is
-done with exact integers; a single float64 scale factor (normalization, and
-``1/w`` for smoothing) is applied at the very end.  Equal-value merging is done
-on the exact integers, so it never depends on floating-point noise.
+done with exact integers; each value is then one float64 division written as
+docs/spec.md section 3.6 states it (``v / (N/1e6)``, ``v / (N/1e6 * bin_size/1e3)``,
+``v / (S/1e6)``; smoothed: ``window sum / (w * denominator)``), and the writer
+rounds it once to float32.  Equal-value merging is done on the exact integers,
+so it never depends on floating-point noise.
 
 Main entry point: :func:`coverage_tracks`.
 """
@@ -329,40 +331,42 @@ def group_track(units, chrom_sizes, *, bin_size=10, blacklist=None,
         S += int((np.diff(bpos) * bcnt).sum())
         per_chrom.append(_bins_to_bases(bpos, bcnt, L, bin_size))
 
-    # 3.6 normalization factor
+    # 3.6 normalization: the denominator exactly as docs/spec.md section 3.6
+    # writes it, evaluated left to right in float64; N = 0 (S = 0) -> empty track
     if normalization is None:
-        factor = 1.0
+        denom = 1.0
     elif normalization == "CPM":
-        factor = 0.0 if N == 0 else 1.0 / (N / 1e6)
+        denom = N / 1e6
     elif normalization == "RPKM":
-        factor = 0.0 if N == 0 else 1.0 / (N / 1e6 * bin_size / 1e3)
+        denom = N / 1e6 * bin_size / 1e3
     elif normalization == "BPM":
-        factor = 0.0 if S == 0 else 1.0 / (S / 1e6)
+        denom = S / 1e6
     else:
         raise ValueError(f"unknown normalization {normalization!r}")
 
-    # 3.7 smoothing + 3.8 records
+    # 3.7 smoothing + 3.8 records: one float64 division of the exact integer
+    # (bin count, or window sum over w * denominator); the writer rounds to float32
     out_c, out_s, out_e, out_v = [], [], [], []
     for ci, (pos, cnt) in enumerate(per_chrom):
         L = lengths[ci]
         if smooth_base is not None and len(cnt) and np.any(cnt):
             pos, cnt = _smooth(pos, cnt, L, int(smooth_base))
-            div = float(smooth_base)
+            divisor = int(smooth_base) * denom
         else:
-            div = 1.0
+            divisor = denom
         rs, re_, rv = _runs(pos, cnt)
-        if factor == 0.0:
+        if denom == 0.0:
             rs, re_, rv = rs[:0], re_[:0], rv[:0]
         out_c.append(np.full(len(rs), names[ci], dtype=object))
         out_s.append(rs)
         out_e.append(re_)
-        out_v.append(rv * factor / div if div != 1.0 else rv * factor)
+        out_v.append(rv / divisor if len(rv) else rv.astype(np.float64))
     rec = Records(np.concatenate(out_c) if out_c else np.array([], dtype=object),
                   np.concatenate(out_s).astype(np.int64),
                   np.concatenate(out_e).astype(np.int64),
                   np.concatenate(out_v).astype(np.float64))
     if return_stats:
-        return rec, {"count": n_count, "length": n_len, "S": S, "factor": factor}
+        return rec, {"count": n_count, "length": n_len, "S": S, "denominator": denom}
     return rec
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 
@@ -12,6 +13,8 @@ import pytest
 import fragcov
 from fragcov._cli import main
 from fragcov.demo import DEMO
+import model
+from helpers import DATA, assert_import_matches, assert_track_matches, load_dataset
 
 FRAGS, GROUPS, SIZES = DEMO / "fragments.tsv.gz", DEMO / "groups.tsv", DEMO / "chrom.sizes"
 
@@ -150,3 +153,206 @@ def test_demo_writes_readable_tracks(tmp_path):
         assert np.nanmax(bw.stats("chr21", type="max")) > 0
         bw.close()
     assert "CD4 Naive.bw" in r.stdout
+
+
+# ---------------------------------------------------------------------------
+# Every flag, checked against the model, SnapATAC2's files or the Python API
+# ---------------------------------------------------------------------------
+
+EDGES = DATA / "edges"  # fragments touching region edges and chromosome ends (data/README.md)
+
+
+def decompressed(path) -> bytes:
+    raw = open(path, "rb").read()
+    if raw[:2] == b"\x1f\x8b":
+        return gzip.decompress(raw)
+    if raw[:4] == b"\x28\xb5\x2f\xfd":
+        import zstandard
+        return zstandard.ZstdDecompressor().stream_reader(raw).read()
+    return raw
+
+
+@pytest.fixture
+def export_calls(monkeypatch):
+    """Keyword arguments of every fragcov export_coverage call the CLI makes (the real
+    function still runs): shows where a flag goes when its effect is not in the output."""
+    import fragcov._export as ex
+
+    import functools
+
+    calls, real = [], ex.export_coverage
+
+    @functools.wraps(real)  # the CLI reads its defaults from the signature
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(ex, "export_coverage", spy)
+    return calls
+
+
+def edges_model(**kw):
+    ds = load_dataset("edges")
+    opts = dict(bin_size=10, normalization="RPKM", max_frag_length=2000)
+    opts.update(kw)
+    return model.coverage_tracks(ds["chrom_sizes"], ds["chrom"], ds["start"], ds["end"], ds["label"],
+                                 groups=["g1", "g2"], as_list=False, **opts)
+
+
+def test_export_coverage_region_length_format_flags_against_model(tmp_path, capsys, export_calls, monkeypatch):
+    """--blacklist --include-for-norm --exclude-for-norm --min-frag-length --max-frag-length
+    --prefix --suffix --output-format --compression --compression-level --tempdir --n-jobs
+    --selections on a fragment file: the files hold the model's tracks, in zstd at level 19
+    (the API's bytes at that level, not the default level's), and the spill file goes to
+    --tempdir (tiny memory budget)."""
+    from fragcov import _settings
+
+    monkeypatch.setattr(_settings, "memory_budget_bytes", 4096)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    os.utime(spill, (0, 0))
+    out = tmp_path / "cli"
+    opts = dict(bin_size=5, normalization="CPM", counting_strategy="insertion", smooth_base=3,
+                min_frag_length=30, max_frag_length=400, blacklist=str(EDGES / "blacklist.bed"),
+                include_for_norm=str(EDGES / "include_for_norm.bed"),
+                exclude_for_norm=["chrA:2,000-2,100", "chrB:1200-1201"])
+    rc = main(["-q", "export-coverage", str(EDGES / "fragments.tsv.gz"), "--groups", str(EDGES / "groups.tsv"),
+               "--chrom-sizes", str(EDGES / "chrom.sizes"), "--min-num-fragments", "0",
+               "--blacklist", opts["blacklist"], "--include-for-norm", opts["include_for_norm"],
+               "--exclude-for-norm", *opts["exclude_for_norm"], "--min-frag-length", "30",
+               "--max-frag-length", "400", "--normalization", "CPM", "--bin-size", "5",
+               "--counting-strategy", "insertion", "--smooth-base", "3", "--prefix", "cov_", "--suffix", ".txt",
+               "--output-format", "bedgraph", "--compression", "zstandard", "--compression-level", "19",
+               "--tempdir", str(spill), "--n-jobs", "1", "--selections", "g2", "g1", "--out-dir", str(out)])
+    assert rc == 0
+    printed = dict(line.split("\t") for line in capsys.readouterr().out.strip().splitlines())
+    assert printed == {g: str(out / f"cov_{g}.txt") for g in ("g2", "g1")}
+    assert sorted(os.listdir(out)) == ["cov_g1.txt", "cov_g2.txt"]
+    assert os.stat(spill).st_mtime_ns != 0 and os.listdir(spill) == [], "no spill in --tempdir"
+    assert export_calls[-1]["tempdir"] == str(spill) and export_calls[-1]["n_jobs"] == 1
+    expected = edges_model(**opts)
+    names = [c for c, _ in load_dataset("edges")["chrom_sizes"]]
+    for g, p in printed.items():
+        assert open(p, "rb").read(4) == b"\x28\xb5\x2f\xfd", "not zstd"
+        plain = tmp_path / f"{g}.bedgraph"
+        plain.write_bytes(decompressed(p))
+        assert_track_matches(plain, expected[g], names, label=g)
+    # the level is applied: the API at level 19 gives these bytes, its default level others
+    adata = fragcov.import_fragments(EDGES / "fragments.tsv.gz", EDGES / "chrom.sizes", min_num_fragments=0)
+    labels = [dict(pd.read_csv(EDGES / "groups.tsv", sep="\t", header=None).values)[b] for b in adata.obs_names]
+    kw = dict(opts, prefix="cov_", suffix=".txt", output_format="bedgraph", compression="zstandard")
+    at19 = fragcov.export_coverage(adata, labels, out_dir=tmp_path / "api19", compression_level=19, **kw)
+    at3 = fragcov.export_coverage(adata, labels, out_dir=tmp_path / "api3", **kw)
+    for g, p in printed.items():
+        assert open(p, "rb").read() == open(at19[g], "rb").read()
+        assert open(p, "rb").read() != open(at3[g], "rb").read()
+
+
+def test_export_coverage_bigwig_output_format_and_gzip_level(tmp_path, capsys, export_calls):
+    """--output-format bigwig with a suffix that names no format gives the model's bigWig;
+    --compression gzip --compression-level 1 gives the API's bytes at level 1, larger
+    than at level 9; --n-jobs 2 reaches the call."""
+    common = [str(EDGES / "fragments.tsv.gz"), "--groups", str(EDGES / "groups.tsv"),
+              "--chrom-sizes", str(EDGES / "chrom.sizes"), "--min-num-fragments", "0"]
+    out = tmp_path / "bw"
+    assert main(["-q", "export-coverage", *common, "--output-format", "bigwig", "--suffix", ".data",
+                 "--n-jobs", "2", "--out-dir", str(out)]) == 0
+    assert export_calls[-1]["n_jobs"] == 2 and export_calls[-1]["output_format"] == "bigwig"
+    names = [c for c, _ in load_dataset("edges")["chrom_sizes"]]
+    expected = edges_model()
+    for g in ("g1", "g2"):
+        p = out / f"{g}.data"
+        assert open(p, "rb").read(4) == b"\x26\xfc\x8f\x88", "not bigWig"
+        bw = tmp_path / f"{g}.bw"  # read_track decides the reader by file name
+        bw.write_bytes(p.read_bytes())
+        assert_track_matches(bw, expected[g], names, label=g)
+    sizes = {}
+    for level in ("1", "9"):
+        d = tmp_path / f"gz{level}"
+        assert main(["-q", "export-coverage", *common, "--suffix", ".bedgraph", "--compression", "gzip",
+                     "--compression-level", level, "--normalization", "none", "--bin-size", "1",
+                     "--out-dir", str(d)]) == 0
+        sizes[level] = os.path.getsize(d / "g1.bedgraph")
+        assert open(d / "g1.bedgraph", "rb").read(2) == b"\x1f\x8b"
+    assert sizes["1"] > sizes["9"]
+    capsys.readouterr()
+    adata = fragcov.import_fragments(EDGES / "fragments.tsv.gz", EDGES / "chrom.sizes", min_num_fragments=0)
+    labels = [dict(pd.read_csv(EDGES / "groups.tsv", sep="\t", header=None).values)[b] for b in adata.obs_names]
+    api = fragcov.export_coverage(adata, labels, out_dir=tmp_path / "api", suffix=".bedgraph", compression="gzip",
+                                  compression_level=1, normalization=None, bin_size=1)
+    assert open(api["g1"], "rb").read() == open(tmp_path / "gz1" / "g1.bedgraph", "rb").read()
+
+
+EXPORT_FRAGMENTS = DATA / "export_fragments"
+
+
+@pytest.mark.parametrize("name,flags", [
+    ("paired_ids_gz_sel", ["--ids", "alias", "--selections", "CD8 Memory", "CD14 Mono", "--prefix", "frag_",
+                           "--suffix", ".bed.gz"]),
+    ("paired_len100to300_plain", ["--min-frag-length", "100", "--max-frag-length", "300", "--suffix", ".bed"]),
+    ("paired_min150_zstd19", ["--min-frag-length", "150", "--suffix", ".tsv", "--compression", "zstandard",
+                              "--compression-level", "19"]),
+])
+def test_export_fragments_flags_match_snapatac2(name, flags, tmp_path):
+    """export-fragments --groupby --ids --selections --prefix --suffix --min/--max-frag-length
+    --compression --compression-level: SnapATAC2 2.9.0's files for the same call
+    (data/export_fragments/CONFIGS.txt), same names, content and codec."""
+    out = tmp_path / "cli"
+    assert main(["-q", "export-fragments", str(EXPORT_FRAGMENTS / "paired_sub.h5ad"), "--groupby", "cell_type",
+                 *flags, "--out-dir", str(out)]) == 0
+    exp = EXPORT_FRAGMENTS / "expected" / name
+    assert sorted(os.listdir(out)) == sorted(os.listdir(exp))
+    for f in os.listdir(exp):
+        assert decompressed(out / f) == decompressed(exp / f), f
+        assert open(out / f, "rb").read(2) == open(exp / f, "rb").read(2), f"{f}: codec"
+
+
+def test_export_fragments_compression_level_is_applied(tmp_path):
+    """--compression gzip --compression-level N writes the API's bytes at level N."""
+    from fragcov import export_fragments
+
+    sizes = {}
+    for level in ("1", "9"):
+        out = tmp_path / f"cli{level}"
+        assert main(["-q", "export-fragments", str(EXPORT_FRAGMENTS / "paired_sub.h5ad"), "--groupby", "cell_type",
+                     "--selections", "CD14 Mono", "--suffix", ".bed", "--compression", "gzip",
+                     "--compression-level", level, "--out-dir", str(out)]) == 0
+        api = export_fragments(str(EXPORT_FRAGMENTS / "paired_sub.h5ad"), "cell_type", selections=["CD14 Mono"],
+                               suffix=".bed", compression="gzip", compression_level=int(level),
+                               out_dir=tmp_path / f"api{level}")
+        got = open(out / "CD14 Mono.bed", "rb").read()
+        assert got == open(api["CD14 Mono"], "rb").read()
+        sizes[level] = len(got)
+    assert sizes["1"] > sizes["9"]
+
+
+IMPORT = DATA / "import"
+
+
+@pytest.mark.parametrize("name,fragments,flags", [
+    ("paired_min1500", "pbmc_sub.tsv.gz", ["--min-num-fragments", "1500"]),
+    ("paired_whitelist", "pbmc_sub.tsv.gz", ["--min-num-fragments", "0", "--whitelist", "whitelist.txt"]),
+    ("paired_chrM_chr22", "pbmc_sub.tsv.gz", ["--min-num-fragments", "0", "--chrm", "chr22"]),
+    ("paired_unsorted", "pbmc_sub_shuffled.tsv.gz", ["--unsorted", "--min-num-fragments", "1000"]),
+    ("single_end", "single_end.tsv.gz", ["--single-end", "--min-num-fragments", "0"]),
+    ("paired_default", "zstd", []),
+])
+def test_import_fragments_flags_match_snapatac2(name, fragments, flags, tmp_path, capsys):
+    """import-fragments --min-num-fragments --whitelist --chrm --unsorted --single-end, and a
+    zstd-compressed fragment file: SnapATAC2 2.9.0's import of the same file
+    (data/import/make_expected.py), read back from the written .h5ad."""
+    import anndata as ad
+
+    if fragments == "zstd":
+        import zstandard
+        src = tmp_path / "pbmc_sub.tsv.zst"
+        src.write_bytes(zstandard.ZstdCompressor(level=3).compress(gzip.decompress(
+            (IMPORT / "pbmc_sub.tsv.gz").read_bytes())))
+    else:
+        src = IMPORT / fragments
+    sizes = "hg38" if name == "single_end" else str(IMPORT / "pbmc_sub.chrom.sizes")
+    flags = [str(IMPORT / f) if f == "whitelist.txt" else f for f in flags]
+    out = tmp_path / "x.h5ad"
+    assert main(["-q", "import-fragments", str(src), "--chrom-sizes", sizes, "--output", str(out), *flags]) == 0
+    a = ad.read_h5ad(out)
+    assert_import_matches(a, name)
+    assert capsys.readouterr().out.strip() == f"wrote {out}: {a.n_obs} cells"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import project_version
+from helpers import project_version
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 import fragcov
-from conftest import DATA
+from helpers import DATA
 
 SNAP = DATA / "snapatac2" / "tiny.snap.h5ad"
 
@@ -116,13 +116,56 @@ def test_out_dir_is_a_file(tmp_path):
     assert f.read_text() == "x"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+# Run as an unprivileged user: root may write anywhere, so as root (CI) the export
+# runs in a child process that first exports once as root (importing every module
+# it needs from root-only paths such as /root/.pyenv), then drops to uid/gid 65534
+# (nobody) and exports into a folder it cannot write.
+_UNPRIVILEGED_EXPORT = """
+import os, sys
+sys.path.insert(0, sys.argv[3])
+import fragcov
+from test_errors import tiny_adata
+fragcov.export_coverage(tiny_adata(), "grp", out_dir=sys.argv[2], suffix=".bedgraph")  # warm-up as root
+os.setgroups([])
+os.setgid(65534)
+os.setuid(65534)
+assert os.geteuid() == 65534
+try:
+    fragcov.export_coverage(tiny_adata(), "grp", out_dir=sys.argv[1], suffix=".bedgraph")
+except PermissionError as err:
+    print("PermissionError:", err)
+else:
+    print("no error")
+"""
+
+
 def test_out_dir_not_writable(tmp_path):
-    d = tmp_path / "ro"
-    d.mkdir()
-    d.chmod(0o500)
-    with pytest.raises(PermissionError, match="not writable"):
-        fragcov.export_coverage(tiny_adata(), "grp", out_dir=d)
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    if os.geteuid() != 0:
+        d = tmp_path / "ro"
+        d.mkdir()
+        d.chmod(0o500)
+        with pytest.raises(PermissionError, match="not writable"):
+            fragcov.export_coverage(tiny_adata(), "grp", out_dir=d)
+        assert os.listdir(d) == []
+        return
+    base = Path(tempfile.mkdtemp(prefix="fragcov-test-ro-"))  # pytest's tmp_path is root-only
+    try:
+        base.chmod(0o755)
+        d = base / "ro"
+        d.mkdir(mode=0o755)  # root's folder: nobody may enter it but not write it
+        r = subprocess.run([sys.executable, "-c", _UNPRIVILEGED_EXPORT, str(d), str(tmp_path / "warm"),
+                            str(Path(__file__).parent)], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert f"PermissionError: out_dir '{d}' is not writable" in r.stdout, r.stdout + r.stderr[-3000:]
+        assert os.listdir(d) == []
+    finally:
+        import shutil
+        shutil.rmtree(base)
 
 
 def test_write_failure_leaves_nothing(tmp_path, monkeypatch):

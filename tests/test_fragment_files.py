@@ -18,12 +18,13 @@ import pytest
 
 import fragcov
 import model
-from conftest import assert_tracks_equal, read_chrom_sizes, read_fragments, read_track
+from helpers import assert_tracks_equal, read_chrom_sizes, read_fragments, read_track
 from fragcov import _core
 from fragcov._atomic import atomic_output
 from fragcov.demo import DEMO
 from test_import_fragments import D as IMPORT_DATA
-from test_import_fragments import assert_matches, bgzip_bytes
+from helpers import assert_import_matches as assert_matches
+from test_import_fragments import bgzip_bytes
 
 SIZES = DEMO / "chrom.sizes"  # chr21 46709983, chr22 50818468, chrM 16569
 GROUPS = DEMO / "groups.tsv"

@@ -14,40 +14,12 @@ import pytest
 
 import fragcov
 from fragcov._genomes import resolve_chrom_sizes
+from helpers import assert_import_matches as assert_matches
 
 D = Path(__file__).resolve().parent / "data" / "import"
 SUB = D / "pbmc_sub.tsv.gz"
 SUB_SIZES = D / "pbmc_sub.chrom.sizes"
 EDGE_SIZES = {"chr2": 1000, "chr1": 500, "chrM": 200}
-
-
-def assert_matches(adata, name):
-    """Compare an imported AnnData with SnapATAC2's result stored in expected_<name>.npz."""
-    e = np.load(D / f"expected_{name}.npz")
-    key = str(e["key"])
-    assert list(adata.obsm.keys()) == [key]
-    m = adata.obsm[key]
-    if hasattr(m, "to_memory"):  # import_fragments(file=...) keeps the matrix on disk (lazy)
-        m = m.to_memory()
-    assert tuple(m.shape) == tuple(e["shape"])
-    # SnapATAC2's in-memory result lets scipy shrink index arrays to int32 when
-    # they fit; its .h5ad files (and fragcov, always) use int64.
-    assert m.indptr.dtype == np.int64 and m.indices.dtype == np.int64
-    assert m.data.dtype == e["data"].dtype
-    np.testing.assert_array_equal(m.indptr, e["indptr"])
-    np.testing.assert_array_equal(m.indices, e["indices"])
-    np.testing.assert_array_equal(m.data, e["data"])
-    assert list(adata.obs_names) == list(e["obs_names"])
-    assert list(adata.obs.columns) == ["n_fragment", "frac_dup", "frac_mito"]
-    for col in ["n_fragment", "frac_dup", "frac_mito"]:
-        got = adata.obs[col].to_numpy()
-        assert got.dtype == e[col].dtype, col
-        np.testing.assert_array_equal(got, e[col], err_msg=col)
-    ref = adata.uns["reference_sequences"]
-    assert list(ref.columns) == ["reference_seq_name", "reference_seq_length"]
-    assert list(ref["reference_seq_name"]) == list(e["ref_names"])
-    assert ref["reference_seq_length"].dtype == np.uint64
-    np.testing.assert_array_equal(ref["reference_seq_length"].to_numpy(), e["ref_lengths"])
 
 
 def bgzip_bytes(data: bytes) -> bytes:
@@ -157,10 +129,14 @@ def test_single_end_needs_strand_column(tmp_path):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["plain", "gzip", "bgzip"])
+@pytest.mark.parametrize("fmt", ["plain", "gzip", "bgzip", "zstd"])
 def test_compression_formats(tmp_path, fmt):
     text = gzip.decompress(SUB.read_bytes())
-    if fmt == "plain":
+    if fmt == "zstd":
+        import zstandard
+        f = tmp_path / "frag.tsv.zst"
+        f.write_bytes(zstandard.ZstdCompressor(level=3).compress(text))
+    elif fmt == "plain":
         f = tmp_path / "frag.tsv"
         f.write_bytes(text)
     elif fmt == "gzip":

@@ -1,7 +1,9 @@
-"""Every kind of input gives byte-identical tracks (SPEC section 1, issue 3).
+"""Every kind of input gives byte-identical tracks (docs/spec.md section 1).
 
-The reference file is a SnapATAC2 2.9.0 import (Blosc/zstd HDF5 filters), see
-data/README.md. Each input form must give exactly the bytes the plain path gives.
+The reference file is SnapATAC2 2.9.0's own import of smooth_tiny (Blosc/zstd HDF5
+filters), see data/README.md. Its tracks are pinned to the tracks SnapATAC2 2.9.0
+itself wrote from that file (test_snapatac2_file_gives_snapatac2s_tracks), and each
+input form must give exactly the bytes the plain path gives.
 """
 from __future__ import annotations
 
@@ -19,10 +21,15 @@ try:
 except ImportError:  # pragma: no cover
     from anndata.experimental import write_elem
 
-from conftest import DATA
+from helpers import (DATA, FIXTURE_CASES, assert_track_matches, fixture_case_id, fixture_options,
+                     fixture_track_path, load_dataset, model_for_case, read_track,
+                     require_snapatac2, rescaled_ulps)
 
 SNAP = DATA / "snapatac2" / "tiny.snap.h5ad"
-OPTIONS = dict(groupby="cell_type", bin_size=7, normalization="CPM", smooth_base=4)
+# the smooth100_bin1_bpm_insertion fixture config: SnapATAC2's tracks for both groups are in data/
+OPTIONS = dict(groupby="cell_type", bin_size=1, normalization="BPM", smooth_base=100,
+               counting_strategy="insertion")
+SMOOTH_TINY_CASES = [c for c in FIXTURE_CASES if c[0] == "smooth_tiny"]
 
 
 def export_bytes(adata, out_dir, suffix=".bedgraph", **kw) -> dict[str, bytes]:
@@ -56,6 +63,38 @@ def _h5ads(tmp_path, paths):
         write_elem(f, "obs", obs)
         write_elem(f, "uns/AnnDataSet", pd.DataFrame({"keys": ["a", "b"], "file_path": [p.name for p in paths]}))
     return f_path
+
+
+@pytest.mark.parametrize("case", SMOOTH_TINY_CASES, ids=fixture_case_id)
+def test_snapatac2_file_gives_snapatac2s_tracks(case, tmp_path):
+    """SnapATAC2's own .h5ad of smooth_tiny, read by fragcov, gives the tracks SnapATAC2
+    wrote from it (fragment-mode CPM rescaled by length/count, docs/spec.md section 3.5)."""
+    _, _, group, suffix, kw = case
+    paths = fragcov.export_coverage(str(SNAP), "cell_type", selections=[group], out_dir=tmp_path,
+                                    suffix=suffix, **fixture_options(case))
+    names = [c for c, _ in load_dataset("smooth_tiny")["chrom_sizes"]]
+    expected = read_track(fixture_track_path(case), names)
+    max_ulps = 0
+    if kw.get("normalization") in ("CPM", "RPKM") and kw.get("counting_strategy") != "insertion":
+        _, stats = model_for_case(case, return_stats=True)
+        expected.value = expected.value * (stats["length"] / stats["count"])
+        max_ulps = rescaled_ulps(fixture_track_path(case))
+    assert_track_matches(paths[group], expected, names, max_ulps=max_ulps, label=fixture_case_id(case))
+
+
+@pytest.mark.parametrize("suffix", [".bedgraph", ".bw"])
+def test_reference_bytes_are_snapatac2s_tracks(suffix, reference, tmp_path):
+    """The bytes every input form below must reproduce are SnapATAC2's own tracks
+    for OPTIONS (smooth100_bin1_bpm_insertion, both groups), at 0 float32 ulps."""
+    cases = [c for c in SMOOTH_TINY_CASES if c[1] == "smooth100_bin1_bpm_insertion"]
+    assert {c[2] for c in cases} == set(reference[suffix]) == {"CD14 Mono", "CD4 Naive"}
+    names = [c for c, _ in load_dataset("smooth_tiny")["chrom_sizes"]]
+    for case in cases:
+        assert fixture_options(case) == {k: v for k, v in OPTIONS.items() if k != "groupby"}
+        path = tmp_path / f"{case[2]}{suffix}"
+        path.write_bytes(reference[suffix][case[2]])
+        assert_track_matches(path, read_track(fixture_track_path(case), names), names,
+                             label=fixture_case_id(case))
 
 
 @pytest.mark.parametrize("suffix", [".bedgraph", ".bw"])
@@ -160,7 +199,7 @@ def test_snapatac2_objects_read_through_their_own_api(mode, reference, tmp_path)
     """Objects from snapatac2.read / read_dataset (Rust-backed, file held open and,
     in r+ mode, HDF5-locked) give the same bytes as the path, and labels added to
     their obs in this session are used."""
-    snap = pytest.importorskip("snapatac2")
+    snap = require_snapatac2("2.9.0")
     import shutil
 
     copy = tmp_path / "copy.h5ad"

@@ -19,7 +19,7 @@ import pytest
 
 import fragcov
 from fragcov import _core, _settings, _sources
-from conftest import make_anndata
+from helpers import make_anndata
 from test_export_vs_model import (CELL_LABELS, CHROM_SIZES, GROUPS, check_against_model, model_tracks,
                                   random_fragments)
 

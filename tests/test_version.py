@@ -12,7 +12,7 @@ from importlib.metadata import version as installed_version
 import pytest
 
 import fragcov
-from conftest import REPO, project_version
+from helpers import REPO, project_version
 from fragcov import _core
 from fragcov._cli import main
 

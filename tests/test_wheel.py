@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (FIXTURE_CASES, REPO, compare_records, fixture_case_id, model_for_case,
+from helpers import (FIXTURE_CASES, REPO, compare_records, fixture_case_id, model_for_case,
                       project_version, read_bedgraph)
 
 # smooth_tiny, CPM, bin 10, smoothing window 4: every rule that needs arithmetic

@@ -16,8 +16,10 @@ namespace fragcov {
 UnitStore::UnitStore(size_t n_groups, size_t n_chroms, uint64_t memory_budget_bytes, std::string tempdir,
                      size_t n_shards)
     : n_chroms_(n_chroms),
+      // a floor of 256 units keeps a zero budget from spilling every unit, yet lets
+      // tests spill small data with a budget of a few KB
       max_buffered_(std::max<uint64_t>(memory_budget_bytes / (2 * sizeof(uint32_t)) / std::max<size_t>(n_shards, 1),
-                                       1 << 16)),
+                                       1 << 8)),
       shards_(std::max<size_t>(n_shards, 1)),
       tempdir_(std::move(tempdir)) {
     for (Shard& s : shards_) {

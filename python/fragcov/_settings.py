@@ -1,9 +1,15 @@
-"""Global switches: progress bars and log messages."""
+"""Global switches: progress bars, log messages and the export's memory budget."""
 from __future__ import annotations
 
 import logging
 
 progress = None  # None: show bars on an interactive terminal only; True/False: always/never
+
+# Bytes of binned units export_coverage keeps in memory before spilling them to a
+# file in `tempdir` (8 bytes per unit; the core never buffers fewer than 256 units).
+# A tuning knob for tests and advanced users: a smaller budget uses less memory
+# and more disk I/O; the tracks are the same bytes whatever the budget.
+memory_budget_bytes = 32 << 20
 
 
 def progress_bar(**kwargs):

@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Mutation check: does the default test suite notice when the C++ core computes a wrong number?
+
+    python scripts/mutation_check.py [--only NAME ...] [--list] [--keep] [--markdown FILE]
+
+Copies the repository (tracked and untracked, non-ignored files) to a temporary
+folder, builds and installs it into a throwaway virtualenv (created with
+--system-site-packages from this interpreter, so numpy, pytest, snapatac2 ... come
+from there), and runs the default test suite - the C++ unit tests
+(scripts/test_cpp.sh) and pytest in tests/, as scripts/test.sh does - first on the
+unchanged code (which must pass), then once per mutant below. A mutant is one
+regular-expression replacement in one C++ source; it must match exactly once,
+else the script stops before building anything and says which pattern no longer
+matches (update MUTANTS when the code it mutates changes).
+
+Prints a table: each mutant and the tests that fail on it ("kill" it). Exit
+status 0 when every mutant is killed, 1 when one survives, 2 on a setup problem.
+Not part of the default test run: it takes about two minutes per mutant.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Mutant:
+    name: str
+    what: str       # the bug it plants, in words
+    path: str       # C++ source, relative to the repository root
+    pattern: str    # regular expression that must match exactly once
+    replacement: str
+
+
+# Whitespace in the patterns is matched loosely (\s*), so reformatting does not break them.
+MUTANTS = [
+    Mutant("bin-first-edge", "first bin of a unit computed from start+1 (a unit starting on a bin's "
+           "last base skips that bin)", "cpp/src/exporter.cpp",
+           r"static_cast<uint32_t>\(\s*start\s*/\s*b\s*\)", "static_cast<uint32_t>((start + 1) / b)"),
+    Mutant("bin-last-edge", "last bin of a unit computed from end instead of end-1 (a unit ending on a "
+           "bin edge also counts in the next bin)", "cpp/src/exporter.cpp",
+           r"static_cast<uint32_t>\(\s*\(\s*end\s*-\s*1\s*\)\s*/\s*b\s*\)\s*\+\s*1",
+           "static_cast<uint32_t>(end / b) + 1"),
+    Mutant("region-overlap-start", "region overlap `<` -> `<=` at the region start (a unit ending where "
+           "a region starts overlaps it)", "cpp/src/regions.cpp",
+           r"it->start\s*<\s*end\b", "it->start <= end"),
+    Mutant("region-overlap-end", "region overlap `<` -> `<=` at the region end (a unit starting where "
+           "a region ends overlaps it)", "cpp/src/regions.cpp",
+           r"return\s+s\s*<\s*iv\.end\s*;", "return s <= iv.end;"),
+    Mutant("bpm-sum-plus-one", "BPM divides by (S + 1) / 1e6", "cpp/src/exporter.cpp",
+           r"return\s+st\.bin_sum\s*/\s*1e6\s*;", "return (st.bin_sum + 1) / 1e6;"),
+    Mutant("smooth-left-right-swapped", "smoothing window sides swapped (left = w-1-right)",
+           "cpp/src/coverage.hpp",
+           r"const\s+int64_t\s+left\s*=\s*\(\s*w\s*-\s*1\s*\)\s*/\s*2\s*,\s*right\s*=\s*w\s*-\s*1\s*-\s*left\s*;",
+           "const int64_t right = (w - 1) / 2, left = w - 1 - right;"),
+    Mutant("smooth-window-plus-one", "smoothing window one base wider (right = w - left)",
+           "cpp/src/coverage.hpp",
+           r"const\s+int64_t\s+left\s*=\s*\(\s*w\s*-\s*1\s*\)\s*/\s*2\s*,\s*right\s*=\s*w\s*-\s*1\s*-\s*left\s*;",
+           "const int64_t left = (w - 1) / 2, right = w - left;"),
+    Mutant("smooth-divisor-plus-one", "smoothed values divided by w+1", "cpp/src/exporter.cpp",
+           r"denom\s*\*\s*\*options_\.smooth_base\b", "denom * (*options_.smooth_base + 1)"),
+    Mutant("spill-read-offset", "spilled blocks read back from the start of the spill file",
+           "cpp/src/unit_store.cpp",
+           r"static_cast<off_t>\(\s*b\.offset\s*\+\s*done\s*\)", "static_cast<off_t>(done)"),
+    Mutant("spill-block-dropped", "only the first spilled block of each (group, chromosome) is kept",
+           "cpp/src/unit_store.cpp",
+           r"blocks_\[i\]\.push_back\(\s*\{\s*file_size_\s*,\s*buf\.size\(\)\s*/\s*2\s*\}\s*\)\s*;",
+           "if (blocks_[i].empty()) blocks_[i].push_back({file_size_, buf.size() / 2});"),
+    Mutant("merge-off", "touching records with equal values not merged", "cpp/src/track_writer.cpp",
+           r"if\s*\(\s*has_pending_\s*&&\s*chrom\s*==\s*p_chrom_",
+           "if (false && has_pending_ && chrom == p_chrom_"),
+    Mutant("zero-records-written", "zero-valued records written", "cpp/src/track_writer.cpp",
+           r"if\s*\(\s*value\s*==\s*0\.0f\s*\)\s*return\s*;", "(void)0;"),
+    Mutant("chrom-end-cut-dropped", "last bin not cut at the chromosome end", "cpp/src/coverage.hpp",
+           r"std::min<uint64_t>\(\s*next\s*\*\s*bin_size\s*,\s*chrom_length\s*\)",
+           "(next * bin_size + 0 * chrom_length)"),  # chrom_length stays used: -Werror
+    Mutant("unit-not-clipped", "units not clipped at the chromosome end before binning (bins past the "
+           "end count in BPM's S)", "cpp/src/exporter.cpp",
+           r"end\s*=\s*std::min\(\s*end\s*,\s*len\s*\)\s*;", "(void)len;"),
+    Mutant("insertion-end-shifted", "second insertion of a fragment at end instead of end-1",
+           "cpp/src/exporter.cpp",
+           r"add_unit\(\s*g\s*,\s*chrom\s*,\s*end\s*-\s*1\s*,\s*end\s*\)\s*;", "add_unit(g, chrom, end, end + 1);"),
+    Mutant("min-length-exclusive", "min_frag_length bound exclusive", "cpp/src/exporter.cpp",
+           r"len\s*<\s*min_len\b", "len <= min_len"),
+]
+
+
+def fail(msg: str) -> None:
+    print(f"mutation_check: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def run(cmd, cwd, log, env=None, timeout=None) -> tuple[int, str]:
+    """Runs cmd, appends its output to log; returns (exit status or None on timeout, output)."""
+    t = time.time()
+    try:
+        r = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=timeout)
+        code, out = r.returncode, r.stdout
+    except subprocess.TimeoutExpired as e:
+        code, out = None, (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+    with open(log, "a") as fh:
+        fh.write(f"\n$ {' '.join(map(str, cmd))}  (in {cwd}, {time.time() - t:.0f} s, exit {code})\n{out}")
+    return code, out
+
+
+def repo_files(root: Path) -> list[str]:
+    out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                         stdout=subprocess.PIPE, check=True).stdout.decode()
+    return [f for f in out.split("\0") if f and (root / f).is_file()]
+
+
+def apply(mutant: Mutant, tree: Path, dry=False) -> str:
+    """Applies mutant to tree (or only checks it with dry); returns the original text."""
+    path = tree / mutant.path
+    if not path.is_file():
+        fail(f"mutant {mutant.name}: {mutant.path} does not exist; update MUTANTS in {Path(__file__).name}")
+    text = path.read_text()
+    new, n = re.subn(mutant.pattern, lambda m: mutant.replacement, text)
+    if n != 1:
+        fail(f"mutant {mutant.name}: pattern {mutant.pattern!r} matches {n} times in {mutant.path}, expected "
+             f"exactly once. The code it mutates ({mutant.what}) has changed: update MUTANTS in "
+             f"{Path(__file__).name}.")
+    if not dry:
+        path.write_text(new)
+    return text
+
+
+def build_and_install(tree: Path, python: Path, log: Path) -> bool:
+    isolation = [] if _has_build_backend(python) else None
+    cmd = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
+           "--force-reinstall"]
+    if isolation is not None:
+        cmd.append("--no-build-isolation")  # the backend is installed: build offline, reuse the build dir
+    code, _ = run(cmd + [str(tree)], tree, log)
+    return code == 0
+
+
+def _has_build_backend(python: Path) -> bool:
+    return subprocess.run([str(python), "-c", "import scikit_build_core, pybind11"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def run_suite(tree: Path, python: Path, log: Path, pytest_args: list[str], timeout: int) -> dict:
+    """The default suite: C++ unit tests, then pytest from tests/. Returns the failing tests."""
+    env = dict(os.environ, PYTHON=str(python), FRAGCOV_REQUIRE_SNAPATAC2="1",
+               PATH=f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    failed: list[str] = []
+    code, out = run(["bash", "scripts/test_cpp.sh"], tree, log, env=env, timeout=timeout)
+    if code is None:
+        failed.append("C++ unit tests: timeout")
+    elif code != 0 and "Test project" not in out:  # ctest never started: the build failed
+        fail(f"the C++ unit tests do not build (-Werror, sanitizers) with this code; see {log}")
+    elif code != 0:
+        cases = sorted(set(re.findall(r"^TEST CASE:\s+(.+?)\s*$", out, flags=re.M)))
+        failed += [f"cpp: {c}" for c in cases] or ["cpp: build or run failed (see log)"]
+    junit = tree / "pytest-junit.xml"
+    if junit.exists():
+        junit.unlink()
+    code, out = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
+                     *pytest_args], tree / "tests", log, env=env, timeout=timeout)
+    if code is None:
+        failed.append("pytest: timeout")
+    elif junit.exists():
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            if case.find("failure") is not None or case.find("error") is not None:
+                module = case.get("classname", "").split(".")[-1]
+                failed.append(f"{module}.py::{case.get('name')}")
+    elif code != 0:
+        failed.append("pytest: did not run (see log)")
+    return {"failed": failed, "pytest_exit": code}
+
+
+def summarise(tests: list[str], limit: int = 8) -> str:
+    """test ids grouped by test function: 'file::test (n params)'."""
+    groups: dict[str, int] = {}
+    for t in tests:
+        groups[re.sub(r"\[.*\]$", "", t)] = groups.get(re.sub(r"\[.*\]$", "", t), 0) + 1
+    items = [f"`{k}`" + (f" ({n})" if n > 1 else "") for k, n in sorted(groups.items(), key=lambda kv: -kv[1])]
+    more = f", ... {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="run only these mutants")
+    ap.add_argument("--list", action="store_true", help="list the mutants and check their patterns, build nothing")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (copy, venv, log)")
+    ap.add_argument("--skip-baseline", action="store_true", help="do not run the suite on the unchanged code first")
+    ap.add_argument("--markdown", metavar="FILE", help="also write the result table to FILE")
+    ap.add_argument("--timeout", type=int, default=3600, help="seconds per suite run (a hang counts as a kill)")
+    ap.add_argument("--pytest-args", default="", help="extra pytest arguments (quoted), e.g. '-x'")
+    a = ap.parse_args()
+
+    mutants = MUTANTS
+    if a.only:
+        unknown = set(a.only) - {m.name for m in MUTANTS}
+        if unknown:
+            fail(f"unknown mutant(s) {sorted(unknown)}; --list shows them")
+        mutants = [m for m in MUTANTS if m.name in a.only]
+    for m in mutants:  # every pattern must match once before anything is built
+        apply(m, ROOT, dry=True)
+    if a.list:
+        for m in mutants:
+            print(f"{m.name:28} {m.path:26} {m.what}")
+        return 0
+
+    work = Path(tempfile.mkdtemp(prefix="fragcov-mutation-"))
+    tree, venv, log = work / "repo", work / "venv", work / "log.txt"
+    print(f"work folder {work} (log: {log})", flush=True)
+    try:
+        for f in repo_files(ROOT):
+            dst = tree / f
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, dst)
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+        python = venv / "bin" / "python"
+        pytest_args = a.pytest_args.split()
+
+        if not a.skip_baseline:
+            print("baseline (unchanged code) ...", flush=True)
+            if not build_and_install(tree, python, log):
+                fail(f"the unchanged code does not build; see {log}")
+            base = run_suite(tree, python, log, pytest_args, a.timeout)
+            if base["failed"]:
+                fail(f"the suite fails on the unchanged code: {base['failed'][:10]}; see {log}")
+
+        rows = []
+        for m in mutants:
+            t = time.time()
+            original = apply(m, tree)
+            try:
+                if not build_and_install(tree, python, log):
+                    fail(f"mutant {m.name} does not compile (its replacement is wrong); see {log}")
+                res = run_suite(tree, python, log, pytest_args, a.timeout)
+            finally:
+                (tree / m.path).write_text(original)
+            killed = bool(res["failed"])
+            rows.append((m, killed, res["failed"]))
+            print(f"{m.name}: {'killed by ' + str(len(res['failed'])) + ' tests' if killed else 'SURVIVED'} "
+                  f"({time.time() - t:.0f} s)", flush=True)
+        if not build_and_install(tree, python, log):  # leave the venv with the unchanged build
+            print("warning: rebuilding the unchanged code failed", file=sys.stderr)
+
+        lines = ["| mutant | planted bug | result | killing tests |", "|---|---|---|---|"]
+        for m, killed, tests in rows:
+            lines.append(f"| `{m.name}` | {m.what} ({m.path}) | "
+                         f"{'killed (' + str(len(tests)) + ')' if killed else '**survived**'} | "
+                         f"{summarise(tests) if killed else '-'} |")
+        table = "\n".join(lines)
+        print("\n" + table)
+        if a.markdown:
+            details = [f"\n{m.name}:\n" + "".join(f"  {t}\n" for t in tests) for m, _, tests in rows]
+            Path(a.markdown).write_text(table + "\n\nEvery killing test:\n" + "".join(details))
+        survivors = [m.name for m, killed, _ in rows if not killed]
+        if survivors:
+            print(f"\nsurvived: {', '.join(survivors)}", file=sys.stderr)
+        return 1 if survivors else 0
+    finally:
+        if a.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
