@@ -1,7 +1,7 @@
-"""Independent pure-numpy reference model of SPEC.md section 3.
+"""Independent pure-numpy reference model of docs/spec.md section 3 (and 4.9).
 
 It computes, for every cell group, the coverage track that ``export_coverage``
-must write, as run-length records ``(chrom, start, end, value)`` (SPEC 3.8).
+must write, as run-length records ``(chrom, start, end, value)`` (section 3.8).
 It is written for clarity, not speed, but is fully vectorised and works on a
 sparse *step-function* representation, so whole-genome data at ``bin_size=1``
 is fine.
@@ -11,9 +11,10 @@ arrays ``(pos, cnt)`` with ``len(pos) == len(cnt) + 1``; the function has the
 integer value ``cnt[k]`` on ``[pos[k], pos[k+1])`` and 0 outside
 ``[pos[0], pos[-1])``.  All counting (including the smoothing window sums) is
 done with exact integers; each value is then one float64 division written as
-docs/spec.md section 3.6 states it (``v / (N/1e6)``, ``v / (N/1e6 * bin_size/1e3)``,
-``v / (S/1e6)``; smoothed: ``window sum / (w * denominator)``), and the writer
-rounds it once to float32.  Equal-value merging is done on the exact integers,
+docs/spec.md section 3.6 states it (``v / (N/1e6)``, ``v / (N/1e6 * (bin_size/1e3))``,
+``v / (S/1e6)``, ``v / (L/G)``, ``v / n_cells``, ``v / (Q/1e4)``; smoothed:
+``window sum / (w * denominator)``), then multiplied by ``scale_factor``, and the
+writer rounds it once to float32.  Equal-value merging is done on the exact integers,
 so it never depends on floating-point noise.
 
 Main entry point: :func:`coverage_tracks`.
@@ -126,8 +127,9 @@ class _RegionIndex:
 # ----------------------------------------------------------------------------
 
 def make_units(chrom, start, end, strand=None, *, min_frag_length=None,
-               max_frag_length=2000, counting_strategy="fragment"):
-    """Length filter + unit construction. Returns (chrom, start, end) int64 arrays.
+               max_frag_length=2000, counting_strategy="fragment", cell=None):
+    """Length filter + unit construction. Returns (chrom, start, end) int64 arrays,
+    and the cell of each unit as a fourth array when ``cell`` (per fragment) is given.
 
     ``strand`` None means paired-end fragments; otherwise single-end reads with
     strand given as '+'/'-' strings, bools (True = '+') or +1/-1.
@@ -135,6 +137,8 @@ def make_units(chrom, start, end, strand=None, *, min_frag_length=None,
     chrom = np.asarray(chrom, dtype=np.int64)
     start = np.asarray(start, dtype=np.int64)
     end = np.asarray(end, dtype=np.int64)
+    cells = np.zeros(len(chrom), dtype=np.int64) if cell is None else np.asarray(cell, dtype=np.int64)
+    out = None
     if strand is None:
         length = end - start
         keep = np.ones(len(start), dtype=bool)
@@ -142,23 +146,24 @@ def make_units(chrom, start, end, strand=None, *, min_frag_length=None,
             keep &= length >= min_frag_length
         if max_frag_length is not None:
             keep &= length <= max_frag_length
-        chrom, start, end = chrom[keep], start[keep], end[keep]
+        chrom, start, end, cells = chrom[keep], start[keep], end[keep], cells[keep]
         if counting_strategy == "fragment":
-            return chrom, start, end
-        if counting_strategy == "insertion":
+            out = chrom, start, end, cells
+        elif counting_strategy == "insertion":
             # two 1-bp units per fragment: [start, start+1) and [end-1, end)
             c = np.concatenate([chrom, chrom])
             s = np.concatenate([start, end - 1])
-            return c, s, s + 1
+            out = c, s, s + 1, np.concatenate([cells, cells])
+    else:  # single-end: no length filter
+        forward = _strand_is_forward(strand)
+        if counting_strategy == "fragment":
+            out = chrom, start, end, cells
+        elif counting_strategy == "insertion":
+            s = np.where(forward, start, end - 1)  # the read's 5' end
+            out = chrom, s, s + 1, cells
+    if out is None:
         raise ValueError(counting_strategy)
-    # single-end: no length filter
-    forward = _strand_is_forward(strand)
-    if counting_strategy == "fragment":
-        return chrom, start, end
-    if counting_strategy == "insertion":
-        s = np.where(forward, start, end - 1)  # the read's 5' end
-        return chrom, s, s + 1
-    raise ValueError(counting_strategy)
+    return out if cell is not None else out[:3]
 
 
 def _strand_is_forward(strand) -> np.ndarray:
@@ -305,17 +310,26 @@ def norm_stats(units, include_for_norm=None, exclude_for_norm=None, *, chrom_ind
 
 def group_track(units, chrom_sizes, *, bin_size=10, blacklist=None,
                 normalization="RPKM", include_for_norm=None, exclude_for_norm=None,
-                smooth_base=None, snapatac2_denominator=False, return_stats=False):
-    """Track of one group from its units (chrom index, start, end) -> Records."""
+                smooth_base=None, snapatac2_denominator=False, return_stats=False,
+                cells=None, ceiling=None, effective_genome_size=None, n_cells=0,
+                norm_by_total=None, scale_factor=1.0, regions=None):
+    """Track of one group from its units (chrom index, start, end) -> Records.
+
+    ``cells``: the cell of each unit (needed by ``ceiling``, section 3.5.5);
+    ``n_cells``: the group's cells (normalization "n_cells"); ``norm_by_total``:
+    Q of ``norm_by`` (then ``normalization`` must be None); ``regions``: write
+    only records inside these (section 4.9).
+    """
     names = [str(n) for n, _ in chrom_sizes]
     lengths = [int(L) for _, L in chrom_sizes]
     chrom_index = {n: i for i, n in enumerate(names)}
     c, s, e = (np.asarray(a, dtype=np.int64) for a in units)
 
     # 3.3 blacklist: drop overlapping units entirely
+    cells = np.zeros(len(c), dtype=np.int64) if cells is None else np.asarray(cells, dtype=np.int64)
     if blacklist is not None:
         bad = _RegionIndex(blacklist, chrom_index).overlaps(c, s, e)
-        c, s, e = c[~bad], s[~bad], e[~bad]
+        c, s, e, cells = c[~bad], s[~bad], e[~bad], cells[~bad]
 
     # 3.4 normalization count
     n_count, n_len = norm_stats((c, s, e), include_for_norm, exclude_for_norm,
@@ -327,20 +341,31 @@ def group_track(units, chrom_sizes, *, bin_size=10, blacklist=None,
     S = 0  # sum of all bin values
     for ci, L in enumerate(lengths):
         sel = c == ci
-        bpos, bcnt = _bin_counts(s[sel], e[sel], L, bin_size)
+        if ceiling is None:
+            bpos, bcnt = _bin_counts(s[sel], e[sel], L, bin_size)
+        else:
+            bpos, bcnt = _capped_bin_counts(s[sel], e[sel], cells[sel], L, bin_size, ceiling)
         S += int((np.diff(bpos) * bcnt).sum())
         per_chrom.append(_bins_to_bases(bpos, bcnt, L, bin_size))
 
     # 3.6 normalization: the denominator exactly as docs/spec.md section 3.6
     # writes it, evaluated left to right in float64; N = 0 (S = 0) -> empty track
-    if normalization is None:
+    if norm_by_total is not None:
+        if normalization is not None:
+            raise ValueError("norm_by needs normalization=None")
+        denom = norm_by_total / 1e4
+    elif normalization is None:
         denom = 1.0
     elif normalization == "CPM":
         denom = N / 1e6
     elif normalization == "RPKM":
-        denom = N / 1e6 * bin_size / 1e3
+        denom = N / 1e6 * (bin_size / 1e3)
     elif normalization == "BPM":
         denom = S / 1e6
+    elif normalization == "RPGC":
+        denom = n_len / effective_genome_size
+    elif normalization == "n_cells":
+        denom = float(n_cells)
     else:
         raise ValueError(f"unknown normalization {normalization!r}")
 
@@ -360,14 +385,53 @@ def group_track(units, chrom_sizes, *, bin_size=10, blacklist=None,
         out_c.append(np.full(len(rs), names[ci], dtype=object))
         out_s.append(rs)
         out_e.append(re_)
-        out_v.append(rv / divisor if len(rv) else rv.astype(np.float64))
+        out_v.append(rv / divisor * scale_factor if len(rv) else rv.astype(np.float64))
     rec = Records(np.concatenate(out_c) if out_c else np.array([], dtype=object),
                   np.concatenate(out_s).astype(np.int64),
                   np.concatenate(out_e).astype(np.int64),
                   np.concatenate(out_v).astype(np.float64))
+    if regions is not None:
+        rec = _clip_to_regions(rec, regions, chrom_index)
     if return_stats:
         return rec, {"count": n_count, "length": n_len, "S": S, "denominator": denom}
     return rec
+
+
+def _capped_bin_counts(start, end, cell, length, bin_size, ceiling):
+    """Section 3.5.5: each cell's bin counts capped at ``ceiling``, then summed
+    over the cells (a step function as _bin_counts returns)."""
+    events: dict[int, int] = {}
+    for k in np.unique(cell):
+        sel = cell == k
+        bpos, bcnt = _bin_counts(start[sel], end[sel], length, bin_size)
+        capped = np.minimum(bcnt, ceiling)
+        for p, d in zip(bpos.tolist(), np.diff(np.r_[0, capped, 0]).tolist()):
+            events[p] = events.get(p, 0) + d
+    if not events:
+        return _bin_counts(start[:0], end[:0], length, bin_size)
+    pos = np.array(sorted(events), dtype=np.int64)
+    cnt = np.cumsum([events[p] for p in pos.tolist()])[:-1].astype(np.int64)
+    return pos, cnt
+
+
+def _clip_to_regions(rec: Records, regions, chrom_index) -> Records:
+    """Section 4.9: the records cut to the (merged) regions."""
+    index = _RegionIndex(regions, chrom_index)
+    names = {i: n for n, i in chrom_index.items()}
+    keep = []
+    for ci, starts in index.starts.items():
+        ends = index.ends[ci]
+        on = rec.chrom == names[ci]
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            sel = np.flatnonzero(on & (rec.end > a) & (rec.start < b))
+            for i in sel.tolist():
+                keep.append((rec.chrom[i], max(int(rec.start[i]), a), min(int(rec.end[i]), b), rec.value[i]))
+    keep.sort(key=lambda r: (chrom_index[r[0]], r[1]))
+    if not keep:
+        return Records(rec.chrom[:0], rec.start[:0], rec.end[:0], rec.value[:0])
+    c, s, e, v = zip(*keep)
+    return Records(np.array(c, dtype=object), np.array(s, dtype=np.int64), np.array(e, dtype=np.int64),
+                   np.array(v, dtype=np.float64))
 
 
 # ----------------------------------------------------------------------------
@@ -379,7 +443,9 @@ def coverage_tracks(chrom_sizes: Sequence[tuple[str, int]], chrom, start, end, g
                     blacklist=None, normalization="RPKM", include_for_norm=None,
                     exclude_for_norm=None, min_frag_length=None, max_frag_length=2000,
                     counting_strategy="fragment", smooth_base=None,
-                    snapatac2_denominator=False, as_list=True):
+                    snapatac2_denominator=False, as_list=True, cell=None, ceiling=None,
+                    effective_genome_size=None, n_cells=None, norm_by=None, scale_factor=1.0,
+                    regions=None):
     """Model of export_coverage's tracks, per SPEC section 3.
 
     chrom_sizes: ordered ``[(name, length), ...]`` (the reference_sequences).
@@ -394,8 +460,12 @@ def coverage_tracks(chrom_sizes: Sequence[tuple[str, int]], chrom, start, end, g
         instead of the unit count (SPEC 3.5).
     as_list: return ``{group: [(chrom, start, end, value), ...]}``; with False,
         ``{group: Records}``.
+    cell: per-fragment cell id (for ``ceiling``).
+    n_cells, norm_by: ``{group: number of cells}`` / ``{group: Q}`` for
+        normalization "n_cells" / the norm_by scaling.
+    effective_genome_size, scale_factor, regions: as export_coverage's.
     """
-    if normalization not in (None, "CPM", "RPKM", "BPM"):
+    if normalization not in (None, "CPM", "RPKM", "BPM", "RPGC", "n_cells"):
         raise ValueError(f"unknown normalization {normalization!r}")
     if counting_strategy not in ("fragment", "insertion"):
         raise ValueError(counting_strategy)
@@ -417,14 +487,19 @@ def coverage_tracks(chrom_sizes: Sequence[tuple[str, int]], chrom, start, end, g
     for g in groups:
         g = str(g)
         sel = known & (labels == g)
+        frag_cell = np.zeros(int(sel.sum()), dtype=np.int64) if cell is None else np.asarray(cell)[sel]
         units = make_units(chrom[sel], start[sel], end[sel],
                            None if strand is None else np.asarray(strand)[sel],
                            min_frag_length=min_frag_length, max_frag_length=max_frag_length,
-                           counting_strategy=counting_strategy)
-        rec = group_track(units, chrom_sizes, bin_size=bin_size, blacklist=blacklist,
+                           counting_strategy=counting_strategy, cell=frag_cell)
+        rec = group_track(units[:3], chrom_sizes, bin_size=bin_size, blacklist=blacklist,
                           normalization=normalization, include_for_norm=include_for_norm,
                           exclude_for_norm=exclude_for_norm, smooth_base=smooth_base,
-                          snapatac2_denominator=snapatac2_denominator)
+                          snapatac2_denominator=snapatac2_denominator, cells=units[3], ceiling=ceiling,
+                          effective_genome_size=effective_genome_size,
+                          n_cells=0 if n_cells is None else n_cells.get(g, 0),
+                          norm_by_total=None if norm_by is None else norm_by.get(g, 0.0),
+                          scale_factor=scale_factor, regions=regions)
         out[g] = rec.to_list() if as_list else rec
     return out
 

@@ -602,15 +602,13 @@ def test_matches_snapatac2_up_to_the_partial_last_bin(case, tmp_path):
     assert_track_matches(paths[group], expected, names, label=fixture_case_id(case))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cpp/src/exporter.cpp divides by N/1e6 * (bin_size/1e3); docs/spec.md section 3.6 writes "
-    "N/1e6 * bin_size/1e3 (left to right). The two float64 denominators differ in the last "
-    "bit, and a value whose exact quotient is a float32 rounding midpoint (here 9 / 64e-9 = "
-    "140,625,000, halfway between 140,624,992 and 140,625,008) rounds to different float32s. "
-    "Happens only for small N (measured: ~1e-3 of values for N < 100, ~5e-6 for N < 10,000, "
-    "none above); one order must be chosen for both the spec and the core"))
 def test_rpkm_denominator_evaluated_in_spec_order(tmp_path):
-    """64 fragments, 9 of them over base 100: RPKM at bin_size 1 is 9 / (64/1e6 * 1/1e3)."""
+    """64 fragments, 9 of them over base 100: RPKM at bin_size 1 is 9 / (64/1e6 * (1/1e3)).
+
+    docs/spec.md section 3.6 fixes the order, N/1e6 x (bin_size/1e3): the other
+    order, N/1e6 x bin_size / 1e3, gives a float64 denominator one bit away, and
+    9 / 64e-9 = 140,625,000 is a float32 rounding midpoint, so the two orders
+    round to different float32s (140,624,992 vs 140,625,008) here."""
     cs = [("c1", 1000)]
     start = np.r_[100 - np.arange(9), 500 + np.arange(55)]
     end = np.r_[np.full(9, 101), 501 + np.arange(55)]
