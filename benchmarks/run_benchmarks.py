@@ -28,7 +28,7 @@ Cases (--cases, comma separated; default: all but smoke):
   scale         default_bw on --scale multiples of --fragments
   threads       default_bw with n_jobs 1 and 2
   compare       bedGraph insertion CPM (.bedgraph.zst) with both tools; outputs must
-                agree (SPEC 3.5: the CPM denominator is the same in insertion mode)
+                agree (docs/spec.md section 3.9: the CPM denominator is the same in insertion mode)
   file_tracks   fragment file -> bigWig tracks, default options, from the position-sorted
                 BGZF file with its 10x header: fragcov reads the file once
                 (export_coverage(path, groups.tsv, chrom_sizes=...)); SnapATAC2 imports it

@@ -123,7 +123,7 @@ class _RegionIndex:
 
 
 # ----------------------------------------------------------------------------
-# Units (SPEC 3.1 - 3.2)
+# Units (docs/spec.md sections 3.1-3.2)
 # ----------------------------------------------------------------------------
 
 def make_units(chrom, start, end, strand=None, *, min_frag_length=None,
@@ -179,7 +179,7 @@ def _strand_is_forward(strand) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------
-# Binning (SPEC 3.5) as step functions
+# Binning (docs/spec.md section 3.5) as step functions
 # ----------------------------------------------------------------------------
 
 def _bin_counts(start, end, length, bin_size):
@@ -211,7 +211,7 @@ def _bins_to_bases(bpos, bcnt, length, bin_size):
 
 
 # ----------------------------------------------------------------------------
-# Smoothing (SPEC 3.7), exact integer window sums on a step function
+# Smoothing (docs/spec.md section 3.7), exact integer window sums on a step function
 # ----------------------------------------------------------------------------
 
 def _smooth(pos, cnt, length, w):
@@ -253,7 +253,7 @@ def _smooth(pos, cnt, length, w):
 
 
 # ----------------------------------------------------------------------------
-# Records (SPEC 3.8)
+# Records (docs/spec.md section 3.8)
 # ----------------------------------------------------------------------------
 
 def _runs(pos, val):
@@ -298,7 +298,7 @@ class Records:
 # ----------------------------------------------------------------------------
 
 def norm_stats(units, include_for_norm=None, exclude_for_norm=None, *, chrom_index):
-    """(count, summed length) of the units that enter the normalization (SPEC 3.4)."""
+    """(count, summed length) of the units that enter the normalization (docs/spec.md section 3.4)."""
     c, s, e = units
     inc = np.ones(len(c), dtype=bool)
     if include_for_norm is not None:
@@ -446,7 +446,7 @@ def coverage_tracks(chrom_sizes: Sequence[tuple[str, int]], chrom, start, end, g
                     snapatac2_denominator=False, as_list=True, cell=None, ceiling=None,
                     effective_genome_size=None, n_cells=None, norm_by=None, scale_factor=1.0,
                     regions=None):
-    """Model of export_coverage's tracks, per SPEC section 3.
+    """Model of export_coverage's tracks, per docs/spec.md section 3.
 
     chrom_sizes: ordered ``[(name, length), ...]`` (the reference_sequences).
     chrom: per fragment, chromosome index into chrom_sizes or chromosome name
@@ -457,7 +457,7 @@ def coverage_tracks(chrom_sizes: Sequence[tuple[str, int]], chrom, start, end, g
     groups: which groups to return (default: every label present, sorted as str);
         a requested group without fragments gets an empty track.
     snapatac2_denominator: CPM/RPKM divide by summed unit length (SnapATAC2 >= 2.8)
-        instead of the unit count (SPEC 3.5).
+        instead of the unit count (docs/spec.md section 3.9).
     as_list: return ``{group: [(chrom, start, end, value), ...]}``; with False,
         ``{group: Records}``.
     cell: per-fragment cell id (for ``ceiling``).

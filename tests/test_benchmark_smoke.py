@@ -1,4 +1,4 @@
-"""A tiny run of the benchmark harness (issue 4: benchmarks are not timed tests;
+"""A tiny run of the benchmark harness (benchmarks are not timed tests;
 CI only checks that the harness still works end to end).
 
 Generates 20k synthetic fragments, imports them, runs every smoke case with

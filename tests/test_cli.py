@@ -1,4 +1,4 @@
-"""Command line: fragment file + groups table gives the Python API's tracks (issue 5)."""
+"""Command line: fragment file + groups table gives the Python API's tracks."""
 from __future__ import annotations
 
 import gzip

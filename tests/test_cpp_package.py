@@ -1,10 +1,10 @@
-"""The installed C++ package: find_package(fragcov CONFIG) works for another project (issue 5).
+"""The installed C++ package: find_package(fragcov CONFIG) works for another project (docs/spec.md section 11.8).
 
 Builds and installs the library with -DFRAGCOV_BUILD_PYTHON=OFF into a
 temporary prefix, builds examples/ against that prefix with nothing but
 -DCMAKE_PREFIX_PATH (so the static library's link dependencies must come from
 the exported target), runs the example and checks the bedGraph files it writes
-against values worked out by hand from SPEC section 3.
+against values worked out by hand from docs/spec.md section 3.
 
 This is a real build (~30 s on two cores). It reads the repository's sources
 (CMakeLists.txt, cmake/, cpp/, examples/), which therefore must be next to tests/.

@@ -1,4 +1,4 @@
-"""Bad input: a clear exception before any output exists (SPEC section 6)."""
+"""Bad input: a clear exception before any output exists (docs/spec.md section 6)."""
 from __future__ import annotations
 
 import os

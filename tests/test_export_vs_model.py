@@ -174,7 +174,7 @@ def check_against_model(paths, expected, label):
 
 
 # ---------------------------------------------------------------------------
-# Track contents vs the model (SPEC section 3)
+# Track contents vs the model (docs/spec.md section 3)
 # ---------------------------------------------------------------------------
 
 CONFIGS = {
@@ -345,7 +345,7 @@ def test_empty_group_writes_valid_empty_file(suffix, how, rnd, tmp_path):
 
 
 # ---------------------------------------------------------------------------
-# Output formats, compression and file names (SPEC section 4)
+# Output formats, compression and file names (docs/spec.md section 4)
 # ---------------------------------------------------------------------------
 
 BIGWIG_MAGIC = b"\x26\xfc\x8f\x88"
@@ -566,7 +566,7 @@ def _fixture_adata(name):
 
 @pytest.mark.parametrize("case", FIXTURE_CASES, ids=fixture_case_id)
 def test_matches_snapatac2_fixture(case, tmp_path):
-    """Same track as SnapATAC2 2.9.0, except fragment-mode CPM/RPKM where SPEC 3.5
+    """Same track as SnapATAC2 2.9.0, except fragment-mode CPM/RPKM where docs/spec.md section 3.9
     divides by the unit count: there SnapATAC2's values are multiplied by
     (summed unit length / unit count) of the group."""
     ds_name, cfg, group, suffix, _ = case

@@ -1,4 +1,4 @@
-"""Ctrl-C during an export leaves only complete files (SPEC section 6)."""
+"""Ctrl-C during an export leaves only complete files (docs/spec.md section 6.5)."""
 from __future__ import annotations
 
 import gzip

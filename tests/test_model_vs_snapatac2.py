@@ -1,14 +1,14 @@
-"""The reference model (tests/model.py, SPEC section 3) reproduces SnapATAC2 2.9.0.
+"""The reference model (tests/model.py, docs/spec.md section 3) reproduces SnapATAC2 2.9.0.
 
 Inputs are the 10x fragment files of tests/data (one unit per line, the count
 column ignored) with groups.tsv; expected tracks are SnapATAC2's own output
 (tests/data/README.md). For CPM/RPKM the model is run with
-``snapatac2_denominator=True`` (summed unit length, SPEC 3.5); everything else
-uses exactly the SPEC rules.
+``snapatac2_denominator=True`` (summed unit length, docs/spec.md section 3.9); everything else
+uses exactly the rules of docs/spec.md section 3.
 
 Findings this file pins down about SnapATAC2 2.9.0:
 * the CPM/RPKM denominator is the summed *unclipped* unit length (fragment
-  mode) - with the SPEC count instead, fragment-mode CPM/RPKM tracks differ by
+  mode) - with the spec's count instead, fragment-mode CPM/RPKM tracks differ by
   the factor (summed length / count), while insertion mode is identical;
 * single-end reads: the unit is the read [start, end) (fragment) or its 5' base
   (insertion: start for '+', end-1 for '-'); max_frag_length does not filter them;
@@ -48,7 +48,7 @@ def test_model_reproduces_snapatac2(case):
     "case", [c for c in FIXTURE_CASES if _normalization(c) in NORMALIZED],
     ids=fixture_case_id)
 def test_spec_denominator_is_snapatac2_times_length_over_count(case):
-    """SPEC 3.5: the SPEC track = SnapATAC2's track x (summed length / count);
+    """docs/spec.md section 3.9: the spec's track = SnapATAC2's track x (summed length / count);
     the two agree in insertion mode (unit length 1)."""
     names = [c for c, _ in load_dataset(case[0])["chrom_sizes"]]
     expected = read_track(fixture_track_path(case), names)
@@ -101,7 +101,7 @@ def test_edges_data_touches_every_region_edge():
 
 
 def test_fixture_comparison_is_not_vacuous():
-    """The SPEC (count) denominator must *not* match SnapATAC2 in fragment mode."""
+    """The spec's (count) denominator must *not* match SnapATAC2 in fragment mode."""
     case = FIXTURE_CASES[1]
     assert case[1] == "default_rpkm_bedgraph"
     names = [c for c, _ in load_dataset(case[0])["chrom_sizes"]]
@@ -126,7 +126,7 @@ def test_snapatac2_sorts_chromosomes_by_name():
 
 
 # ---------------------------------------------------------------------------
-# Small hand-checked cases of the model itself (SPEC section 3 wording)
+# Small hand-checked cases of the model itself (docs/spec.md section 3 wording)
 # ---------------------------------------------------------------------------
 
 CS = [("c1", 100), ("c2", 25)]
@@ -278,15 +278,15 @@ def test_model_matches_live_snapatac2(cfg, tmp_path_factory):
 
 
 def test_snapatac2_partial_last_bin(tmp_path_factory):
-    """Where SnapATAC2 2.9.0 departs from SPEC 3.5/3.6 (documented, SPEC wins).
+    """Where SnapATAC2 2.9.0 departs from docs/spec.md sections 3.5-3.6 (documented in section 12; the spec wins).
 
     When a chromosome's length is not a multiple of bin_size:
     (a) SnapATAC2 snaps each unit to bin edges *before* clipping at the chromosome
         end, so a unit starting in [L, ceil(L/bin)*bin) (an insertion at the end
         of a fragment that runs past the chromosome end) still adds 1 to the last,
-        partial bin; SPEC drops it (it lies beyond the end).
+        partial bin; the spec drops it (it lies beyond the end).
     (b) for BPM, SnapATAC2 sums value * (record length // bin_size) over merged
-        records, so the partial last bin never counts in S; SPEC counts every bin.
+        records, so the partial last bin never counts in S; the spec counts every bin.
     """
     snap = _snapatac2()
     cs = [("chrA", 57)]

@@ -1,7 +1,10 @@
 """Regenerate the test data of tests/test_export_fragments.py (needs snapatac2==2.9.0 and the
 project's shared fixtures; the tests themselves need neither).
 
-    cd tests/data/export_fragments && python make_data.py /work/shared/fixtures
+    cd tests/data/export_fragments && python make_data.py FIXTURES_DIR
+
+FIXTURES_DIR: the folder of the reference fixtures (pbmc_mini/, single_end/, ... ; see
+tests/data/README.md).
 """
 import gzip
 import shutil
@@ -17,7 +20,9 @@ import scipy.sparse as sp
 import snapatac2 as snap
 
 HERE = Path(__file__).resolve().parent
-FIXTURES = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/fixtures")
+if len(sys.argv) != 2:
+    sys.exit(__doc__)
+FIXTURES = Path(sys.argv[1])
 
 
 def make_paired():
