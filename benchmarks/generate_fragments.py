@@ -229,7 +229,8 @@ def sample_lengths(rng, n):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n-fragments", type=int, default=1_000_000, help="number of unique fragment lines (approx., exact before de-duplication)")
+    ap.add_argument("--n-fragments", type=int, default=1_000_000,
+                    help="number of unique fragment lines (approx., exact before de-duplication)")
     ap.add_argument("--n-cells", type=int, default=None, help="default: n_fragments/5000, at least 20")
     ap.add_argument("--n-groups", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
@@ -362,7 +363,8 @@ def main(argv=None):
         lengths_over2k += int((L > 2000).sum())
         cell_start = cell_end
         if not a.quiet:
-            print(f"\r{total_written:,} fragments, {cell_end}/{C} cells, {time.time() - t0:.0f}s", end="", file=sys.stderr)
+            print(f"\r{total_written:,} fragments, {cell_end}/{C} cells, {time.time() - t0:.0f}s", end="",
+                  file=sys.stderr)
     if writer is not None:
         writer.close()
     if buckets is not None:

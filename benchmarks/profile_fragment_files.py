@@ -112,7 +112,12 @@ def main(argv=None):
         timed("parse (uncompressed copy)", lambda: parse_only(plain, settings, barcodes), results)
         timed("parse (file: inflate + parse)", lambda: parse_only(a.fragments, settings, barcodes), results)
         out = os.path.join(work, "tracks")
-        timed("export (file -> bigWig)", lambda: f"{len(fragcov.export_coverage(a.fragments, a.groups, chrom_sizes=a.chrom_sizes, out_dir=out, n_jobs=a.n_jobs))} tracks", results)
+
+        def export():
+            tracks = fragcov.export_coverage(a.fragments, a.groups, chrom_sizes=a.chrom_sizes, out_dir=out,
+                                             n_jobs=a.n_jobs)
+            return f"{len(tracks)} tracks"
+        timed("export (file -> bigWig)", export, results)
         h5 = os.path.join(work, "import.h5ad")
 
         def run_import():

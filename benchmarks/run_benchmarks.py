@@ -427,7 +427,8 @@ def main(argv=None):
         a.smooth_fragments = "5k"
         a.scale, a.threads = "1,2", "1,2"
         if a.cases is None:
-            a.cases = "default_bw,bedgraph_zst,insertion,smooth,threads,compare,file_tracks,import_position,import_barcode"
+            a.cases = ("default_bw,bedgraph_zst,insertion,smooth,threads,compare,file_tracks,import_position,"
+                       "import_barcode")
         if a.work_dir == os.path.join(tempfile.gettempdir(), "fragcov-bench"):
             a.work_dir = os.path.join(tempfile.gettempdir(), "fragcov-bench-smoke")
         a.timeout = min(a.timeout, 300)
@@ -582,7 +583,7 @@ def main(argv=None):
         if len(compare_outputs) == 2:
             ok, lines = compare_tracks(compare_outputs["fragcov"], compare_outputs["snapatac2"])
             compare_text = (f"bedGraph insertion CPM on {[d for c, d, _, _ in plan if c == 'compare'][0].name}: "
-                            f"**{'AGREE' if ok else 'DIFFER'}**\n\n" + "\n".join(f"- {l}" for l in lines))
+                            f"**{'AGREE' if ok else 'DIFFER'}**\n\n" + "\n".join(f"- {line}" for line in lines))
             log("compare: " + ("outputs agree" if ok else "outputs DIFFER"))
             if not ok:
                 failures += 1

@@ -127,7 +127,8 @@ def run(cmd, cwd, log, env=None, timeout=None) -> tuple[int, str]:
                            text=True, timeout=timeout)
         code, out = r.returncode, r.stdout
     except subprocess.TimeoutExpired as e:
-        code, out = None, (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        out = e.stdout or ""
+        code, out = None, out.decode(errors="replace") if isinstance(out, bytes) else out
     with open(log, "a") as fh:
         fh.write(f"\n$ {' '.join(map(str, cmd))}  (in {cwd}, {time.time() - t:.0f} s, exit {code})\n{out}")
     return code, out

@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --tests --no-install
 source scripts/python_env.sh
 
-# 2. sdist + manylinux wheel, and the wheel installed with its test extras
-bash scripts/build_wheel.sh
+# 2. sdist + manylinux wheel (compiler warnings are errors when FRAGCOV_WERROR=1, as
+#    .ci/run sets), and the wheel installed with its test extras
+werror=()
+[ "${FRAGCOV_WERROR:-0}" != 0 ] && werror=(-Ccmake.define.FRAGCOV_WERROR=ON)
+bash scripts/build_wheel.sh "${werror[@]}"
 wheel=$(ls "$PWD"/dist/fragcov-*.whl) sdist=$(ls "$PWD"/dist/fragcov-*.tar.gz)
 "$PYTHON" -m pip uninstall -q -y fragcov >/dev/null 2>&1 || true
 "$PYTHON" -m pip install -q --disable-pip-version-check "$wheel[test]"
@@ -26,8 +29,9 @@ if ! "$PYTHON" -m pip install -q --disable-pip-version-check "snapatac2==2.9.0";
   echo "warning: snapatac2 2.9.0 could not be installed; its live comparisons will be skipped" >&2
 fi
 
-# 4. C++ unit tests (sanitized build, ctest)
+# 4. C++ unit tests (sanitized build, ctest, warnings as errors) and the Python linter
 bash scripts/test_cpp.sh
+"$PYTHON" -m ruff check python tests benchmarks scripts docs
 
 # 5. Python tests, run from tests/ so that the installed wheel is imported;
 #    test_wheel.py also installs the wheel and the sdist into fresh virtualenvs

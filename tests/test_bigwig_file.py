@@ -24,7 +24,7 @@ import pytest
 import fragcov
 import model
 from bigwig_layout import read_layout
-from helpers import compare_records, make_anndata, merge_float32, merge_items, read_bigwig, to_records
+from helpers import compare_records, make_anndata, merge_items, read_bigwig, to_records
 
 pyBigWig = pytest.importorskip("pyBigWig")
 pybigtools = pytest.importorskip("pybigtools")

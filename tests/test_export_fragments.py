@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import sys
 
 import anndata as ad
 import hdf5plugin  # noqa: F401  (single_end.h5ad was written by SnapATAC2: Blosc filters)

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import gzip
-import os
-import shutil
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import fragcov

@@ -272,8 +272,9 @@ def hostile_exports(draw):
     length = np.array(draw(st.lists(st.integers(1, 300), min_size=n_frags, max_size=n_frags)), np.int64)
     indptr = np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=n_cells))]).astype(np.int64)
     labels = draw(st.lists(st.sampled_from(["a", "b", None]), min_size=n_cells, max_size=n_cells))
-    corruption = draw(st.sampled_from(["none", "none", "indptr_past", "indptr_decrease", "indptr_extreme", "negative_pos",
-                                       "pos_past_genome", "dup_name", "empty_name", "space_name", "zero_len"]))
+    corruption = draw(st.sampled_from(["none", "none", "indptr_past", "indptr_decrease", "indptr_extreme",
+                                       "negative_pos", "pos_past_genome", "dup_name", "empty_name", "space_name",
+                                       "zero_len"]))
     names = [c for c, _ in genome]
     lengths = [L for _, L in genome]
     if corruption == "indptr_past":

@@ -169,7 +169,7 @@ def test_model_blacklist_and_norm_regions():
 
 def test_model_normalizations():
     t = _track([0, 0], [0, 0], [10, 30], bin_size=10, normalization="RPKM")
-    assert t == [("c1", 0, 10, 2 / (2 / 1e6 * 10 / 1e3)), ("c1", 10, 30, 1 / (2 / 1e6 * 10 / 1e3))]
+    assert t == [("c1", 0, 10, 2 / (2 / 1e6 * (10 / 1e3))), ("c1", 10, 30, 1 / (2 / 1e6 * (10 / 1e3)))]
     # BPM: S = sum of bin values = 2 + 1 + 1 = 4
     t = _track([0, 0], [0, 0], [10, 30], bin_size=10, normalization="BPM")
     assert t == [("c1", 0, 10, 2 / 4 * 1e6), ("c1", 10, 30, 1 / 4 * 1e6)]

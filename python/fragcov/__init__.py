@@ -9,4 +9,5 @@ from ._import import import_fragments
 
 from . import ex, pp  # noqa: E402  (SnapATAC2-style namespaces)
 
-__all__ = ["export_coverage", "export_fragments", "import_fragments", "ex", "pp", "set_quiet", "resolve_chrom_sizes", "__version__"]
+__all__ = ["export_coverage", "export_fragments", "import_fragments", "ex", "pp", "set_quiet", "resolve_chrom_sizes",
+           "__version__"]

@@ -1,4 +1,5 @@
-"""Command line: ``fragcov export-coverage | export-fragments | import-fragments | demo`` (also ``python -m fragcov``)."""
+"""Command line: ``fragcov export-coverage | export-fragments | import-fragments | demo``
+(also ``python -m fragcov``); docs/spec.md section 10."""
 from __future__ import annotations
 
 import argparse

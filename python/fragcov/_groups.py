@@ -134,8 +134,8 @@ class Tracks:
         bad = used & ~(np.isfinite(quantity) & (quantity >= 0))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"norm_by is {float(quantity[i])!r} for cell {cell_names[i]!r}: it must be a finite number "
-                             ">= 0 for every exported cell")
+            raise ValueError(f"norm_by is {float(quantity[i])!r} for cell {cell_names[i]!r}: it must be a finite "
+                             "number >= 0 for every exported cell")
         order = np.argsort(self.codes, kind="stable")
         bounds = np.searchsorted(self.codes[order], np.arange(len(self.keys) + 1), side="left")
         return [math.fsum(quantity[order[a:b]].tolist()) for a, b in zip(bounds[:-1], bounds[1:])]

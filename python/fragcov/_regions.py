@@ -141,7 +141,8 @@ def parse_output_regions(value, chrom_sizes: dict[str, int]):
         raise ValueError(f"regions: unknown chromosome(s) {', '.join(map(repr, unknown[:5]))}; the data's reference "
                          f"sequences are {', '.join(list(chrom_sizes)[:5])}{', ...' if len(chrom_sizes) > 5 else ''}")
     if not regions:
-        raise ValueError("regions is empty: give at least one chromosome, region or BED line, or None for the whole genome")
+        raise ValueError("regions is empty: give at least one chromosome, region or BED line, or None for the "
+                         "whole genome")
     index = {c: i for i, c in enumerate(chrom_sizes)}
     return (np.array([index[c] for c, _, _ in regions], dtype=np.uint32),
             np.array([s for _, s, _ in regions], dtype=np.int64),

@@ -233,7 +233,8 @@ class H5adSource(Source):
 
     def obs(self):
         obs = read_elem(self.file["obs"])
-        return obs.iloc[self.rows] if self.n_obs != len(obs) or not np.array_equal(self.rows, np.arange(len(obs))) else obs
+        whole = self.n_obs == len(obs) and np.array_equal(self.rows, np.arange(len(obs)))
+        return obs if whole else obs.iloc[self.rows]
 
     def n_fragments(self):
         return int((self.indptr[self.rows + 1] - self.indptr[self.rows]).sum())

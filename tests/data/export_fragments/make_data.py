@@ -6,7 +6,6 @@ project's shared fixtures; the tests themselves need neither).
 FIXTURES_DIR: the folder of the reference fixtures (pbmc_mini/, single_end/, ... ; see
 tests/data/README.md).
 """
-import gzip
 import shutil
 import sys
 from pathlib import Path

@@ -81,7 +81,8 @@ EDGE = (
 
 def configs():
     s = str(HERE / "pbmc_sub.tsv.gz")
-    cs = {l.split()[0]: int(l.split()[1]) for l in (HERE / "pbmc_sub.chrom.sizes").read_text().split("\n") if l}
+    lines = (HERE / "pbmc_sub.chrom.sizes").read_text().split("\n")
+    cs = {line.split()[0]: int(line.split()[1]) for line in lines if line}
     yield "paired_default", lambda: snap.pp.import_fragments(s, cs)
     yield "paired_min1500", lambda: snap.pp.import_fragments(s, cs, min_num_fragments=1500)
     yield "paired_whitelist", lambda: snap.pp.import_fragments(
