@@ -67,8 +67,14 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# fragcov's own options (SnapATAC2 has none of them): the default bigWig export plus one option,
+# compared with fragcov's default_bw (docs/spec.md sections 3.5.5, 3.6, 4.9)
+OPTION_CASES = {"ceiling": {"ceiling": 4},
+                "region_1mb": {"regions": "chr1:50,000,000-51,000,000"},
+                "rpgc_scaled": {"normalization": "RPGC", "effective_genome_size": 2_913_022_398, "scale_factor": 2.0},
+                "norm_by": {"normalization": None, "norm_by": "n_fragment"}}
 ALL_CASES = ["default_bw", "bedgraph_zst", "insertion", "smooth", "scale", "threads", "compare",
-             "file_tracks", "import_position", "import_barcode"]
+             "file_tracks", "import_position", "import_barcode", *OPTION_CASES]
 TOOLS = ["snapatac2", "fragcov", "fragcov-main"]
 # cases that start from the fragment file: (worker mode, input file, sorted_by_barcode)
 FILE_CASES = {"file_tracks": ("file_tracks", "position", False),
@@ -489,6 +495,8 @@ def main(argv=None):
                                          "counting_strategy": "insertion"}, a.n_jobs))
         elif c in FILE_CASES:
             plan.append((c, base, dict(BW) if c == "file_tracks" else {}, a.n_jobs))
+        elif c in OPTION_CASES:
+            plan.append((c, base, dict(BW, **OPTION_CASES[c]), a.n_jobs))
 
     # ---- datasets (generation + one import each)
     use_fc_import = "snapatac2" not in run_tools  # CI without snapatac2
@@ -523,6 +531,8 @@ def main(argv=None):
         for tool in run_tools:
             if tool == "fragcov-main" and mode == "export":
                 continue  # the baseline is compared on the fragment-file cases only
+            if tool == "snapatac2" and case in OPTION_CASES:
+                continue  # SnapATAC2 has no such option
             key = key_of(tool, ds, params, n_jobs) if mode == "export" else \
                 json.dumps([tool, ds.name, case, sorted(params.items()), n_jobs])
             reuse = (tool in ("snapatac2", "fragcov-main") and not a.rerun_snapatac2) or \
@@ -610,10 +620,10 @@ def fmt(x, nd=2):
 def render(plan, tools, results, avail, compare_text, a) -> str:
     out = ["| case | fragments | cells | n_jobs | tool | wall s | CPU s | peak RSS MB | base RSS MB | output MB |",
            "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
-    ratio_rows = []
+    ratio_rows, option_rows = [], []
     for case, ds, params, n_jobs in plan:
         for tool in tools:
-            if tool == "fragcov-main" and case not in FILE_CASES:
+            if (tool == "fragcov-main" and case not in FILE_CASES) or (tool == "snapatac2" and case in OPTION_CASES):
                 continue
             r = results.get((case, tool))
             head = f"| {case} | {label(ds.n_frag)} | {ds.n_cells} | {n_jobs} | {tool} |"
@@ -628,6 +638,10 @@ def render(plan, tools, results, avail, compare_text, a) -> str:
                 out.append(f"{head} {fmt(r['wall'])}{c} | {fmt(r['cpu'])} | {fmt(r['peak_rss_mb'], 0)} | "
                            f"{fmt(r['base_rss_mb'], 0)} | {fmt(r['out_bytes'] / 1e6, 1)} |")
         f = results.get((case, "fragcov"))
+        plain = results.get(("default_bw", "fragcov"))
+        if case in OPTION_CASES and f and plain and "error" not in f and "error" not in plain:
+            option_rows.append(f"| {case} | {params} | {f['wall']:.2f} | {f['wall'] / max(plain['wall'], 1e-9):.2f}x | "
+                               f"{f['cpu'] / max(plain['cpu'], 1e-9):.2f}x | {f['peak_rss_mb']:.0f} |")
         for other in ("snapatac2", "fragcov-main"):
             s = results.get((case, other))
             if s and f and "error" not in s and "error" not in f:
@@ -641,6 +655,10 @@ def render(plan, tools, results, avail, compare_text, a) -> str:
             "\n".join(ratio_rows)
     else:
         txt += "(none: needs both tools)"
+    if option_rows:
+        txt += ("\n\nfragcov's own options, each against fragcov's default bigWig export of the same data "
+                "(the time ratio; 1.00x = free):\n\n| case | params | wall s | wall / default | CPU / default | "
+                "peak RSS MB |\n|---|---|---:|---:|---:|---:|\n" + "\n".join(option_rows))
     det = []
     for tool in tools:
         th = [(case, results.get((case, tool))) for case, _, _, _ in plan if case.startswith("threads")]
