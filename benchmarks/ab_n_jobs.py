@@ -65,15 +65,20 @@ def main():
     ap.add_argument("--nice", type=int, default=0)
     ap.add_argument("--taskset", default=None, help="CPU list for taskset, e.g. 0,1")
     ap.add_argument("--option", action="append", default=[], help="name=json_value, e.g. suffix='\".bedgraph.zst\"'")
+    ap.add_argument("--variant", action="append", default=[],
+                    help="NAME=json object of export options, run for every --python, e.g. "
+                         "ceiling='{\"ceiling\": 4}' (outputs of different variants differ, of course)")
     a = ap.parse_args()
     extra = {k: json.loads(v) for k, v in (o.split("=", 1) for o in a.option)}
-    variants = [(name, py, int(j)) for name, py in (p.split("=", 1) for p in a.python)
+    option_sets = [("", {})] + [(n, json.loads(v)) for n, v in (x.split("=", 1) for x in a.variant)]
+    variants = [(f"{name}{'+' + vn if vn else ''}", py, int(j), {**extra, **vo})
+                for name, py in (p.split("=", 1) for p in a.python) for vn, vo in option_sets
                 for j in a.n_jobs.split(",")]
-    runs: dict = {v: [] for v in variants}
+    runs: dict = {v[:3]: [] for v in variants}
     for r in range(a.repeat):
         for v in variants:
-            name, py, j = v
-            cmd = [py, "-c", WORKER, a.data, str(j), json.dumps(extra)]
+            name, py, j, opts = v
+            cmd = [py, "-c", WORKER, a.data, str(j), json.dumps(opts)]
             if a.taskset:
                 cmd = ["taskset", "-c", a.taskset] + cmd
             p = subprocess.run(cmd, capture_output=True, text=True, cwd="/tmp",
@@ -81,7 +86,7 @@ def main():
             if p.returncode:
                 sys.exit(f"{name} n_jobs={j} failed:\n{p.stderr[-3000:]}")
             rec = json.loads(p.stdout.strip().splitlines()[-1])
-            runs[v].append(rec)
+            runs[v[:3]].append(rec)
             print(f"[{r + 1}/{a.repeat}] {name:8s} n_jobs={j}: wall {rec['wall']:.2f} s, CPU {rec['cpu']:.2f} s, "
                   f"peak RSS {rec['rss_mb']:.0f} MB, sha {rec['sha']}", file=sys.stderr, flush=True)
     print("| build | n_jobs | wall s (median) | wall min-max | CPU s (median) | peak RSS MB (max) |")
@@ -92,6 +97,7 @@ def main():
         med[v] = statistics.median(walls)
         print(f"| {v[0]} | {v[2]} | {med[v]:.2f} | {min(walls):.2f}-{max(walls):.2f} | "
               f"{statistics.median(x['cpu'] for x in rs):.2f} | {max(x['rss_mb'] for x in rs):.0f} |")
+    variants = [v[:3] for v in variants]
     names = sorted({v[0] for v in variants}, key=[v[0] for v in variants].index)
     jobs = sorted({v[2] for v in variants})
     if len(jobs) > 1:
@@ -101,6 +107,15 @@ def main():
                                for (n, py, jj) in variants if n == name and jj != jobs[0])
             print(f"\n{name}: speed-up over n_jobs={jobs[0]} (median wall): {ratios}")
     shas = {x["sha"] for rs in runs.values() for x in rs}
+    if len(option_sets) > 1:
+        python_of = {v[0]: v[1] for v in variants}
+        for name in names:
+            if "+" not in name:
+                continue
+            plain = name.split("+")[0]
+            for j in jobs:
+                ratio = med[(name, python_of[name], j)] / med[(plain, python_of[plain], j)]
+                print(f"{name} n_jobs={j}: {ratio:.2f}x the time of {plain}")
     print(f"\noutputs byte-identical across all runs: {'yes' if len(shas) == 1 else 'NO: ' + ', '.join(sorted(shas))}")
 
 

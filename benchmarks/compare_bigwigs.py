@@ -41,7 +41,8 @@ def main(a_dir, b_dir) -> int:
             n += len(ra)
             same = same and ra.shape == rb.shape and np.array_equal(ra, rb)
         sa, sb = os.path.getsize(os.path.join(a_dir, name)), os.path.getsize(os.path.join(b_dir, name))
-        print(f"{name}: {'same signal' if same else 'DIFFERENT'} ({n:,} records; {sa / 1e6:.1f} MB vs {sb / 1e6:.1f} MB)")
+        verdict = "same signal" if same else "DIFFERENT"
+        print(f"{name}: {verdict} ({n:,} records; {sa / 1e6:.1f} MB vs {sb / 1e6:.1f} MB)")
         bad += not same
     print(f"{len(names)} files compared, {bad} different")
     return 1 if bad or not names else 0
