@@ -1,7 +1,6 @@
 #include "bigwig_file.hpp"
 
 #include <libdeflate.h>
-#include <zlib.h>
 
 #include "io_error.hpp"
 
@@ -112,16 +111,22 @@ public:
         out_ += 2;
         bitbuf_ = 0, bitcount_ = 0;
         put({3, 3});  // BFINAL = 1, BTYPE = 01 (fixed codes)
-        std::memset(head_, 0, sizeof head_);
+        // A candidate is valid only when stored for this block (above base_): no
+        // 16 KB memset per ~1 KB block; the table is cleared when base_ would wrap.
+        if (base_ > UINT32_MAX - 2 * (kSmallBlock + 1)) {
+            std::memset(head_, 0, sizeof head_);
+            base_ = 0;
+        }
+        base_ += kSmallBlock + 1;
         size_t i = 0;
         while (i + 3 <= n) {
             const uint32_t key = load3(in + i);
-            uint16_t* bucket = head_[hash(key)];
+            const uint32_t* bucket = head_[hash(key)];
             const size_t max = std::min<size_t>(258, n - i);
             size_t len = 0, distance = 0;
-            for (const uint16_t candidate : {bucket[0], bucket[1]}) {  // positions + 1; 0 = none
-                if (!candidate) break;
-                const uint8_t* match = in + candidate - 1;
+            for (const uint32_t stored : {bucket[0], bucket[1]}) {  // base_ + position + 1
+                if (stored <= base_) break;  // none in this block
+                const uint8_t* match = in + (stored - base_ - 1);
                 if (load3(match) != key) continue;
                 size_t l = 3;
                 while (l < max && match[l] == in[i + l]) ++l;
@@ -143,7 +148,7 @@ public:
             *out_++ = static_cast<char>(bitbuf_);
             bitbuf_ >>= 8;
         }
-        const uint32_t a = static_cast<uint32_t>(adler32(1, in, static_cast<uInt>(n)));
+        const uint32_t a = libdeflate_adler32(1, in, n);
         for (int shift = 24; shift >= 0; shift -= 8) *out_++ = static_cast<char>(a >> shift);  // big-endian
         return static_cast<size_t>(out_ - out);
     }
@@ -162,9 +167,9 @@ private:
     static uint32_t load3(const uint8_t* p) { return p[0] | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16; }
     static uint32_t hash(uint32_t key) { return (key * 2654435761u) >> (32 - kHashBits); }
     void insert(const uint8_t* in, size_t i) {  // the two latest positions per hash
-        uint16_t* bucket = head_[hash(load3(in + i))];
+        uint32_t* bucket = head_[hash(load3(in + i))];
         bucket[1] = bucket[0];
-        bucket[0] = static_cast<uint16_t>(i + 1);
+        bucket[0] = base_ + static_cast<uint32_t>(i) + 1;
     }
     void put(Code c) {  // at most 18 bits, to a buffer holding fewer than 32
         bitbuf_ |= uint64_t{c.bits} << bitcount_;
@@ -181,7 +186,8 @@ private:
     Code lit_[288];
     Code length_[259];
     Code distance_[kSmallBlock + 1];
-    uint16_t head_[1 << kHashBits][2];
+    uint32_t head_[1 << kHashBits][2] = {};
+    uint32_t base_ = 0;  // positions of the current block are stored as base_ + position + 1
     char* out_ = nullptr;
     uint64_t bitbuf_ = 0;
     uint32_t bitcount_ = 0;
