@@ -67,16 +67,17 @@ struct Cursor {
 // Hand-written because libdeflate spends about 4 us of setup on every call (it
 // resets a 128 KB hash table and builds Huffman codes), more than compressing a
 // ~1 KB block takes: a smoothed track has a fixedStep section of about that size
-// per covered region, some 200,000 per group. Blocks up to kSmallBlock bytes get
-// one deflate block with the fixed codes of RFC 1951 section 3.2.6 (libdeflate
-// also picks those for most blocks this small): greedy LZ77 over a hash of
-// 3-byte prefixes with two candidates each, matches of 3 to 258 bytes within
-// the block. The output is an ordinary zlib stream (RFC 1950). On the smoothing
-// benchmark this writes blocks up to 1.5 KB about 3% larger than libdeflate
-// level 1 in less than half the time (benchmarks/bigwig_sections.md).
+// per covered region, some 200,000 per group. Blocks up to kSmallBlock bytes
+// (every fixedStep section) get one deflate block with the fixed codes of RFC
+// 1951 section 3.2.6 (libdeflate also picks those for most blocks this small):
+// greedy LZ77 over a hash of 3-byte prefixes with two candidates each, matches
+// of 3 to 258 bytes within the block. The output is an ordinary zlib stream
+// (RFC 1950). On the smoothing benchmark this writes the files 1.7% larger than
+// libdeflate level 1 would for blocks over 1.5 KB, in 2/3 of the export time
+// (benchmarks/bigwig_sections.md).
 class StaticDeflate {
 public:
-    static constexpr size_t kSmallBlock = 1536;
+    static constexpr size_t kSmallBlock = BigWigFile::kSmallBlockBytes;
     static size_t bound(size_t n) { return 2 + (n * 9 + 7) / 8 + 2 + 4 + 8; }
 
     StaticDeflate() {
@@ -111,9 +112,10 @@ public:
         out_ += 2;
         bitbuf_ = 0, bitcount_ = 0;
         put({3, 3});  // BFINAL = 1, BTYPE = 01 (fixed codes)
-        // A candidate is valid only when stored for this block (above base_): no
-        // 16 KB memset per ~1 KB block; the table is cleared when base_ would wrap.
-        if (base_ > UINT32_MAX - 2 * (kSmallBlock + 1)) {
+        // A candidate is valid only when stored for this block (above base_): the
+        // 16 KB table is cleared once every ~14 blocks, when base_ would wrap,
+        // instead of before every block (16-bit entries keep it in L1).
+        if (base_ > UINT16_MAX - 2 * (kSmallBlock + 1)) {
             std::memset(head_, 0, sizeof head_);
             base_ = 0;
         }
@@ -121,15 +123,14 @@ public:
         size_t i = 0;
         while (i + 3 <= n) {
             const uint32_t key = load3(in + i);
-            const uint32_t* bucket = head_[hash(key)];
+            const uint16_t* bucket = head_[hash(key)];
             const size_t max = std::min<size_t>(258, n - i);
             size_t len = 0, distance = 0;
             for (const uint32_t stored : {bucket[0], bucket[1]}) {  // base_ + position + 1
                 if (stored <= base_) break;  // none in this block
                 const uint8_t* match = in + (stored - base_ - 1);
                 if (load3(match) != key) continue;
-                size_t l = 3;
-                while (l < max && match[l] == in[i + l]) ++l;
+                const size_t l = match_length(match, in + i, max);
                 if (l > len) len = l, distance = static_cast<size_t>(in + i - match);
             }
             insert(in, i);
@@ -139,7 +140,10 @@ public:
             }
             put(length_[len]);
             put(distance_[distance]);
-            for (size_t k = i + 1; k < i + len && k + 3 <= n; ++k) insert(in, k);
+            // positions inside a long match (a plateau of equal values) are not worth
+            // indexing: only its last few are, so that the repeat continues after it
+            const size_t from = len <= kInsertAll ? i + 1 : i + len - 4;
+            for (size_t k = from; k < i + len && k + 3 <= n; ++k) insert(in, k);
             i += len;
         }
         while (i < n) put(lit_[in[i++]]);
@@ -158,6 +162,7 @@ private:
         uint32_t bits, nbits;  // bits in the order they are written (least significant first)
     };
     static constexpr int kHashBits = 12;
+    static constexpr size_t kInsertAll = 16;  // matches up to this long index every position
     // Huffman codes go out most significant bit first
     static uint32_t reversed(uint32_t code, uint32_t nbits) {
         uint32_t r = 0;
@@ -165,11 +170,25 @@ private:
         return r;
     }
     static uint32_t load3(const uint8_t* p) { return p[0] | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16; }
+    // Length of the common prefix of a and b, at least 3 (known equal) and at most max;
+    // 8 bytes at a time (a < b, both inside one block of max bytes from b).
+    static size_t match_length(const uint8_t* a, const uint8_t* b, size_t max) {
+        size_t l = 3;
+        while (l + 8 <= max) {
+            uint64_t x, y;
+            std::memcpy(&x, a + l, 8);
+            std::memcpy(&y, b + l, 8);
+            if (x != y) return l + static_cast<size_t>(__builtin_ctzll(x ^ y) >> 3);  // little-endian
+            l += 8;
+        }
+        while (l < max && a[l] == b[l]) ++l;
+        return l;
+    }
     static uint32_t hash(uint32_t key) { return (key * 2654435761u) >> (32 - kHashBits); }
     void insert(const uint8_t* in, size_t i) {  // the two latest positions per hash
-        uint32_t* bucket = head_[hash(load3(in + i))];
+        uint16_t* bucket = head_[hash(load3(in + i))];
         bucket[1] = bucket[0];
-        bucket[0] = base_ + static_cast<uint32_t>(i) + 1;
+        bucket[0] = static_cast<uint16_t>(base_ + i + 1);
     }
     void put(Code c) {  // at most 18 bits, to a buffer holding fewer than 32
         bitbuf_ |= uint64_t{c.bits} << bitcount_;
@@ -186,7 +205,7 @@ private:
     Code lit_[288];
     Code length_[259];
     Code distance_[kSmallBlock + 1];
-    uint32_t head_[1 << kHashBits][2] = {};
+    uint16_t head_[1 << kHashBits][2] = {};
     uint32_t base_ = 0;  // positions of the current block are stored as base_ + position + 1
     char* out_ = nullptr;
     uint64_t bitbuf_ = 0;
@@ -320,6 +339,28 @@ void BigWigFile::add(uint32_t chrom, uint32_t start, uint32_t end, float value) 
     queue_record(chrom, start, end, value);
     add_value(total_, value, end - start);
     add_to_zoom(chrom, start, end, value);
+}
+
+void BigWigFile::add_unit_records(uint32_t chrom, uint32_t start, const float* values, size_t n) {
+    if (n == 0) return;
+    if (chrom >= genome_.size() || n > genome_.length(chrom) || start > genome_.length(chrom) - n ||
+        (has_record_ && (chrom < data_chrom_ || (chrom == data_chrom_ && start < last_end_))))
+        throw std::logic_error("bigWig records must be sorted, non-overlapping and inside the chromosome");
+    for (size_t k = 0; k < n; ++k) {
+        const uint32_t s = start + static_cast<uint32_t>(k);
+        // what queue_record does for a base that extends a long span-1 stretch
+        // (extends_stretch(1, s + 1) is true then), without the calls
+        if (has_record_ && chrom == data_chrom_ && s == last_end_ && stretch_span_ == 1 &&
+            pending_.size() - stretch_begin_ + 1 >= kMinFixedStepRecords &&
+            s + 1 - pending_[stretch_begin_].start <= kItemsPerBlock) {
+            pending_.emplace_back(s, s + 1, values[k]);
+            last_end_ = s + 1;
+        } else {
+            queue_record(chrom, s, s + 1, values[k]);
+        }
+        add_value(total_, values[k], 1);
+        add_to_zoom(chrom, s, s + 1, values[k]);
+    }
 }
 
 void BigWigFile::queue_record(uint32_t chrom, uint32_t start, uint32_t end, float value) {

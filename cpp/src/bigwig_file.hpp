@@ -44,10 +44,16 @@ public:
     // [start, end) on chromosome `chrom` has `value`; calls must be in
     // (chrom, start) order and not overlap.
     void add(uint32_t chrom, uint32_t start, uint32_t end, float value);
+    // The same as add(chrom, start + k, start + k + 1, values[k]) for k in [0, n),
+    // with the checks done once (the per-base records of smoothed tracks).
+    void add_unit_records(uint32_t chrom, uint32_t start, const float* values, size_t n);
     // Writes everything that is left and closes the file.
     void close();
 
     static constexpr uint32_t kItemsPerBlock = 1024;  // items per data section / records per zoom block
+    // Blocks up to this size (a full fixedStep section: 24-byte header + 4 bytes per
+    // item) are compressed by our own encoder, larger ones by libdeflate.
+    static constexpr size_t kSmallBlockBytes = 24 + 4 * kItemsPerBlock;
     static constexpr uint32_t kIndexFanout = 256;     // children per index node
     static constexpr int kMaxZoomLevels = 10;
     // Fewer touching records than this never get a fixedStep section of their own.
@@ -127,7 +133,7 @@ private:
     uint64_t pos_ = 0;  // bytes written so far
     const Genome& genome_;
     std::unique_ptr<libdeflate_compressor, FreeCompressor> compressor_;
-    std::unique_ptr<StaticDeflate> small_blocks_;  // compresses blocks of up to 1.5 KB
+    std::unique_ptr<StaticDeflate> small_blocks_;  // compresses blocks of up to kSmallBlockBytes
     std::vector<char> compressed_;
     std::string raw_;
 

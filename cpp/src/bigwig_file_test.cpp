@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +19,9 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "fragcov/track_writer.hpp"
+#include "test_support.hpp"
 
 using namespace fragcov;
 
@@ -294,10 +298,11 @@ TEST_CASE("records out of order are refused") {
 }
 
 TEST_CASE("small and large blocks inflate to their sections whatever the values") {
-    // Blocks up to 1.5 KB go through the writer's own fixed-Huffman encoder, larger
-    // ones through libdeflate; zlib must inflate both to the exact items. Random
+    // Blocks up to kSmallBlockBytes go through the writer's own fixed-Huffman encoder,
+    // larger ones through libdeflate; zlib must inflate both to the exact items. Random
     // floats (every byte value, few matches), runs of one value (long matches)
-    // and a repeating pattern (matches at many distances) on separate chromosomes.
+    // and a repeating pattern (matches at many distances; 2-base records with gaps,
+    // varStep blocks of 8 KB) on separate chromosomes.
     const Genome genome({"random", "runs", "pattern"}, {100000, 100000, 100000});
     const std::string path = temp_path("encoder.bw");
     std::map<uint32_t, std::vector<Item>> records;
@@ -315,7 +320,8 @@ TEST_CASE("small and large blocks inflate to their sections whatever the values"
         records[1].push_back({s, s + len, float(i + 1)});
         s += len;
     }
-    for (uint32_t i = 0; i < 1500; ++i) records[2].push_back({i, i + 1, float(i % 37 + 1) / 8});  // > 1.5 KB
+    for (uint32_t i = 0; i < 3000; ++i)  // large blocks
+        records[2].push_back({3 * i, 3 * i + 2, float(i % 37 + 1) / 8});
     {
         BigWigFile bw(path, genome, 1, 40960);
         for (const auto& [chrom, recs] : records)
@@ -327,11 +333,95 @@ TEST_CASE("small and large blocks inflate to their sections whatever the values"
     std::map<uint32_t, std::vector<Item>> items;
     size_t small = 0, large = 0;
     for (const Section& s : d.sections) {
-        ++(s.raw_size <= 1536 ? small : large);
+        ++(s.raw_size <= BigWigFile::kSmallBlockBytes ? small : large);
         items[s.chrom].insert(items[s.chrom].end(), s.items.begin(), s.items.end());
     }
     CHECK(small >= 7);  // the random stretches
     CHECK(large >= 2);
     // compared base by base: a long run may have gone to a bedGraph section
     for (const auto& [chrom, recs] : records) CHECK(as_items(items[chrom], 1) == as_items(recs, 1));
+}
+
+namespace {
+
+// Smoothed-track-like values: bumps of one-base records with plateaus of equal
+// values, zeros between them, and some values that repeat their neighbour.
+std::vector<float> bumpy_values(size_t n, uint64_t seed) {
+    std::vector<float> v(n);
+    uint64_t state = seed;
+    auto next = [&] { return static_cast<uint32_t>((state = state * 6364136223846793005ull + 1442695040888963407ull) >> 33); };
+    for (size_t i = 0; i < n; ++i) {
+        const uint32_t r = next() % 100;
+        v[i] = r < 15 ? 0.0f : r < 40 && i > 0 ? v[i - 1] : static_cast<float>(next() % 50 + 1) / 7.0f;
+    }
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("one-base records in batches write the same bytes as one at a time") {
+    // BigWigFile::add_unit_records is a fast path of add() for smoothed tracks; it
+    // must take exactly the same decisions (section types, stretches, zoom levels).
+    const Genome genome({"a", "b"}, {300000, 9000});
+    const std::vector<float> v = bumpy_values(200000, 7);
+    const std::string one = temp_path("one.bw"), batched = temp_path("batched.bw");
+    {
+        BigWigFile bw(one, genome, 1, 40960);
+        for (uint32_t i = 0; i < v.size(); ++i)
+            if (v[i] != 0) bw.add(0, 50000 + i, 50000 + i + 1, v[i]);
+        bw.add(1, 10, 8990, 2.5f);
+        bw.close();
+    }
+    {
+        BigWigFile bw(batched, genome, 1, 40960);
+        // non-zero runs, cut into batches of varying size
+        size_t i = 0, cut = 1;
+        while (i < v.size()) {
+            if (v[i] == 0) {
+                ++i;
+                continue;
+            }
+            size_t j = i;
+            while (j < v.size() && v[j] != 0 && j - i < cut) ++j;
+            bw.add_unit_records(0, static_cast<uint32_t>(50000 + i), v.data() + i, j - i);
+            i = j;
+            cut = cut % 300 + 7;
+        }
+        bw.add(1, 10, 8990, 2.5f);
+        CHECK_THROWS_AS(bw.add_unit_records(1, 8995, v.data(), 10), std::logic_error);  // past the end
+        CHECK_THROWS_AS(bw.add_unit_records(0, 10, v.data(), 1), std::logic_error);     // out of order
+        bw.close();
+    }
+    CHECK(test::read_file(one) == test::read_file(batched));
+    std::remove(one.c_str());
+    std::remove(batched.c_str());
+}
+
+TEST_CASE("TrackWriter::add_unit_records merges and drops zeros as add() does") {
+    const Genome genome({"a"}, {100000});
+    const std::vector<float> v = bumpy_values(60000, 11);
+    for (const OutputFormat format : {OutputFormat::BedGraph, OutputFormat::BigWig}) {
+        test::TempDir dir;
+        ExportOptions o;
+        o.format = format;
+        o.compression = Compression::None;
+        {
+            auto w = make_track_writer(genome, (dir.path / "one").string(), o);
+            for (size_t i = 0; i < v.size(); ++i) w->add(0, 100 + i, 100 + i + 1, v[i]);
+            w->add(0, 70000, 70010, 1.0f);
+            w->commit();
+        }
+        {
+            auto w = make_track_writer(genome, (dir.path / "batched").string(), o);
+            w->add(0, 100, 101, v[0]);  // a pending record the first batch continues
+            for (size_t i = 1, cut = 1; i < v.size(); cut = cut % 97 + 3) {
+                const size_t n = std::min(cut, v.size() - i);
+                w->add_unit_records(0, 100 + i, v.data() + i, n);
+                i += n;
+            }
+            w->add(0, 70000, 70010, 1.0f);
+            w->commit();
+        }
+        CHECK(test::read_file(dir.path / "one") == test::read_file(dir.path / "batched"));
+    }
 }

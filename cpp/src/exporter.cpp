@@ -309,11 +309,14 @@ std::unique_ptr<TrackWriter> GroupedExporter::write_group(size_t group, const st
         // a stop request is honoured every kCheckEvery records, not only between chromosomes
         constexpr uint32_t kCheckEvery = 1 << 16;
         uint32_t until_check = kCheckEvery;
-        auto write = [&](int64_t s, int64_t e, float v) {
+        auto check_stop = [&] {
             if (--until_check == 0) {
                 until_check = kCheckEvery;
                 if (stop()) throw Cancelled();
             }
+        };
+        auto write = [&](int64_t s, int64_t e, float v) {
+            check_stop();
             if (!regions_.has_output) writer->add(chrom, s, e, v);
             else clip(s, e, [&](int64_t a, int64_t b) { writer->add(chrom, a, b, v); });
         };
@@ -321,10 +324,30 @@ std::unique_ptr<TrackWriter> GroupedExporter::write_group(size_t group, const st
         const double scale = options_.scale_factor;
         if (options_.smooth_base) {
             const double per_window = denom * static_cast<double>(*options_.smooth_base);
+            // Most smoothed records are one base long (the window's slopes): they go to
+            // the writer in batches, which saves a chain of calls per base.
+            constexpr size_t kBatch = 256;
+            float batch[kBatch];
+            size_t batch_n = 0;
+            int64_t batch_start = 0;
+            auto flush_batch = [&] {
+                if (batch_n) writer->add_unit_records(chrom, static_cast<uint64_t>(batch_start), batch, batch_n);
+                batch_n = 0;
+            };
             smooth_runs(runs, static_cast<uint64_t>(*options_.smooth_base), static_cast<int64_t>(genome_.length(c)),
                         [&](int64_t s, int64_t e, int64_t sum) {
-                            write(s, e, static_cast<float>(sum / per_window * scale));
+                            const float v = static_cast<float>(sum / per_window * scale);
+                            if (e - s != 1 || regions_.has_output) {
+                                flush_batch();
+                                return write(s, e, v);
+                            }
+                            check_stop();
+                            if (batch_n == kBatch || (batch_n && s != batch_start + static_cast<int64_t>(batch_n)))
+                                flush_batch();
+                            if (batch_n == 0) batch_start = s;
+                            batch[batch_n++] = v;
                         });
+            flush_batch();
         } else {
             for (const Run& r : runs) write(r.start, r.end, static_cast<float>(r.count / denom * scale));
         }

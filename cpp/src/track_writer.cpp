@@ -71,6 +71,9 @@ protected:
     void write_record(uint32_t chrom, uint64_t start, uint64_t end, float value) override {
         file_->add(chrom, static_cast<uint32_t>(start), static_cast<uint32_t>(end), value);
     }
+    void write_unit_records(uint32_t chrom, uint64_t start, const float* values, size_t n) override {
+        file_->add_unit_records(chrom, static_cast<uint32_t>(start), values, n);
+    }
     void close_file() override { file_->close(); }
     void commit_file() override { target_.commit(); }
 
@@ -102,6 +105,35 @@ void TrackWriter::add(uint32_t chrom, uint64_t start, uint64_t end, float value)
     p_start_ = start;
     p_end_ = end;
     p_value_ = value;
+}
+
+void TrackWriter::add_unit_records(uint32_t chrom, uint64_t start, const float* v, size_t n) {
+    size_t k = 0;
+    while (k < n) {
+        if (has_pending_ && chrom == p_chrom_ && start + k == p_end_ && v[k] == p_value_) {
+            ++p_end_;
+            ++k;
+            continue;
+        }
+        flush_pending();
+        // v[k, m) are final records as they are: each is non-zero and differs from
+        // the next one; v[m] is zero (dropped), equals v[m + 1] or is the last value
+        size_t m = k;
+        while (m + 1 < n && v[m] != 0.0f && v[m] != v[m + 1]) ++m;
+        if (m > k) write_unit_records(chrom, start + k, v + k, m - k);
+        if (v[m] != 0.0f) {
+            has_pending_ = true;
+            p_chrom_ = chrom;
+            p_start_ = start + m;
+            p_end_ = start + m + 1;
+            p_value_ = v[m];
+        }
+        k = m + 1;
+    }
+}
+
+void TrackWriter::write_unit_records(uint32_t chrom, uint64_t start, const float* values, size_t n) {
+    for (size_t k = 0; k < n; ++k) write_record(chrom, start + k, start + k + 1, values[k]);
 }
 
 void TrackWriter::flush_pending() {

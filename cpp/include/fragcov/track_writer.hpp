@@ -19,6 +19,9 @@ class TrackWriter {
 public:
     virtual ~TrackWriter();
     void add(uint32_t chrom, uint64_t start, uint64_t end, float value);
+    // The same as add(chrom, start + k, start + k + 1, values[k]) for k in [0, n):
+    // one-base records, such as the slopes of a smoothed track, in one call.
+    void add_unit_records(uint32_t chrom, uint64_t start, const float* values, size_t n);
     // Writes what is pending and closes the temporary file: the track is complete.
     void close();
     // Renames the complete track into place (calls close() first if needed).
@@ -27,6 +30,9 @@ public:
 protected:
     explicit TrackWriter(const Genome& genome) : genome_(genome) {}
     virtual void write_record(uint32_t chrom, uint64_t start, uint64_t end, float value) = 0;
+    // Writes [start + k, start + k + 1) = values[k] for k in [0, n): final records
+    // (merged, non-zero) of one base each. By default one write_record per record.
+    virtual void write_unit_records(uint32_t chrom, uint64_t start, const float* values, size_t n);
     virtual void close_file() = 0;   // flush and close the temporary file
     virtual void commit_file() = 0;  // rename it into place
     const Genome& genome_;
