@@ -79,8 +79,15 @@ MUTANTS = [
            r"shard\.blocks\[i\]\.push_back\(\s*\{\s*offset\s*,\s*buf\.size\(\)\s*/\s*2\s*\}\s*\)\s*;",
            "if (shard.blocks[i].empty()) shard.blocks[i].push_back({offset, buf.size() / 2});"),
     Mutant("merge-off", "touching records with equal values not merged", "cpp/src/track_writer.cpp",
-           r"if\s*\(\s*has_pending_\s*&&\s*chrom\s*==\s*p_chrom_",
-           "if (false && has_pending_ && chrom == p_chrom_"),
+           r"start\s*==\s*p_end_\s*&&\s*value\s*==\s*p_value_", "false"),
+    Mutant("batch-merge-off", "a batch of one-base records does not continue the pending record "
+           "(TrackWriter::add_unit_records)", "cpp/src/track_writer.cpp",
+           r"start\s*\+\s*k\s*==\s*p_end_\s*&&\s*v\[k\]\s*==\s*p_value_", "false"),
+    Mutant("batch-zero-written", "a zero in a batch of one-base records is kept as a record",
+           "cpp/src/track_writer.cpp", r"if\s*\(\s*v\[m\]\s*!=\s*0\.0f\s*\)", "if (true)"),
+    Mutant("batch-zoom-skipped", "one-base records written in batches leave the zoom levels out "
+           "(BigWigFile::add_unit_records)", "cpp/src/bigwig_file.cpp",
+           r"add_to_zoom\(\s*chrom\s*,\s*s\s*,\s*s\s*\+\s*1\s*,\s*values\[k\]\s*\)\s*;", "(void)0;"),
     Mutant("zero-records-written", "zero-valued records written", "cpp/src/track_writer.cpp",
            r"if\s*\(\s*value\s*==\s*0\.0f\s*\)\s*return\s*;", "(void)0;"),
     Mutant("chrom-end-cut-dropped", "last bin not cut at the chromosome end", "cpp/src/coverage.hpp",
