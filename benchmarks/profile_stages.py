@@ -7,9 +7,9 @@ object and symbol:
 
   read       HDF5 + Blosc/zstd decoding + h5py, or the core's Hdf5Column and
              the decompressors it calls (the input)
-  bin        fragcov core: units, radix sort, sweep, smoothing, record merging
-  encode     bigWig blocks and zoom levels, or bedGraph text (to_chars)
-  compress   libdeflate (bigWig), zstd / zlib (bedGraph)
+  bin        fragcov core: units, radix sort, sweep, smoothing
+  encode     record merging, bigWig sections and zoom levels, or bedGraph text (to_chars)
+  compress   libdeflate and our small-block deflate (bigWig), zstd / zlib (bedGraph)
   kernel     file writes, page faults, thread wake-ups
   python     the interpreter, numpy, pandas (chunk slicing, obs)
   other      everything else (e.g. idle BLAS threads of scipy)
@@ -47,7 +47,9 @@ def stage_of(dso: str, sym: str, zstd_output: bool = False) -> str:
     if "deflate" in d or "zstd" in d or d.startswith("libz.") or d.startswith("libz-"):
         return "compress"
     if "_core" in d:
-        if "BigWigFile" in s or "BedGraphWriter" in s:
+        if "StaticDeflate" in s or "BigWigFile::compress" in s:  # our own small-block deflate
+            return "compress"
+        if "BigWigFile" in s or "BedGraphWriter" in s or "TrackWriter" in s:
             return "encode"
         return "bin"
     if "libstdc++" in d:  # std::to_chars of the bedGraph writer, string appends
