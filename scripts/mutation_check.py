@@ -226,7 +226,8 @@ def main() -> int:
     ap.add_argument("--skip-baseline", action="store_true", help="do not run the suite on the unchanged code first")
     ap.add_argument("--markdown", metavar="FILE", help="also write the result table to FILE")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per suite run (a hang counts as a kill)")
-    ap.add_argument("--pytest-args", default="", help="extra pytest arguments (quoted), e.g. '-x'")
+    ap.add_argument("--pytest-args", default="",
+                    help="extra pytest arguments, written with '=': --pytest-args=-x or --pytest-args='-x -k bw'")
     a = ap.parse_args()
 
     mutants = MUTANTS
