@@ -11,6 +11,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "wait.hpp"
+
 namespace fragcov {
 
 namespace {
@@ -119,7 +121,7 @@ DecompressedStream::~DecompressedStream() {
 bool DecompressedStream::next(std::vector<char>& piece) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (piece.capacity() >= kPieceBytes && free_.size() < capacity_) free_.push_back(std::move(piece));
-    changed_.wait(lock, [&] { return !queue_.empty() || finished_; });
+    wait_for_condition(changed_, lock, [&] { return !queue_.empty() || finished_; });
     if (queue_.empty()) {
         if (error_) std::rethrow_exception(error_);
         return false;
@@ -134,7 +136,7 @@ bool DecompressedStream::next(std::vector<char>& piece) {
 bool DecompressedStream::push(std::vector<char>&& piece) {
     if (piece.empty()) return true;
     std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait(lock, [&] { return queue_.size() < capacity_ || stop_; });
+    wait_for_condition(changed_, lock, [&] { return queue_.size() < capacity_ || stop_; });
     if (stop_) return false;
     queue_.push_back(std::move(piece));
     lock.unlock();

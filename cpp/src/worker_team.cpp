@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "fragcov/exporter.hpp"  // fragcov::Cancelled
+#include "wait.hpp"
 
 namespace fragcov {
 
@@ -32,7 +33,7 @@ WorkerTeam::~WorkerTeam() {
 void WorkerTeam::work(size_t slot) {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-        work_cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+        wait_for_condition(work_cv_, lock, [&] { return closing_ || !queue_.empty(); });
         if (queue_.empty()) return;  // closing
         std::pair<uint64_t, Job> item = std::move(queue_.front());
         queue_.pop_front();
@@ -77,7 +78,7 @@ void WorkerTeam::wait_until(std::unique_lock<std::mutex>& lock, const std::funct
         if (!stop) continue;
         for (auto& queued : queue_) mark_finished(queued.first);  // dropped, never started
         queue_.clear();
-        done_cv_.wait(lock, [&] { return finished_ == submitted_; });
+        wait_for_condition(done_cv_, lock, [&] { return finished_ == submitted_; });
         throw Cancelled();
     }
 }
