@@ -130,8 +130,9 @@ def run(cmd, cwd, log, env=None, timeout=None) -> tuple[int, str]:
     """Runs cmd, appends its output to log; returns (exit status or None on timeout, output)."""
     t = time.time()
     try:
+        # errors="replace": a mutant can make a test print bytes that are not UTF-8
         r = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, timeout=timeout)
+                           text=True, errors="replace", timeout=timeout)
         code, out = r.returncode, r.stdout
     except subprocess.TimeoutExpired as e:
         out = e.stdout or ""
