@@ -168,8 +168,9 @@ def test_norm_by_array_and_series_equal_the_column(tmp_path):
 
 @pytest.mark.parametrize("normalization", [None, "CPM", "RPKM", "BPM", "RPGC"])
 @pytest.mark.parametrize("scale", [0.37, 3.0, 1e-3])
-def test_scale_factor(normalization, scale, tmp_path):
-    kw = dict(normalization=normalization, scale_factor=scale, smooth_base=7)
+@pytest.mark.parametrize("smooth_base", [None, 7])  # the core scales binned and smoothed values apart
+def test_scale_factor(normalization, scale, smooth_base, tmp_path):
+    kw = dict(normalization=normalization, scale_factor=scale, smooth_base=smooth_base)
     if normalization == "RPGC":
         kw["effective_genome_size"] = 1_000_000
     paths = export(tmp_path, **kw)
