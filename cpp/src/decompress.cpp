@@ -241,33 +241,31 @@ void DecompressedStream::read_zstd(std::FILE* f) {
     std::vector<char> out = take_buffer(kPieceBytes);
     ZSTD_outBuffer ob{out.data(), out.size(), 0};
     size_t last = 0;  // 0: at a frame boundary
+    bool flushed = false;  // the last step sent a full piece downstream
+    // One decoder call; a full output piece goes downstream. False: the consumer stopped.
+    auto step = [&](ZSTD_inBuffer& ib) {
+        last = ZSTD_decompressStream(ds.get(), &ob, &ib);
+        if (ZSTD_isError(last)) corrupt(std::string("corrupt zstd data (") + ZSTD_getErrorName(last) + ")");
+        flushed = ob.pos == ob.size;
+        if (!flushed) return true;
+        if (!push(std::move(out))) return false;
+        out = take_buffer(kPieceBytes);
+        ob = ZSTD_outBuffer{out.data(), out.size(), 0};
+        return true;
+    };
     for (;;) {
         const size_t n = read_some(f, in.data(), in.size(), path_);
         if (n == 0) break;
         ZSTD_inBuffer ib{in.data(), n, 0};
-        while (ib.pos < ib.size) {
-            last = ZSTD_decompressStream(ds.get(), &ob, &ib);
-            if (ZSTD_isError(last)) corrupt(std::string("corrupt zstd data (") + ZSTD_getErrorName(last) + ")");
-            if (ob.pos == ob.size) {
-                if (!push(std::move(out))) return;
-                out = take_buffer(kPieceBytes);
-                ob = ZSTD_outBuffer{out.data(), out.size(), 0};
-            }
-        }
+        while (ib.pos < ib.size)
+            if (!step(ib)) return;
     }
     // the decoder may still hold decompressed bytes that did not fit
     while (last != 0) {
         ZSTD_inBuffer ib{nullptr, 0, 0};
         const size_t before = ob.pos;
-        last = ZSTD_decompressStream(ds.get(), &ob, &ib);
-        if (ZSTD_isError(last)) corrupt(std::string("corrupt zstd data (") + ZSTD_getErrorName(last) + ")");
-        if (ob.pos == ob.size) {
-            if (!push(std::move(out))) return;
-            out = take_buffer(kPieceBytes);
-            ob = ZSTD_outBuffer{out.data(), out.size(), 0};
-        } else if (ob.pos == before) {
-            corrupt("the zstd data ends early (truncated file?)");
-        }
+        if (!step(ib)) return;
+        if (!flushed && ob.pos == before) corrupt("the zstd data ends early (truncated file?)");
     }
     out.resize(ob.pos);
     push(std::move(out));
