@@ -9,32 +9,21 @@
 
 #include "fragcov/fragment_file.hpp"
 #include "test_files.hpp"
+#include "test_support.hpp"
 
 using namespace fragcov;
 using namespace fragcov::test;
 
 namespace {
 
-// tests/data/import/edge.tsv (comment, zero-length lines, unknown chromosomes,
-// duplicates at one position, '.' count, a barcode with only a zero-length line)
-const char* kEdge =
-    "#comment line\n"
-    "chr2\t100\t150\tB\t2\n"
-    "chr1\t50\t60\tB\t1\n"
-    "chr1\t50\t55\tB\t3\n"
-    "chr1\t50\t52\tB\t.\n"
-    "chr1\t50\t55\tB\t1\n"
-    "chr1\t70\t70\tB\t5\n"
-    "chrUn\t5\t10\tB\t4\n"
-    "chrM\t1\t100\tB\t2\n"
-    "M\t1\t100\tB\t2\n"
-    "chr1\t10\t20\tA\t1\n"
-    "chr1\t5\t20\tA\t1\n"
-    "chrM\t3\t10\tA\t1\n"
-    "chr1\t7\t7\tD\t1\n"
-    "chr1\t8\t9\tE\t1\n"
-    "chrUn\t8\t9\tE\t1\n"
-    "chr2\t10\t20\tC\t1\n";
+// tests/data/import/edge.tsv, written by tests/data/import/make_expected.py (comment,
+// zero-length lines, unknown chromosomes, duplicates at one position, '.' count, a
+// barcode with only a zero-length line); the cells below are worked out from it by hand.
+std::string edge_text() {
+    const std::string text = read_file(std::string(FRAGCOV_TEST_DATA_DIR) + "/import/edge.tsv");
+    REQUIRE(text.rfind("#comment line\n", 0) == 0);
+    return text;
+}
 
 struct Cell {
     std::string barcode;
@@ -99,7 +88,7 @@ const Cell kC{"C", 1, 0, 1, {{510, 10}}};
 
 TEST_CASE("barcode-sorted input: cells in order of appearance, entries by (column, value), QC counts") {
     TempFile file;
-    file.write(kEdge);
+    file.write(edge_text());
     check_cells(import_all(file.path(), edge_options(true)), std::vector<Cell>{kB, kA, kE, kC});
     check_cells(import_all(file.path(), edge_options(true, 2)), std::vector<Cell>{kB, kA});
     size_t batches = 0;
@@ -111,14 +100,14 @@ TEST_CASE("barcode-sorted input: cells in order of appearance, entries by (colum
 
 TEST_CASE("unsorted input: cells sorted by barcode bytes, same cells") {
     TempFile file;
-    file.write(kEdge);
+    file.write(edge_text());
     check_cells(import_all(file.path(), edge_options(false)), std::vector<Cell>{kA, kB, kC, kE});
     check_cells(import_all(file.path(), edge_options(false, 2)), std::vector<Cell>{kA, kB});
 }
 
 TEST_CASE("whitelist: only listed barcodes become cells; others still split runs") {
     TempFile file;
-    file.write(kEdge);
+    file.write(edge_text());
     ImportOptions o = edge_options(true);
     o.reader.barcodes = std::vector<std::string>{"C", "B", "NOT-THERE"};
     check_cells(import_all(file.path(), o), std::vector<Cell>{kB, kC});
