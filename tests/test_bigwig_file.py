@@ -1,4 +1,4 @@
-"""The bigWig writer (cpp/src/bigwig_file.cpp) read back by independent readers.
+"""The bigWig writer (cpp/src/output/bigwig_file.cpp) read back by independent readers.
 
 pyBigWig (libBigWig, C), pybigtools (bigtools, Rust) and pybbi (UCSC's own bbi
 code) read every track; expected records come from the numpy model
@@ -31,7 +31,7 @@ pybigtools = pytest.importorskip("pybigtools")
 bbi = pytest.importorskip("bbi")  # pybbi
 
 BIGWIG_MAGIC = 0x888FFC26
-FIRST_ZOOM = 40960  # bases per record of the finest zoom level (cpp/src/track_writer.cpp)
+FIRST_ZOOM = 40960  # bases per record of the finest zoom level (cpp/src/output/track_writer.cpp)
 
 
 @pytest.fixture(scope="module")

@@ -135,7 +135,7 @@ def test_chunking_spilling_and_ceiling_give_the_same_bytes(chunk_fragments, data
     assert 2 * len(data["chrom"]) > min(4, len(os.sched_getaffinity(0))) * 65_536
     opts = dict(counting_strategy="insertion", ceiling=2, suffix=".bedgraph.gz")
     expected = export_bytes(data["adata"], tmp_path / "ref", n_jobs=1, **opts)
-    # the ceiling's values are checked by hand in cpp/src/exporter_test.cpp; here it must bite
+    # the ceiling's values are checked by hand in cpp/src/export/exporter_test.cpp; here it must bite
     uncapped = export_bytes(data["adata"], tmp_path / "uncapped", n_jobs=1, **{**opts, "ceiling": None})
     assert uncapped != expected
     monkeypatch.setattr(_sources, "CHUNK_FRAGMENTS", chunk_fragments)

@@ -1,6 +1,6 @@
 """The spill path: binned units that outgrow the memory budget go to a file in
 ``tempdir`` and are read back when the tracks are written (docs/spec.md section 6,
-cpp/src/unit_store.cpp).
+cpp/src/export/unit_store.cpp).
 
 Real datasets always spill (the default budget is 32 MiB of units); the test data
 here is small, so the tests set a budget of a few KB through

@@ -106,7 +106,7 @@ def test_wheel_name_and_contents(wheel):
 def test_wheel_keeps_the_manylinux_2_34_floor(wheel):
     # README promises manylinux_2_34 (glibc 2.34, GCC 11's libstdc++: RHEL 9 and newer). One
     # newer symbol raises the tag silently: std::condition_variable::wait is GLIBCXX_3.4.30
-    # with GCC 12, so the core waits through wait_for (cpp/src/wait.hpp).
+    # with GCC 12, so the core waits through wait_for (cpp/src/util/wait.hpp).
     tag = wheel.name.rsplit("-", 1)[1].removesuffix(".whl")
     major, minor = map(int, re.match(r"manylinux_(\d+)_(\d+)", tag).groups())
     assert (major, minor) <= (2, 34), f"{tag}: a newer glibc / libstdc++ symbol crept in (auditwheel show says which)"

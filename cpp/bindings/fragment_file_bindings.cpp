@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "fragcov/fragment_file.hpp"
+#include "util/cancel_poll.hpp"
 
 namespace py = pybind11;
 using namespace fragcov;
@@ -58,23 +59,23 @@ FragmentFileOptions reader_options(std::vector<std::string> chrom_names, std::ve
 }
 
 // Waits for `work` (running on another thread) with the GIL released, checking
-// for Ctrl-C every 100 ms; on a signal, `cancel()` stops the work and the
+// for Ctrl-C every kCancelPollInterval; on a signal, `cancel()` stops the work and the
 // signal's exception (KeyboardInterrupt) is raised once the work has ended.
 template <class T>
 T wait_interruptible(std::future<T>& work, const std::function<void()>& cancel) {
-    for (;;) {
+    const bool ready = poll_until_ready(
+        [&](auto interval) {
+            py::gil_scoped_release nogil;
+            return work.wait_for(interval) == std::future_status::ready;
+        },
+        [] { return PyErr_CheckSignals() != 0; });
+    if (!ready) {
+        cancel();
         {
             py::gil_scoped_release nogil;
-            if (work.wait_for(std::chrono::milliseconds(100)) == std::future_status::ready) break;
+            work.wait();
         }
-        if (PyErr_CheckSignals() != 0) {
-            cancel();
-            {
-                py::gil_scoped_release nogil;
-                work.wait();
-            }
-            throw py::error_already_set();
-        }
+        throw py::error_already_set();
     }
     py::gil_scoped_release nogil;
     return work.get();

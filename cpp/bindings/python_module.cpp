@@ -9,8 +9,8 @@
 #include <deque>
 #include <system_error>
 
-#include "../src/hdf5_column.hpp"
-#include "../src/output_file.hpp"
+#include "input/hdf5_column.hpp"
+#include "output/output_file.hpp"
 #include "fragcov/fragcov.hpp"
 
 namespace py = pybind11;

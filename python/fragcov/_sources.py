@@ -306,7 +306,7 @@ class H5adSource(Source):
         self.file.close()
 
 
-# HDF5 filters the core decodes itself (cpp/src/hdf5_column.hpp)
+# HDF5 filters the core decodes itself (cpp/src/input/hdf5_column.hpp)
 _DEFLATE, _SHUFFLE, _BLOSC, _ZSTD = 1, 2, 32001, 32015
 _BLOSC_ZSTD = 5  # Blosc's compressor code for zstd
 

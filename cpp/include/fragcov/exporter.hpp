@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "fragcov/cancelled.hpp"
 #include "fragcov/genome.hpp"
 #include "fragcov/options.hpp"
 #include "fragcov/regions.hpp"
@@ -117,9 +118,5 @@ private:
 // Threads that read and bin chunks for ExportOptions::n_jobs: min(n_jobs,
 // processors), all processors for n_jobs <= 0 (docs/spec.md section 7.2).
 int binning_threads(int64_t n_jobs);
-
-struct Cancelled : std::exception {
-    const char* what() const noexcept override { return "export cancelled"; }
-};
 
 }  // namespace fragcov

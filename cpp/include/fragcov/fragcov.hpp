@@ -1,6 +1,7 @@
 // fragcov: grouped genome coverage tracks from single-cell ATAC-seq fragments.
 // Umbrella header for users embedding the C++ library.
 #pragma once
+#include "fragcov/cancelled.hpp"
 #include "fragcov/genome.hpp"
 #include "fragcov/regions.hpp"
 #include "fragcov/options.hpp"

@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "fragcov/exporter.hpp"
+#include "fragcov/cancelled.hpp"
+#include "fragcov/exporter.hpp"  // CellChunk, what FragmentChunk::view() makes
 #include "fragcov/genome.hpp"
 
 namespace fragcov {

@@ -35,7 +35,7 @@ public:
     WorkerTeam& operator=(const WorkerTeam&) = delete;
 
     // Queues `job`, first waiting while max_unfinished jobs are unfinished.
-    // While it waits, `cancelled` is polled every 100 ms; when it returns
+    // While it waits, `cancelled` is polled every 100 ms (kCancelPollInterval); when it returns
     // true, the running jobs are waited for and fragcov::Cancelled is thrown.
     // Rethrows a failed job's exception (see above) instead of queueing.
     void submit(Job job, const std::function<bool()>& cancelled = {});

@@ -4,8 +4,8 @@
 #include <charconv>
 #include <string>
 
-#include "bigwig_file.hpp"
-#include "output_file.hpp"
+#include "output/bigwig_file.hpp"
+#include "output/output_file.hpp"
 
 namespace fragcov {
 

@@ -1,4 +1,4 @@
-#include "decompress.hpp"
+#include "input/decompress.hpp"
 
 #include <libdeflate.h>
 #include <zlib.h>
@@ -11,7 +11,8 @@
 #include <memory>
 #include <stdexcept>
 
-#include "wait.hpp"
+#include "util/io_error.hpp"
+#include "util/wait.hpp"
 
 namespace fragcov {
 
@@ -24,14 +25,14 @@ using File = std::unique_ptr<std::FILE, FileCloser>;
 
 File open_file(const std::string& path) {
     File f(std::fopen(path.c_str(), "rb"));
-    if (!f) throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
+    if (!f) throw io_error("cannot open", path);
     return f;
 }
 
 // Reads up to n bytes; fewer only at the end of the file.
 size_t read_some(std::FILE* f, void* buf, size_t n, const std::string& path) {
     size_t got = std::fread(buf, 1, n, f);
-    if (got < n && std::ferror(f)) throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
+    if (got < n && std::ferror(f)) throw io_error("cannot read", path);
     return got;
 }
 

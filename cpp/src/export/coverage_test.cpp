@@ -1,6 +1,6 @@
 // Unit tests for coverage.hpp: radix sort, binning and smoothing, with values
 // worked out by hand from docs/spec.md section "Coverage rules".
-#include "coverage.hpp"
+#include "export/coverage.hpp"
 
 #include <doctest/doctest.h>
 

@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "fragcov/fragment_file.hpp"
-#include "fragment_sorter.hpp"
+#include "input/fragment_sorter.hpp"
 
 namespace fragcov {
 

@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <chrono>
 
-#include "fragcov/exporter.hpp"  // fragcov::Cancelled
-#include "wait.hpp"
+#include "fragcov/cancelled.hpp"
+#include "util/cancel_poll.hpp"
+#include "util/wait.hpp"
 
 namespace fragcov {
 
@@ -70,17 +71,20 @@ void WorkerTeam::mark_finished(uint64_t index) {
 
 void WorkerTeam::wait_until(std::unique_lock<std::mutex>& lock, const std::function<bool()>& ready,
                             const std::function<bool()>& cancelled) {
-    while (!done_cv_.wait_for(lock, std::chrono::milliseconds(100), ready)) {
-        if (!cancelled) continue;
-        lock.unlock();
-        const bool stop = cancelled();
-        lock.lock();
-        if (!stop) continue;
-        for (auto& queued : queue_) mark_finished(queued.first);  // dropped, never started
-        queue_.clear();
-        wait_for_condition(done_cv_, lock, [&] { return finished_ == submitted_; });
-        throw Cancelled();
-    }
+    const bool finished = poll_until_ready(
+        [&](auto interval) { return done_cv_.wait_for(lock, interval, ready); },
+        [&] {
+            if (!cancelled) return false;
+            lock.unlock();
+            const bool stop = cancelled();
+            lock.lock();
+            return stop;
+        });
+    if (finished) return;
+    for (auto& queued : queue_) mark_finished(queued.first);  // dropped, never started
+    queue_.clear();
+    wait_for_condition(done_cv_, lock, [&] { return finished_ == submitted_; });
+    throw Cancelled();
 }
 
 void WorkerTeam::rethrow_failure(std::unique_lock<std::mutex>& lock, const std::function<bool()>& cancelled) {

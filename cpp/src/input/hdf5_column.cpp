@@ -1,4 +1,4 @@
-#include "hdf5_column.hpp"
+#include "input/hdf5_column.hpp"
 
 #include <libdeflate.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "io_error.hpp"
+#include "util/io_error.hpp"
 
 namespace fragcov {
 

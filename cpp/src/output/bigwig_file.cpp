@@ -1,8 +1,8 @@
-#include "bigwig_file.hpp"
+#include "output/bigwig_file.hpp"
 
 #include <libdeflate.h>
 
-#include "io_error.hpp"
+#include "util/io_error.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,9 +1,9 @@
 // OutputFile / AtomicPath: a file appears only when committed, complete.
-#include "output_file.hpp"
+#include "output/output_file.hpp"
 
 #include <doctest/doctest.h>
 
-#include "test_support.hpp"
+#include "testing/test_support.hpp"
 #include <sys/stat.h>
 #include <zlib.h>
 

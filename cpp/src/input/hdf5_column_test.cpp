@@ -1,7 +1,7 @@
 // Hdf5Column: the core's own reader of chunked HDF5 datasets. Chunks built
 // here with libzstd / libdeflate, and one Blosc chunk written by hdf5plugin's
 // c-blosc; tests/test_parallel.py compares the reader with h5py on whole files.
-#include "hdf5_column.hpp"
+#include "input/hdf5_column.hpp"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>

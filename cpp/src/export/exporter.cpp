@@ -16,11 +16,12 @@
 #include <thread>
 #include <unordered_set>
 
-#include "bigwig_file.hpp"
-#include "coverage.hpp"
-#include "io_error.hpp"
-#include "output_file.hpp"
-#include "unit_store.hpp"
+#include "output/bigwig_file.hpp"
+#include "export/coverage.hpp"
+#include "util/io_error.hpp"
+#include "output/output_file.hpp"
+#include "export/unit_store.hpp"
+#include "util/cancel_poll.hpp"
 
 namespace fragcov {
 
@@ -410,14 +411,16 @@ std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& can
     });
     {
         std::unique_lock<std::mutex> lock(done_mutex);
-        while (!done_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return done; })) {
-            if (cancelled && !stop) {
-                lock.unlock();
-                bool c = cancelled();
-                lock.lock();
-                if (c) stop = true;
-            }
-        }
+        poll_until_ready([&](auto interval) { return done_cv.wait_for(lock, interval, [&] { return done; }); },
+                         [&] {
+                             if (cancelled && !stop) {
+                                 lock.unlock();
+                                 const bool c = cancelled();
+                                 lock.lock();
+                                 if (c) stop = true;
+                             }
+                             return false;  // keep waiting: the workers stop soon after `stop`
+                         });
     }
     worker.join();
     if (error) std::rethrow_exception(error);  // done_tracks' destructors remove every temporary file

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "fragcov/fragment_file.hpp"
-#include "test_files.hpp"
-#include "test_support.hpp"
+#include "testing/test_files.hpp"
+#include "testing/test_support.hpp"
 
 using namespace fragcov;
 using namespace fragcov::test;

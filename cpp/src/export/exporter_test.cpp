@@ -5,7 +5,7 @@
 
 #include <doctest/doctest.h>
 
-#include "test_support.hpp"
+#include "testing/test_support.hpp"
 
 #include <cstdio>
 #include <algorithm>

@@ -4,7 +4,7 @@
 // rules in bigwig_file.cpp ("data sections"): one section per block; fixedStep
 // item i covers [start + i*step, +span); varStep items are (start, value) with
 // `span` bases each; bedGraph items are (start, end, value).
-#include "bigwig_file.hpp"
+#include "output/bigwig_file.hpp"
 
 #include <doctest/doctest.h>
 #include <zlib.h>
@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "fragcov/track_writer.hpp"
-#include "test_support.hpp"
+#include "testing/test_support.hpp"
 
 using namespace fragcov;
 

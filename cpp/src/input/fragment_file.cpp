@@ -8,8 +8,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "barcode_table.hpp"
-#include "decompress.hpp"
+#include "input/barcode_table.hpp"
+#include "input/decompress.hpp"
 
 namespace fragcov {
 

@@ -1,6 +1,6 @@
-#include "unit_store.hpp"
+#include "export/unit_store.hpp"
 
-#include "io_error.hpp"
+#include "util/io_error.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

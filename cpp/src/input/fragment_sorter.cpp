@@ -1,4 +1,6 @@
-#include "fragment_sorter.hpp"
+#include "input/fragment_sorter.hpp"
+
+#include "util/io_error.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
+#include <system_error>
 
 namespace fragcov {
 
@@ -23,7 +26,7 @@ void write_all(int fd, const void* data, size_t bytes, uint64_t offset) {
         ssize_t w = pwrite(fd, p + done, bytes - done, static_cast<off_t>(offset + done));
         if (w < 0) {
             if (errno == EINTR) continue;
-            throw std::runtime_error(std::string("cannot write the sort file: ") + std::strerror(errno));
+            throw std::system_error(errno, std::generic_category(), "cannot write the sort file");
         }
         done += static_cast<size_t>(w);
     }
@@ -36,8 +39,8 @@ void read_all(int fd, void* data, size_t bytes, uint64_t offset) {
         ssize_t r = pread(fd, p + done, bytes - done, static_cast<off_t>(offset + done));
         if (r <= 0) {
             if (r < 0 && errno == EINTR) continue;
-            throw std::runtime_error(std::string("cannot read the sort file: ") +
-                                     (r == 0 ? "truncated" : std::strerror(errno)));
+            // end of file inside a run: the file was truncated under us
+            throw std::system_error(r == 0 ? EIO : errno, std::generic_category(), "cannot read the sort file");
         }
         done += static_cast<size_t>(r);
     }
@@ -92,8 +95,7 @@ void FragmentSorter::spill() {
         std::vector<char> name(templ.begin(), templ.end());
         name.push_back('\0');
         fd_ = mkstemp(name.data());
-        if (fd_ < 0)
-            throw std::runtime_error("cannot create a sort file in '" + dir + "': " + std::strerror(errno));
+        if (fd_ < 0) throw io_error("cannot create a sort file in", dir);
         unlink(name.data());  // the file vanishes with the descriptor, even on a crash
     }
     update_ranks();

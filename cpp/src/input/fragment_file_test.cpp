@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "test_files.hpp"
+#include "testing/test_files.hpp"
 
 using namespace fragcov;
 using namespace fragcov::test;

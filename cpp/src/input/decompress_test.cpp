@@ -1,14 +1,14 @@
 // Unit tests for decompress.hpp: every codec gives back the exact bytes that
 // zlib, libdeflate (BGZF) and libzstd compressed; damaged input is an error
 // naming the file.
-#include "decompress.hpp"
+#include "input/decompress.hpp"
 
 #include <doctest/doctest.h>
 
 #include <stdexcept>
 #include <string>
 
-#include "test_files.hpp"
+#include "testing/test_files.hpp"
 
 using namespace fragcov;
 using namespace fragcov::test;

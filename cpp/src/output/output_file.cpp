@@ -1,6 +1,6 @@
-#include "output_file.hpp"
+#include "output/output_file.hpp"
 
-#include "io_error.hpp"
+#include "util/io_error.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
