@@ -330,6 +330,7 @@ void FragmentChunk::assign(const FragmentBatch& batch, const std::vector<int32_t
 CellChunk FragmentChunk::view() const {
     CellChunk c;
     c.n_cells = cell_group.size();
+    c.n_fragments = indices.size();  // one fragment per "cell"
     c.indptr = indptr.data();
     c.indices = indices.data();
     if (is_paired) c.lengths = lengths.data();

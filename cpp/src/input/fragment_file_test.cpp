@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "testing/test_files.hpp"
+#include "testing/test_support.hpp"
 
 using namespace fragcov;
 using namespace fragcov::test;
+using fragcov::test::read_file;
 
 namespace {
 
@@ -305,8 +307,33 @@ TEST_CASE("FragmentChunk: one cell per stored fragment of a barcode with a group
     CHECK(chunk.cell_group == std::vector<int32_t>{1, 0, 1});
     const CellChunk view = chunk.view();
     CHECK(view.n_cells == 3);
+    CHECK(view.n_fragments == 3);
     CHECK(view.signed_lengths == chunk.signed_lengths.data());
     CHECK(view.lengths == nullptr);
+}
+
+TEST_CASE("FragmentChunk::view() feeds GroupedExporter::add_cells: a fragment file to a track (spec 11.9)") {
+    // paired-end, bin 10, raw counts. A and B -> track 0, C has no group.
+    // Units: A chr1 [0,30) -> bins 0-2; B chr1 [10,20) -> bin 1; A chr2 [5,15)
+    // -> bins 0-1 of chr2; C's fragment is left out.
+    TempFile file;
+    file.write("chr1\t0\t30\tA\nchr1\t10\t20\tB\nchr2\t5\t15\tA\nchr1\t15\t25\tC\n");
+    FragmentFileReader reader(file.path(), options());
+    TempFile out("track.bg");
+    ExportOptions o;
+    o.format = OutputFormat::BedGraph;
+    o.normalization = Normalization::None;
+    o.bin_size = 10;
+    GroupedExporter exporter(test_genome(), {}, o, std::vector<std::string>{out.path()});
+    FragmentBatch batch;
+    FragmentChunk chunk;
+    while (reader.next(batch, 2)) {  // two chunks
+        chunk.assign(batch, {0, 0, -1}, true);  // ids in order of appearance: A, B, C
+        exporter.add_cells(chunk.view());
+    }
+    const std::vector<GroupStats> stats = exporter.finish();
+    CHECK(stats.at(0).n_units == 3);
+    CHECK(read_file(out.path()) == "chr1\t0\t10\t1\nchr1\t10\t20\t2\nchr1\t20\t30\t1\nchr2\t0\t20\t1\n");
 }
 
 TEST_CASE("cancel(): the next call of next() throws Cancelled") {
