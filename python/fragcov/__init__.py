@@ -3,6 +3,7 @@ from ._core import __version__
 from ._export import export_coverage
 from ._export_fragments import export_fragments
 from ._settings import set_quiet
+from ._notices import FragcovWarning
 from ._genomes import resolve_chrom_sizes
 
 from ._import import import_fragments
@@ -10,4 +11,5 @@ from ._import import import_fragments
 from . import ex, pp  # noqa: E402  (SnapATAC2-style namespaces)
 
 __all__ = ["export_coverage", "export_fragments", "import_fragments", "ex", "pp", "set_quiet", "resolve_chrom_sizes",
+           "FragcovWarning",
            "__version__"]

@@ -7,6 +7,7 @@ import inspect
 import logging
 import sys
 import traceback
+import warnings
 
 def _none_or_int(text: str):
     return None if text.lower() == "none" else int(text)
@@ -229,9 +230,24 @@ def build_parser() -> argparse.ArgumentParser:
 USER_ERRORS = (UsageError, ValueError, TypeError, OSError, OverflowError, ImportError, RuntimeError)
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """warnings.showwarning for the CLI: one line, no Python internals."""
+    print(f"fragcov: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
+    show = warnings.showwarning
+    if not debug:  # --debug keeps Python's format (file, line, source)
+        warnings.showwarning = _print_warning
+    try:
+        return _run(argv, debug)
+    finally:
+        warnings.showwarning = show
+
+
+def _run(argv, debug: bool) -> int:
     try:
         args = build_parser().parse_args(argv)
         from ._settings import set_quiet

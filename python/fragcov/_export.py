@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 
 import numpy as np
 
+from . import _notices as notices
 from . import _core
 from . import _settings as settings
 from ._fragment_file import is_fragment_file, open_fragment_file, reject_fragment_file_options
@@ -194,7 +194,7 @@ def export_coverage(
             norm_by_totals = tracks.norm_by_totals(per_cell_quantity(source, norm_by), source.obs().index)
         if source.kind == "fragment_single":
             if min_frag_length is not None or max_frag_length not in (None, DEFAULTS.max_frag_length):
-                warnings.warn("single-end reads are not filtered by fragment length; min/max_frag_length "
+                notices.warn("single-end reads are not filtered by fragment length; min/max_frag_length "
                               "are ignored", stacklevel=2)
             options.min_frag_length = options.max_frag_length = None
 
@@ -204,7 +204,7 @@ def export_coverage(
         empty = to_arrays([], chrom_index, "")
         output_regions = parse_output_regions(regions, dict(zip(source.names, map(int, source.lengths))))
         if not tracks.keys:
-            warnings.warn("no cell has a group label: nothing to export", stacklevel=2)
+            notices.warn("no cell has a group label: nothing to export", stacklevel=2)
             return {}
         codes = tracks.codes
         out = OutDir(out_path)
@@ -241,9 +241,9 @@ def export_coverage(
             raise
     for key, st in zip(tracks.keys, stats):
         if st["n_units"] == 0:
-            warnings.warn(f"group {key!r} has no fragments to count: wrote an empty track", stacklevel=2)
+            notices.warn(f"group {key!r} has no fragments to count: wrote an empty track", stacklevel=2)
         elif st["denominator"] == 0:
-            warnings.warn(f"group {key!r} has a normalization total of 0 ({_total_name(options)}): wrote an "
+            notices.warn(f"group {key!r} has a normalization total of 0 ({_total_name(options)}): wrote an "
                           "empty track", stacklevel=2)
     return dict(zip(tracks.keys, paths))
 

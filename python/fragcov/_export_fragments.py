@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 
 import numpy as np
 import pandas as pd
 
+from . import _notices as notices
 from . import _core
 from . import _settings as settings
 from ._groups import group_codes, labels_of, obs_column
@@ -210,11 +210,11 @@ def export_fragments(
         id_bytes = _ids(source, ids, codes >= 0)
         paired = source.kind == PAIRED
         if not paired and (min_frag_length is not None or max_frag_length is not None):
-            warnings.warn("single-end reads are not filtered by fragment length; min/max_frag_length are ignored",
+            notices.warn("single-end reads are not filtered by fragment length; min/max_frag_length are ignored",
                           stacklevel=2)
         out_path, paths = output_paths(out_dir, prefix, groups, suffix)
         if not groups:
-            warnings.warn("no cell has a group label: nothing to export", stacklevel=2)
+            notices.warn("no cell has a group label: nothing to export", stacklevel=2)
             return {}
 
         offsets = np.concatenate([[0], np.cumsum(np.asarray(source.lengths, dtype=np.int64))])
@@ -246,7 +246,7 @@ def export_fragments(
             bar.close()
     for group, n in zip(groups, n_lines):
         if n == 0:
-            warnings.warn(f"group {group!r} has no fragments to export: wrote an empty file", stacklevel=2)
+            notices.warn(f"group {group!r} has no fragments to export: wrote an empty file", stacklevel=2)
     return dict(zip(groups, paths))
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import numbers
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import _notices as notices
 from . import _core
 from ._genomes import resolve_chrom_sizes
 from ._sources import PAIRED, SINGLE, Chunk, Source
@@ -90,22 +90,23 @@ def reader_settings(chrom_sizes, *, is_paired=True, shift_left=0, shift_right=0,
 def warn_skipped(path, stats: dict, settings: ReaderSettings, stacklevel: int = 3) -> None:
     """Warnings for the fragments the reader left out (docs/spec.md, "Fragment files")."""
     if stats["past_chrom_end"]:
-        warnings.warn(
+        notices.warn(
             f"{path}: {stats['past_chrom_end']:,} fragment(s) start at or past the end of their chromosome in "
             f"chrom_sizes and were skipped (first: line {stats['first_past_chrom_end_line']}, "
             f"{stats['first_past_chrom_end']}); check that chrom_sizes is the assembly the fragments were "
-            "aligned to", UserWarning, stacklevel=stacklevel)
+            "aligned to", stacklevel=stacklevel)
     if stats["shifted_away"]:
-        warnings.warn(
+        notices.warn(
             f"{path}: {stats['shifted_away']:,} fragment(s) were dropped because shift_left={settings.shift_left}, "
             f"shift_right={settings.shift_right} left them with length <= 0 or a start before the chromosome "
-            f"start (first: line {stats['first_shifted_away_line']})", UserWarning, stacklevel=stacklevel)
+            f"start (first: line {stats['first_shifted_away_line']})", stacklevel=stacklevel)
     if settings.is_paired and stats["first_data_columns"] >= 6:
-        warnings.warn(
+        notices.warn(
             f"{path}: the fragment file has a 6th (strand) column but is_paired=True; the records are read as "
-            "paired-end fragments. Pass is_paired=False for single-end reads.", UserWarning, stacklevel=stacklevel)
+            "paired-end fragments. Pass is_paired=False for single-end reads.", stacklevel=stacklevel)
     if stats["unknown_chrom"]:
-        log.info("%s: %d line(s) on chromosomes not in chrom_sizes were skipped", path, stats["unknown_chrom"])
+        notices.warn(f"{path}: {stats['unknown_chrom']:,} line(s) on chromosomes not in chrom_sizes were skipped",
+                     stacklevel=stacklevel)
 
 
 # --------------------------------------------------------------------------- groups

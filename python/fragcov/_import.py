@@ -32,10 +32,10 @@ from __future__ import annotations
 import numbers
 import os
 import tempfile
-import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from . import _notices as notices
 from . import _core
 from ._atomic import atomic_output
 from ._fragment_file import reader_settings, warn_skipped
@@ -293,9 +293,9 @@ def import_fragments(
             hint = ""
             if stats["stored"] == 0 and stats["unknown_chrom"]:
                 hint = " None of the file's chromosomes is in chrom_sizes (naming such as '1' vs 'chr1'?)."
-            warnings.warn(
+            notices.warn(
                 f"{inp}: no barcode passed the filters (min_num_fragments={min_num_fragments}"
-                f"{', whitelist' if wl is not None else ''}); no data is imported.{hint}", UserWarning, stacklevel=2)
+                f"{', whitelist' if wl is not None else ''}); no data is imported.{hint}", stacklevel=2)
         if out is not None:
             adata = open_backed(out)
         elif n_cells == 0:

@@ -6,10 +6,10 @@ They become three numpy arrays (chromosome index, start, end) for the C++ index.
 """
 from __future__ import annotations
 
+from . import _notices as notices
 import gzip
 import os
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +101,7 @@ def to_arrays(regions, chrom_index: dict[str, int], param: str):
     known = [r for r in regions if r[0] in chrom_index]
     unknown = sorted({r[0] for r in regions if r[0] not in chrom_index})
     if unknown:
-        warnings.warn(
+        notices.warn(
             f"{param}: {len(regions) - len(known)} region(s) on chromosomes not in the reference "
             f"sequences were ignored ({', '.join(unknown[:5])}{', ...' if len(unknown) > 5 else ''})",
             stacklevel=3,
