@@ -60,18 +60,21 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
                    help="BED file or chrom:start-end regions counted for normalization")
     p.add_argument("--exclude-for-norm", nargs="+", metavar="REGION",
                    help="BED file or chrom:start-end regions not counted for normalization")
-    p.add_argument("--min-frag-length", type=_none_or_int, default=d["min_frag_length"])
+    p.add_argument("--min-frag-length", type=_none_or_int, default=d["min_frag_length"],
+                   help="drop paired-end fragments shorter than this (default %(default)s; 'none' for no limit)")
     p.add_argument("--max-frag-length", type=_none_or_int, default=d["max_frag_length"],
-                   help="default %(default)s; 'none' for no limit")
-    p.add_argument("--counting-strategy", choices=["fragment", "insertion"], default=d["counting_strategy"])
-    p.add_argument("--smooth-base", type=_none_or_int, default=d["smooth_base"], help="smoothing window in bases")
+                   help="drop paired-end fragments longer than this (default %(default)s; 'none' for no limit)")
+    p.add_argument("--counting-strategy", choices=["fragment", "insertion"], default=d["counting_strategy"],
+                   help="count whole fragments, or their two 1-bp Tn5 insertion sites (default %(default)s)")
+    p.add_argument("--smooth-base", type=_none_or_int, default=d["smooth_base"], help="moving-average window in bases, at base resolution (default: no smoothing)")
     p.add_argument("--out-dir", default=d["out_dir"], help="output folder (default %(default)s)")
-    p.add_argument("--prefix", default=d["prefix"])
+    p.add_argument("--prefix", default=d["prefix"], help="prepended to every file name (default: none)")
     p.add_argument("--suffix", default=d["suffix"], help="e.g. .bw, .bedgraph.gz, .bedgraph.zst (default %(default)s)")
-    p.add_argument("--output-format", choices=["bigwig", "bedgraph"])
-    p.add_argument("--compression", choices=["gzip", "zstandard"])
-    p.add_argument("--compression-level", type=int)
-    p.add_argument("--tempdir")
+    p.add_argument("--output-format", choices=["bigwig", "bedgraph"], help="default: from --suffix")
+    p.add_argument("--compression", choices=["gzip", "zstandard"],
+                   help="compress bedGraph text (default: from --suffix, e.g. .gz, .zst)")
+    p.add_argument("--compression-level", type=int, help="gzip 1-9 (default 6), zstandard 1-22 (default 3)")
+    p.add_argument("--tempdir", help="folder for spill files of large exports (default: system temp folder)")
     p.add_argument("--n-jobs", type=int, default=d["n_jobs"], help="threads, <= 0 for all cores (default %(default)s)")
 
 
@@ -195,13 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(chrom, start, end, cell id, 1), like snapatac2.ex.export_fragments.")
     _add_input_and_groups(p, ".h5ad/.h5ads file")
     p.add_argument("--ids", help="obs column used as the cell id (default: obs names)")
-    p.add_argument("--min-frag-length", type=_none_or_int)
-    p.add_argument("--max-frag-length", type=_none_or_int)
+    p.add_argument("--min-frag-length", type=_none_or_int, help="drop fragments shorter than this (default: none)")
+    p.add_argument("--max-frag-length", type=_none_or_int, help="drop fragments longer than this (default: none)")
     p.add_argument("--out-dir", default="./", help="output folder (default %(default)s)")
-    p.add_argument("--prefix", default="")
+    p.add_argument("--prefix", default="", help="prepended to every file name (default: none)")
     p.add_argument("--suffix", default=".bed.zst", help=".bed.zst, .bed.gz or .bed (default %(default)s)")
-    p.add_argument("--compression", choices=["gzip", "zstandard"])
-    p.add_argument("--compression-level", type=int)
+    p.add_argument("--compression", choices=["gzip", "zstandard"], help="default: from --suffix")
+    p.add_argument("--compression-level", type=int, help="gzip 1-9 (default 6), zstandard 1-22 (default 3)")
     p.set_defaults(func=cmd_export_fragments)
 
     p = sub.add_parser("import-fragments", help="fragment file -> .h5ad (SnapATAC2 layout)")
@@ -220,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import_fragments)
 
     p = sub.add_parser("demo", help="export tracks from a small bundled dataset")
-    p.add_argument("--out-dir", default="fragcov-demo")
+    p.add_argument("--out-dir", default="fragcov-demo", help="output folder (default %(default)s)")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -221,7 +221,7 @@ def export_coverage(
             finally:
                 bar.close()
 
-        log.info("exporting %d track(s) to %s", len(tracks.keys), os.fspath(out_dir))
+        log.info("exporting %d %s track(s) to %s", len(tracks.keys), _format_name(options), os.fspath(out_dir))
         try:
             stats = _core.export_coverage(
                 chrom_names=source.names,
@@ -254,3 +254,11 @@ def _total_name(options) -> str:
     return {"CPM": "no unit counts towards N", "RPKM": "no unit counts towards N",
             "BPM": "all bins are 0", "RPGC": "no unit counts towards L",
             "n_cells": "the track has no cells"}.get(options.normalization, "0")
+
+
+def _format_name(options) -> str:
+    """'bigWig', 'bedGraph' or e.g. 'bedGraph (zstd)', for the progress message."""
+    if str(options.output_format) == "bigwig":
+        return "bigWig"
+    codec = str(options.compression)
+    return "bedGraph" if codec == "none" else f"bedGraph ({codec})"

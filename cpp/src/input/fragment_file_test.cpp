@@ -1,5 +1,5 @@
 // Unit tests for FragmentFileReader: every parsing, skipping and shifting rule
-// of docs/spec.md section "Fragment files", on hand-written lines whose
+// of docs/spec.md section 8, on hand-written lines whose
 // expected records are worked out by hand, through every codec.
 #include "fragcov/fragment_file.hpp"
 
