@@ -312,7 +312,7 @@ TEST_CASE("FragmentChunk: one cell per stored fragment of a barcode with a group
     CHECK(view.lengths == nullptr);
 }
 
-TEST_CASE("FragmentChunk::view() feeds GroupedExporter::add_cells: a fragment file to a track (spec 11.9)") {
+TEST_CASE("FragmentChunk::view() feeds GroupedExporter::add_cells: a fragment file to a track (spec 11.8)") {
     // paired-end, bin 10, raw counts. A and B -> track 0, C has no group.
     // Units: A chr1 [0,30) -> bins 0-2; B chr1 [10,20) -> bin 1; A chr2 [5,15)
     // -> bins 0-1 of chr2; C's fragment is left out.
