@@ -208,11 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export_fragments)
 
     p = sub.add_parser("import-fragments", help="fragment file -> .h5ad (SnapATAC2 layout)")
-    p.add_argument("fragments")
+    p.add_argument("fragments", help="10x fragment file (plain, gzip, BGZF or zstd)")
     p.add_argument("--chrom-sizes", required=True, help="chrom.sizes file or genome name (hg38, mm10, ...)")
     p.add_argument("--output", required=True, help="output .h5ad")
-    p.add_argument("--single-end", action="store_true")
-    p.add_argument("--min-num-fragments", type=int, default=200)
+    p.add_argument("--single-end", action="store_true", help="the file holds single-end reads (6th column: strand)")
+    p.add_argument("--min-num-fragments", type=int, default=200,
+                   help="keep barcodes with at least this many fragments (default %(default)s)")
     p.add_argument("--unsorted", action="store_true", help="the file is not sorted by barcode")
     p.add_argument("--whitelist", help="file with one barcode per line")
     p.add_argument("--chrm", nargs="+", default=["chrM", "M"], help="mitochondrial chromosome names")
