@@ -66,7 +66,8 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
                    help="drop paired-end fragments longer than this (default %(default)s; 'none' for no limit)")
     p.add_argument("--counting-strategy", choices=["fragment", "insertion"], default=d["counting_strategy"],
                    help="count whole fragments, or their two 1-bp Tn5 insertion sites (default %(default)s)")
-    p.add_argument("--smooth-base", type=_none_or_int, default=d["smooth_base"], help="moving-average window in bases, at base resolution (default: no smoothing)")
+    p.add_argument("--smooth-base", type=_none_or_int, default=d["smooth_base"],
+                   help="moving-average window in bases, at base resolution (default: no smoothing)")
     p.add_argument("--out-dir", default=d["out_dir"], help="output folder (default %(default)s)")
     p.add_argument("--prefix", default=d["prefix"], help="prepended to every file name (default: none)")
     p.add_argument("--suffix", default=d["suffix"], help="e.g. .bw, .bedgraph.gz, .bedgraph.zst (default %(default)s)")
