@@ -11,6 +11,7 @@ This is a real build (~30 s on two cores). It reads the repository's sources
 """
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import shutil
@@ -89,7 +90,7 @@ def test_installed_package_builds_and_runs_example(tmp_path):
     _run([cmake, "--install", lib_build])
 
     headers = sorted(p.name for p in (prefix / "include" / "fragcov").glob("*.hpp"))
-    assert headers == ["exporter.hpp", "fragcov.hpp", "fragment_file.hpp", "genome.hpp", "options.hpp",
+    assert headers == ["cancelled.hpp", "exporter.hpp", "fragcov.hpp", "fragment_file.hpp", "genome.hpp", "options.hpp",
                        "regions.hpp", "track_writer.hpp", "worker_team.hpp"]
     libs = list(prefix.glob("lib*/libfragcov.a")) + list(prefix.glob("lib*/fragcov.lib"))
     assert libs, "static library not installed"
@@ -114,3 +115,22 @@ def test_installed_package_builds_and_runs_example(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["B.bedGraph", "T.bedGraph"]
     assert (out / "B.bedGraph").read_text().splitlines() == B_EXPECTED
     assert (out / "T.bedGraph").read_text().splitlines() == T_EXPECTED
+
+    # 4. the same fragments as a gzip fragment file (cell 3 not in the table), through
+    #    FragmentFileReader -> FragmentChunk::view() -> add_cells (spec 11.8): the same tracks
+    frag, sizes, groups, out2 = (tmp_path / n for n in ("fragments.tsv.gz", "chrom.sizes", "groups.tsv", "tracks2"))
+    with gzip.open(frag, "wt") as fh:
+        fh.write("# a Cell Ranger style header line\n"
+                 "chr1\t100\t150\tc0\t1\nchr1\t120\t135\tc0\t2\n"
+                 "chr1\t0\t2500\tc1\t1\nchr1\t995\t1005\tc1\t1\nchr2\t10\t30\tc1\t1\n"
+                 "chr1\t100\t150\tc2\t1\nchr2\t485\t515\tc2\t1\n"
+                 "chr1\t500\t600\tc3\t1\nchrUn\t1\t50\tc0\t1\n")
+    sizes.write_text("chr1\t1000\nchr2\t500\n")
+    groups.write_text("c0\tB\nc1\tB\nc2\tT\n")
+    exe2 = next(p for p in (ex_build / "fragment_file_example", ex_build / "fragment_file_example.exe")
+                if p.exists())
+    stdout = _run([exe2, frag, sizes, groups, out2], timeout=60)
+    assert "1 lines on other chromosomes" in stdout
+    assert sorted(p.name for p in out2.iterdir()) == ["B.bedGraph", "T.bedGraph"]
+    assert (out2 / "B.bedGraph").read_text().splitlines() == B_EXPECTED
+    assert (out2 / "T.bedGraph").read_text().splitlines() == T_EXPECTED
