@@ -75,11 +75,21 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-jobs", type=int, default=d["n_jobs"], help="threads, <= 0 for all cores (default %(default)s)")
 
 
+def _import_defaults() -> dict:
+    """import_fragments' defaults: its Python signature is their one home (docs/spec.md 1.8)."""
+    from ._import import import_fragments
+
+    return {k: v.default for k, v in inspect.signature(import_fragments).parameters.items()}
+
+
 def _add_shift_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--shift-left", type=int, default=0,
-                   help="fragment-file input: added to every fragment start (Tn5 offset, e.g. 4; default 0)")
-    p.add_argument("--shift-right", type=int, default=0,
-                   help="fragment-file input: added to every fragment end (Tn5 offset, e.g. -5; default 0)")
+    d = _import_defaults()
+    p.add_argument("--shift-left", type=int, default=d["shift_left"],
+                   help="fragment-file input: added to every fragment start (Tn5 offset, e.g. 4; "
+                        "default %(default)s)")
+    p.add_argument("--shift-right", type=int, default=d["shift_right"],
+                   help="fragment-file input: added to every fragment end (Tn5 offset, e.g. -5; "
+                        "default %(default)s)")
 
 
 def _export_kwargs(a) -> dict:
@@ -204,19 +214,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compression-level", type=int)
     p.set_defaults(func=cmd_export_fragments)
 
+    d = _import_defaults()
     p = sub.add_parser("import-fragments", help="fragment file -> .h5ad (SnapATAC2 layout)")
     p.add_argument("fragments")
     p.add_argument("--chrom-sizes", required=True, help="chrom.sizes file or genome name (hg38, mm10, ...)")
     p.add_argument("--output", required=True, help="output .h5ad")
     p.add_argument("--single-end", action="store_true")
-    p.add_argument("--min-num-fragments", type=int, default=200)
+    p.add_argument("--min-num-fragments", type=int, default=d["min_num_fragments"],
+                   help="drop cells with fewer fragments (default %(default)s)")
     p.add_argument("--unsorted", action="store_true", help="the file is not sorted by barcode")
     p.add_argument("--whitelist", help="file with one barcode per line")
-    p.add_argument("--chrm", nargs="+", default=["chrM", "M"], help="mitochondrial chromosome names")
+    p.add_argument("--chrm", nargs="+", default=list(d["chrM"]),
+                   help="mitochondrial chromosome names (default: %(default)s)")
     _add_shift_options(p)
     p.add_argument("--tempdir", help="folder for the sort files of --unsorted input (default: system temp folder)")
-    p.add_argument("--n-jobs", type=int, default=8, help="BGZF decompression threads, <= 0 for all cores "
-                                                          "(default %(default)s)")
+    p.add_argument("--n-jobs", type=int, default=d["n_jobs"], help="BGZF decompression threads, <= 0 for all cores "
+                                                                  "(default %(default)s)")
     p.set_defaults(func=cmd_import_fragments)
 
     p = sub.add_parser("demo", help="export tracks from a small bundled dataset")

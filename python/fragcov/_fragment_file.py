@@ -63,6 +63,12 @@ class ReaderSettings:
     def kind(self) -> str:
         return PAIRED if self.is_paired else SINGLE
 
+    def reader_kwargs(self) -> dict:
+        """The keyword arguments every reader of the core (FragmentChunks, FragmentImporter,
+        count_fragments) takes for the file's genome and parsing."""
+        return dict(chrom_names=self.names, chrom_lengths=self.lengths, is_paired=self.is_paired,
+                    shift_left=self.shift_left, shift_right=self.shift_right, n_threads=self.n_threads)
+
 
 def reader_settings(chrom_sizes, *, is_paired=True, shift_left=0, shift_right=0, chrM=("chrM", "M"),
                     n_jobs=8) -> ReaderSettings:
@@ -189,8 +195,8 @@ class FragmentFileSource(Source):
         self.tempdir = tempdir
         if min_num_fragments > 0:  # needs n_fragment per barcode: one more pass over the file
             counts, _ = _core.count_fragments(
-                str(self.path), settings.names, settings.lengths, settings.is_mito, [str(b) for b in table.index],
-                settings.is_paired, settings.shift_left, settings.shift_right, settings.n_threads)
+                str(self.path), barcodes=[str(b) for b in table.index], **settings.reader_kwargs(),
+                is_mito=settings.is_mito)
             table = table[counts >= min_num_fragments]
         labels = table[group_column]
         if isinstance(labels.dtype, pd.CategoricalDtype):
@@ -210,9 +216,8 @@ class FragmentFileSource(Source):
             yield from self._whole_cells()
             return
         cell_of_barcode = np.arange(self.n_obs, dtype=np.int32)  # the reader numbers barcodes in this order
-        it = _core.FragmentChunks(str(self.path), self.settings.names, self.settings.lengths, self._barcodes,
-                                  cell_of_barcode, self.settings.is_paired, self.settings.shift_left,
-                                  self.settings.shift_right, self.settings.n_threads, CHUNK_LINES)
+        it = _core.FragmentChunks(str(self.path), barcodes=self._barcodes, barcode_group=cell_of_barcode,
+                                  **self.settings.reader_kwargs(), chunk_lines=CHUNK_LINES)
         for indptr, indices, values, cell in it:
             yield Chunk(indptr, indices, values, cell)
         warn_skipped(self.path, it.stats(), self.settings, stacklevel=4)
@@ -224,10 +229,10 @@ class FragmentFileSource(Source):
 
         row_of = {b: i for i, b in enumerate(self._barcodes)}
         importer = _core.FragmentImporter(
-            str(self.path), self.settings.names, self.settings.lengths, self.settings.is_mito,
-            self.settings.is_paired, False, self._barcodes, 0, self.settings.shift_left,
-            self.settings.shift_right, str(self.tempdir) if self.tempdir is not None else tempfile.gettempdir(),
-            self.settings.n_threads, 1 << 30, 1 << 20)
+            str(self.path), **self.settings.reader_kwargs(), is_mito=self.settings.is_mito,
+            sorted_by_barcode=False, whitelist=self._barcodes, min_num_fragments=0,
+            tempdir=str(self.tempdir) if self.tempdir is not None else tempfile.gettempdir(),
+            max_cells_per_batch=1 << 30)  # batches end by fragment count only (the core's default)
         for batch in importer:
             rows = np.array([row_of[b] for b in batch["barcodes"]], dtype=np.int64)
             yield Chunk(batch["indptr"], batch["indices"], batch["data"], rows)

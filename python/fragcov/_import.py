@@ -43,8 +43,6 @@ from ._h5ad_fragments import open_backed, to_anndata, write_h5ad
 
 __all__ = ["import_fragments"]
 
-MAX_FRAGMENTS_PER_BATCH = 1 << 20  # a batch of cells ends after the cell that passes this
-
 
 def _as_path(x, what) -> Path:
     if not isinstance(x, (str, os.PathLike)):
@@ -278,9 +276,9 @@ def import_fragments(
     results = []
     for inp, out in zip(inputs, outputs):
         cells = _core.FragmentImporter(
-            str(inp), settings.names, settings.lengths, settings.is_mito, settings.is_paired, bool(sorted_by_barcode),
-            wl, min_num_fragments, settings.shift_left, settings.shift_right, spill_dir, settings.n_threads,
-            chunk_size, MAX_FRAGMENTS_PER_BATCH)
+            str(inp), **settings.reader_kwargs(), is_mito=settings.is_mito,
+            sorted_by_barcode=bool(sorted_by_barcode), whitelist=wl, min_num_fragments=min_num_fragments,
+            tempdir=spill_dir, max_cells_per_batch=chunk_size)
         if out is None:
             adata = to_anndata(cells, settings)
             n_cells = 0 if adata is None else adata.n_obs
