@@ -24,8 +24,8 @@ def _regions(values):
     return values[0] if len(values) == 1 and ":" not in values[0] else values
 
 
-def _add_input_and_groups(p: argparse.ArgumentParser, input_help: str) -> None:
-    p.add_argument("input", help=input_help)
+def _add_input_and_groups(p: argparse.ArgumentParser, input_help: str, several: bool = False) -> None:
+    p.add_argument("input", help=input_help, nargs="+" if several else None)
     p.add_argument("--groupby", help="obs column holding the groups")
     p.add_argument("--groups", help="TSV of barcode<TAB>group (instead of --groupby)")
     p.add_argument("--selections", nargs="+", metavar="GROUP", help="export only these groups")
@@ -114,16 +114,40 @@ def _output_regions(values):
 
 def cmd_export_coverage(a) -> dict:
     from ._export import export_coverage
-    from ._fragment_file import is_fragment_file
 
-    if is_fragment_file(a.input):
+    inputs = _fragment_inputs(a.input)
+    if inputs is not None:
         if not a.groups or not a.chrom_sizes:
             raise UsageError("a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
                              "and --chrom-sizes (file or genome name such as hg38)")
-        return export_coverage(a.input, a.groups, **_export_kwargs(a), chrom_sizes=a.chrom_sizes,
+        return export_coverage(inputs, a.groups, **_export_kwargs(a), chrom_sizes=a.chrom_sizes,
                                min_num_fragments=a.min_num_fragments, is_paired=not a.single_end,
-                               shift_left=a.shift_left, shift_right=a.shift_right)
+                               shift_left=a.shift_left, shift_right=a.shift_right, sample_sep=a.sample_sep)
+    if len(a.input) > 1:
+        return export_coverage(a.input, _groupby(a), **_export_kwargs(a))
+    a.input = a.input[0]
     return export_coverage(a.input, _groupby(a), **_export_kwargs(a))
+
+
+def _fragment_inputs(values: list[str]):
+    """INPUT...: one fragment file as is; several as {sample: path} (SAMPLE=PATH, or PATH whose
+    sample is its file name without extensions, docs/spec.md 10.1.5); None for .h5ad input."""
+    import os
+
+    from ._fragment_file import is_fragment_file, sample_name_of
+
+    if len(values) == 1 and ("=" not in values[0] or os.path.exists(values[0])):
+        return values[0] if is_fragment_file(values[0]) else None
+    samples: dict[str, str] = {}
+    for v in values:
+        sample, path = (v.split("=", 1) if "=" in v and not os.path.exists(v) else (sample_name_of(v), v))
+        if sample in samples:
+            raise UsageError(f"sample {sample!r} is given twice ({samples[sample]}, {path}); name the samples "
+                             "with SAMPLE=PATH")
+        samples[sample] = path
+    if all(v.lower().endswith((".h5ad", ".h5ads", ".h5")) for v in samples.values()):
+        return None
+    return samples
 
 
 def _groupby(a):
@@ -190,7 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-coverage", help="write one coverage track per group",
                        description="Write one coverage track per cell group from an .h5ad/.h5ads file or "
                                    "straight from a 10x fragment file.")
-    _add_input_and_groups(p, ".h5ad/.h5ads file, or a fragment file (.tsv.gz) with --groups and --chrom-sizes")
+    _add_input_and_groups(p, ".h5ad/.h5ads file(s), or fragment file(s) (.tsv.gz) with --groups and "
+                             "--chrom-sizes; several fragment files (one per sample) as SAMPLE=PATH, or PATH "
+                             "(sample = file name without extensions)", several=True)
+    p.add_argument("--sample-sep", default="#",
+                   help="several fragment files: separator of sample#barcode names in --groups (default "
+                        "%(default)s); a 'sample' column of --groups names the sample instead")
     p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
     p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
     p.add_argument("--min-num-fragments", type=int, default=None,
