@@ -91,7 +91,15 @@ def tracks_bytes(result: dict) -> dict:
 def export(inputs, groups, out, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FragcovWarning)
-        return fragcov.export_coverage(inputs, groups, out_dir=out, chrom_sizes=SIZES, **kw)
+        if not isinstance(inputs, fragcov_anndata()):
+            kw["chrom_sizes"] = SIZES
+        return fragcov.export_coverage(inputs, groups, out_dir=out, **kw)
+
+
+def fragcov_anndata():
+    import anndata
+
+    return anndata.AnnData
 
 
 CASES = [
@@ -245,3 +253,44 @@ def test_cli_several_files(tmp_path, capsys):
     assert rc == 0
     printed = dict(line.split("\t") for line in capsys.readouterr().out.strip().splitlines())
     assert tracks_bytes(printed) == reference
+
+
+# ---------------------------------------------------------------- import_fragments: groups, atlases
+
+
+def test_import_with_groups_then_export_by_group(tmp_path, capsys):
+    """README flow (issue #20): import with groups, then export by the obs column they made."""
+    groups = _groups()
+    adata = fragcov.import_fragments(DEMO / "fragments.tsv.gz", SIZES, min_num_fragments=0,
+                                     groups={b: g for b, g in list(groups.items())[:-1]})
+    assert adata.obs["group"].isna().sum() == adata.n_obs - len(groups) + 1
+    got = export(adata, "group", tmp_path / "imported")
+    reference = export(DEMO / "fragments.tsv.gz", {b: g for b, g in list(groups.items())[:-1]},
+                       tmp_path / "file")
+    assert tracks_bytes(got) == tracks_bytes(reference)
+    # the CLI: --groups, then --groupby on the .h5ad (a table with a header names its columns)
+    table = tmp_path / "g.tsv"
+    table.write_text("barcode\tcell_type\tdepth\n" + "".join(f"{b}\t{g}\t1\n" for b, g in groups.items()))
+    out = tmp_path / "data.h5ad"
+    assert main(["-q", "import-fragments", str(DEMO / "fragments.tsv.gz"), "--chrom-sizes", str(SIZES),
+                 "--output", str(out), "--groups", str(table), "--min-num-fragments", "0"]) == 0
+    capsys.readouterr()
+    assert main(["-q", "export-coverage", str(out), "--groupby", "cell_type", "--out-dir",
+                 str(tmp_path / "cli")]) == 0
+    printed = dict(line.split("\t") for line in capsys.readouterr().out.strip().splitlines())
+    assert tracks_bytes(printed) == tracks_bytes(export(DEMO / "fragments.tsv.gz", groups, tmp_path / "f2"))
+
+
+@pytest.mark.parametrize("to_file", [False, True])
+def test_import_atlas_names_cells_sample_barcode(tmp_path, to_file):
+    paths, merged = write_samples(tmp_path / "in")
+    table = table_file(tmp_path / "g.tsv")
+    adata = fragcov.import_fragments(paths, SIZES, min_num_fragments=0, sorted_by_barcode=False, groups=table,
+                                     file=tmp_path / "atlas.h5ad" if to_file else None)
+    one = fragcov.import_fragments(merged, SIZES, min_num_fragments=0, sorted_by_barcode=False)
+    assert sorted(adata.obs_names) == sorted(one.obs_names)
+    assert all(n.split("#")[0] == s for n, s in zip(adata.obs_names, adata.obs["sample"]))
+    assert list(adata.obs["sample"].cat.categories) == list(SAMPLES)
+    got = export(adata, "cell_type", tmp_path / "atlas", split_by="sample")
+    reference = export(paths, table, tmp_path / "files", split_by="sample")
+    assert tracks_bytes(got) == tracks_bytes(reference)

@@ -177,7 +177,14 @@ def cmd_export_fragments(a) -> dict:
 def cmd_import_fragments(a):
     from ._import import import_fragments
 
-    adata = import_fragments(a.fragments, a.chrom_sizes, file=a.output, is_paired=not a.single_end,
+    import os
+
+    one = len(a.fragments) == 1 and ("=" not in a.fragments[0] or os.path.exists(a.fragments[0]))
+    fragments = a.fragments[0] if one else _fragment_inputs(a.fragments)  # several: {sample: path}
+    if fragments is None:
+        raise UsageError("import-fragments reads fragment files, not .h5ad files")
+    adata = import_fragments(fragments, a.chrom_sizes, file=a.output, is_paired=not a.single_end,
+                             groups=a.groups, sample_sep=a.sample_sep,
                              min_num_fragments=a.min_num_fragments, sorted_by_barcode=not a.unsorted,
                              whitelist=a.whitelist, chrM=tuple(a.chrm), tempdir=a.tempdir, n_jobs=a.n_jobs,
                              shift_left=a.shift_left, shift_right=a.shift_right)
@@ -245,9 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = _import_defaults()
     p = sub.add_parser("import-fragments", help="fragment file -> .h5ad (SnapATAC2 layout)")
-    p.add_argument("fragments")
+    p.add_argument("fragments", nargs="+",
+                   help="fragment file; several (one per sample) as SAMPLE=PATH or PATH (sample = file name "
+                        "without extensions) are imported into one .h5ad with cells named SAMPLE#BARCODE")
     p.add_argument("--chrom-sizes", required=True, help="chrom.sizes file or genome name (hg38, mm10, ...)")
     p.add_argument("--output", required=True, help="output .h5ad")
+    p.add_argument("--groups", metavar="TSV",
+                   help="barcode<TAB>group[<TAB>more columns] table whose columns are added to obs (first column "
+                        "'group' unless a header line names it), so 'export-coverage OUTPUT --groupby group' works")
+    p.add_argument("--sample-sep", default=d["sample_sep"],
+                   help="several files: separator of SAMPLE#BARCODE cell names (default %(default)s)")
     p.add_argument("--single-end", action="store_true")
     p.add_argument("--min-num-fragments", type=int, default=d["min_num_fragments"],
                    help="drop cells with fewer fragments (default %(default)s)")
