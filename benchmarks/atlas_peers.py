@@ -14,7 +14,8 @@ same quantity (per-base coverage, no normalization, no length filter):
 
     python benchmarks/atlas_peers.py benchmarks/data/atlas-peers --peers-python .venv-peers/bin/python
 
-Needs `pip install scatac-fragment-tools bam2bw macs3 snapatac2==2.9.0 pyBigWig` in the peers' venv.
+Needs `pip install scatac-fragment-tools bam2bw macs3 snapatac2==2.9.0 pyBigWig pysam` in the peers'
+venv (pysam makes the tabix index scatac-fragment-tools' split needs).
 Prints one JSON line per tool (wall, peak RSS of its processes) and the value check of one group
 (max |difference| against fragcov over chr1, per base); reports ratios to fragcov in the markdown.
 """
@@ -114,7 +115,7 @@ def main(argv=None):
     ap.add_argument("--peers-python", default=str(HERE.parent / ".venv-peers" / "bin" / "python"))
     ap.add_argument("--group", default="CD4 Naive", help="group whose values are checked")
     a = ap.parse_args(argv)
-    f, py = a.folder, a.peers_python
+    f, py = a.folder.resolve(), a.peers_python
     bindir = Path(py).parent
     meta = json.loads((f / "meta.json").read_text())
     work = f / "peers"
@@ -129,6 +130,11 @@ def main(argv=None):
     lines = (f / "groups.tsv").read_text().splitlines()[1:]
     (work / "cell_types.tsv").write_text("sample\tcell_barcode\tcell_type\n" + "".join(
         f"{bc.split('#')[0]}\t{bc.split('#')[1]}\t{g.replace(' ', '_')}\n" for bc, g in (x.split("\t") for x in lines)))
+    # scatac-fragment-tools split reads the files through their tabix index (Cell Ranger ships one; the
+    # generator does not write it): made here with pysam, not timed
+    subprocess.run([py, "-c", "import pysam, sys\nfor f in sys.argv[1:]:\n    pysam.tabix_index(f, preset='bed', "
+                    "force=True, keep_original=True)", *[str(f / f"S{k + 1:02d}.tsv.gz")
+                                                        for k in range(meta["samples"])]], check=True)
     split = work / "split"
     split.mkdir()
     rows["split (scatac-fragment-tools split)"] = timed(
@@ -146,7 +152,7 @@ def main(argv=None):
 
     (work / "scatac").mkdir()
     per_group("scatac-fragment-tools bigwig", lambda g: [bindir / "scatac_fragment_tools", "bigwig", "-c",
-              f / "chrom.sizes", "-i", g, "-o", work / "scatac" / (g.name.split(".")[0] + ".bw")])
+              f / "chrom.sizes", "-i", g, "-w", "pybigwig", "-o", work / "scatac" / (g.name.split(".")[0] + ".bw")])
     (work / "macs3").mkdir()
     per_group("macs3 pileup -f BEDPE", lambda g: [bindir / "macs3", "pileup", "-f", "BEDPE", "-i", g,
               "--outdir", work / "macs3", "-o", g.name.split(".")[0] + ".bdg"])
