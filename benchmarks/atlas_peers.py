@@ -50,8 +50,9 @@ from pathlib import Path
 f = Path(sys.argv[1]); meta = __import__("json").loads((f / "meta.json").read_text())
 samples = {f"S{k + 1:02d}": f / f"S{k + 1:02d}.tsv.gz" for k in range(meta["samples"])}
 fragcov.set_quiet(True)
-fragcov.export_coverage(samples, f / "groups.tsv", out_dir=sys.argv[2], chrom_sizes=f / "chrom.sizes", bin_size=1,
-    normalization=None, max_frag_length=None, counting_strategy=sys.argv[3], n_jobs=2)
+fragcov.export_coverage(samples, f / "groups.tsv", out_dir=sys.argv[2], chrom_sizes=f / "chrom.sizes",
+    normalization=None, max_frag_length=None, counting_strategy=sys.argv[3], n_jobs=2,
+    bin_size=int(sys.argv[4]) if len(sys.argv) > 4 else 1)
 """
 
 SNAP = """
@@ -72,7 +73,8 @@ for k in range(meta["samples"]):
 adata = ad.concat(parts, uns_merge="first")
 adata.obs["cell_type"] = table.reindex(adata.obs_names).to_numpy()
 adata = adata[adata.obs["cell_type"].notna().to_numpy()].copy()
-snap.ex.export_coverage(adata, groupby="cell_type", bin_size=1, normalization=None, max_frag_length=None,
+snap.ex.export_coverage(adata, groupby="cell_type", bin_size=int(sys.argv[3]), normalization=None,
+                        max_frag_length=None,
                         out_dir=sys.argv[2], n_jobs=2)
 """
 
@@ -114,8 +116,28 @@ def main(argv=None):
     ap.add_argument("folder", type=Path)
     ap.add_argument("--peers-python", default=str(HERE.parent / ".venv-peers" / "bin" / "python"))
     ap.add_argument("--group", default="CD4 Naive", help="group whose values are checked")
+    ap.add_argument("--snapatac2-bin-size", type=int, default=None,
+                    help="only SnapATAC2 and fragcov at this bin size (SnapATAC2 at bin 1 needs > 24 GB on hg38); "
+                         "adds to peers.json")
     a = ap.parse_args(argv)
     f, py = a.folder.resolve(), a.peers_python
+    if a.snapatac2_bin_size:
+        b = a.snapatac2_bin_size
+        work = f / "peers"
+        rows = {f"fragcov fragment bin {b}": timed([sys.executable, "-c", FRAGCOV, f, work / f"fragcov-bin{b}",
+                                                    "fragment", b])}
+        try:
+            rows[f"snapatac2 2.9.0 import + export bin {b}"] = timed([py, "-c", SNAP, f, work / f"snapatac2-bin{b}", b])
+            path = next((work / f"snapatac2-bin{b}").glob(f"{a.group}*"))
+            check = compare(py, path, next((work / f"fragcov-bin{b}").glob(f"{a.group}*")), work)
+        except (RuntimeError, StopIteration) as err:
+            rows[f"snapatac2 2.9.0 import + export bin {b}"], check = str(err)[-400:], "no output"
+        report = json.loads((f / "peers.json").read_text())
+        report["rows"].update(rows)
+        report["checks"][f"snapatac2 2.9.0 import + export bin {b}"] = check
+        print(json.dumps(report, indent=1))
+        (f / "peers.json").write_text(json.dumps(report, indent=1))
+        return
     bindir = Path(py).parent
     meta = json.loads((f / "meta.json").read_text())
     work = f / "peers"
@@ -160,7 +182,7 @@ def main(argv=None):
     per_group("bam2bw -f -u", lambda g: [bindir / "bam2bw", "-f", "-u", "-s", f / "chrom.sizes", "-n",
               work / "bam2bw" / g.name.split(".")[0], g])
     try:
-        rows["snapatac2 2.9.0 import + export"] = timed([py, "-c", SNAP, f, work / "snapatac2"])
+        rows["snapatac2 2.9.0 import + export"] = timed([py, "-c", SNAP, f, work / "snapatac2", 1])
     except RuntimeError as err:
         rows["snapatac2 2.9.0 import + export"] = str(err)[-400:]
     # one group's values against fragcov's
