@@ -76,8 +76,8 @@ def inflate_zlib(path: str) -> str:
 def parse_only(path: str, settings, barcodes: list[str]) -> str:
     from fragcov import _core
 
-    it = _core.FragmentChunks(path, settings.names, settings.lengths, barcodes,
-                              np.zeros(len(barcodes), np.int32), settings.is_paired, 0, 0, settings.n_threads)
+    it = _core.FragmentChunks(path, barcodes=barcodes, barcode_group=np.zeros(len(barcodes), np.int32),
+                              **settings.reader_kwargs())
     n = sum(len(c[1]) for c in it)
     return f"{n:,} fragments"
 

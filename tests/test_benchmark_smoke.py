@@ -25,3 +25,17 @@ def test_benchmark_harness_smoke_run(tmp_path):
                  "file_tracks", "import_position", "import_barcode"):
         assert case in text, f"case {case!r} missing from the report:\n{text}"
     assert "fragcov: outputs byte-identical across n_jobs=1, n_jobs=2" in proc.stdout + text
+
+
+def test_atlas_harness_smoke_run(tmp_path):
+    """benchmarks/atlas_bench.py end to end at a tiny scale: N sample files and the merged
+    sample#barcode file give the same tracks (the suite asserts the hashes agree across repeats)."""
+    bench = str(REPO / "benchmarks" / "atlas_bench.py")
+    subprocess.run([sys.executable, bench, "generate", "--samples", "3", "--fragments", "5k", "--cells", "100",
+                    "--out", str(tmp_path / "a")], check=True, timeout=300)
+    import json
+
+    runs = [json.loads(subprocess.run([sys.executable, bench, "run", str(tmp_path / "a"), "--n-jobs", "2", *m],
+                                      check=True, capture_output=True, text=True, timeout=300).stdout)
+            for m in ((), ("--merged",))]
+    assert runs[0]["tracks"] == 12 and runs[0]["sha256"] == runs[1]["sha256"]

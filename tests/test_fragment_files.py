@@ -274,8 +274,9 @@ def test_spilling_sort_matches_snapatac2(tmp_path):
     """Unsorted input through the sort files (memory budget of one buffer) gives SnapATAC2's cells."""
     sizes = sorted(read_chrom_sizes(IMPORT_DATA / "pbmc_sub.chrom.sizes"))
     cells = _core.FragmentImporter(
-        str(IMPORT_DATA / "pbmc_sub_shuffled.tsv.gz"), [c for c, _ in sizes], [n for _, n in sizes],
-        [c == "chrM" for c, _ in sizes], True, False, None, 1000, 0, 0, str(tmp_path), 2, 3, 1 << 20,
+        str(IMPORT_DATA / "pbmc_sub_shuffled.tsv.gz"), chrom_names=[c for c, _ in sizes],
+        chrom_lengths=[n for _, n in sizes], is_mito=[c == "chrM" for c, _ in sizes], sorted_by_barcode=False,
+        min_num_fragments=1000, tempdir=str(tmp_path), n_threads=2, max_cells_per_batch=3,
         memory_budget_bytes=1)
     from fragcov._fragment_file import reader_settings
     from fragcov._h5ad_fragments import to_anndata
@@ -390,3 +391,40 @@ def test_fragment_file_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="chrom_sizes, shift_left only apply when adata is a fragment file"):
         fragcov.export_coverage(adata, list(adata.obs_names), chrom_sizes=SIZES, shift_left=4, out_dir=out)
     assert not out.exists()
+
+
+def test_reader_bindings_take_their_options_by_keyword():
+    """docs/spec.md 11.9: the bindings of the reader take every option by keyword, so no call site passes a
+    row of bare True, 0, 1 << 30 (issue #20)."""
+    sizes = sorted(read_chrom_sizes(IMPORT_DATA / "pbmc_sub.chrom.sizes"))
+    names, lengths = [c for c, _ in sizes], [n for _, n in sizes]
+    path = str(IMPORT_DATA / "pbmc_sub_shuffled.tsv.gz")
+    with pytest.raises(TypeError):
+        _core.FragmentImporter(path, names, lengths, [False] * len(names), True, False, None, 0, 0, 0, "", 1,
+                               3, 1 << 20)
+    with pytest.raises(TypeError):
+        _core.FragmentChunks(path, names, lengths, ["x"], np.zeros(1, np.int32), True, 0, 0, 1)
+    with pytest.raises(TypeError):
+        _core.count_fragments(path, names, lengths, [False] * len(names), ["x"], True, 0, 0, 1)
+    # named, with the C++ structs' defaults for the rest
+    counts, stats = _core.count_fragments(path, chrom_names=names, chrom_lengths=lengths,
+                                          is_mito=[False] * len(names), barcodes=["x"])
+    assert list(counts) == [0] and stats["stored"] > 0
+
+
+def test_import_defaults_have_one_home():
+    """The CLI's import-fragments defaults are import_fragments' signature; the export's memory budget is the
+    core's ExportOptions default (issue #20)."""
+    import inspect
+
+    from fragcov import _settings
+    from fragcov._cli import build_parser
+
+    sig = {k: v.default for k, v in inspect.signature(fragcov.import_fragments).parameters.items()}
+    a = build_parser().parse_args(["import-fragments", "f.tsv", "--chrom-sizes", "hg38", "--output", "o.h5ad"])
+    assert a.min_num_fragments == sig["min_num_fragments"]
+    assert tuple(a.chrm) == tuple(sig["chrM"])
+    assert (a.n_jobs, a.shift_left, a.shift_right) == (sig["n_jobs"], sig["shift_left"], sig["shift_right"])
+    assert _settings.memory_budget_bytes == _core.ExportOptions().memory_budget_bytes
+    source = inspect.getsource(_settings)
+    assert source.count("memory_budget_bytes =") == 1

@@ -68,7 +68,7 @@ def runtime_parameters(func) -> list[tuple[str, bool]]:
         elif ch in "])":
             depth -= 1
         part += ch
-    return [(p.split(":")[0].split("=")[0].strip(), "=" in p) for p in params]
+    return [(p.split(":")[0].split("=")[0].strip(), "=" in p) for p in params if p != "*"]  # "*": py::kw_only
 
 
 def runtime_names() -> set[str]:

@@ -240,13 +240,16 @@ py::tuple count_fragments_py(const std::string& path, std::vector<std::string> c
 }  // namespace
 
 void bind_fragment_file(py::module_& m) {
+    const FragmentFileOptions reader_defaults;
+    const ImportOptions import_defaults;
     py::class_<PyFragmentChunks>(m, "FragmentChunks",
                                  "Stored fragments of a fragment file as exporter chunks (one cell per fragment).")
         .def(py::init<const std::string&, std::vector<std::string>, std::vector<uint64_t>, std::vector<std::string>,
                       std::vector<int32_t>, bool, int64_t, int64_t, int, size_t>(),
-             py::arg("path"), py::arg("chrom_names"), py::arg("chrom_lengths"), py::arg("barcodes"),
-             py::arg("barcode_group"), py::arg("is_paired"), py::arg("shift_left"), py::arg("shift_right"),
-             py::arg("n_threads"), py::arg("chunk_lines") = size_t(1) << 20)
+             py::arg("path"), py::kw_only(), py::arg("chrom_names"), py::arg("chrom_lengths"), py::arg("barcodes"),
+             py::arg("barcode_group"), py::arg("is_paired") = reader_defaults.is_paired,
+             py::arg("shift_left") = reader_defaults.shift_left, py::arg("shift_right") = reader_defaults.shift_right,
+             py::arg("n_threads") = reader_defaults.n_threads, py::arg("chunk_lines") = size_t(1) << 20)
         .def("__iter__", [](PyFragmentChunks& self) -> PyFragmentChunks& { return self; })
         .def("__next__", &PyFragmentChunks::next)
         .def("stats", &PyFragmentChunks::stats);
@@ -256,17 +259,26 @@ void bind_fragment_file(py::module_& m) {
         .def(py::init<const std::string&, std::vector<std::string>, std::vector<uint64_t>, std::vector<bool>, bool,
                       bool, std::optional<std::vector<std::string>>, uint64_t, int64_t, int64_t, const std::string&,
                       int, size_t, size_t, uint64_t>(),
-             py::arg("path"), py::arg("chrom_names"), py::arg("chrom_lengths"), py::arg("is_mito"),
-             py::arg("is_paired"), py::arg("sorted_by_barcode"), py::arg("whitelist"), py::arg("min_num_fragments"),
-             py::arg("shift_left"), py::arg("shift_right"), py::arg("tempdir"), py::arg("n_threads"),
-             py::arg("max_cells_per_batch"), py::arg("max_fragments_per_batch"),
-             py::arg("memory_budget_bytes") = uint64_t(128) << 20)
+             // Keyword-only: every caller names what it passes. The defaults are the C++
+             // structs' own (ImportOptions, FragmentFileOptions); Python's import_fragments
+             // passes its public arguments explicitly (docs/spec.md 1.8).
+             py::arg("path"), py::kw_only(), py::arg("chrom_names"), py::arg("chrom_lengths"), py::arg("is_mito"),
+             py::arg("is_paired") = reader_defaults.is_paired,
+             py::arg("sorted_by_barcode") = import_defaults.sorted_by_barcode,
+             py::arg("whitelist") = std::optional<std::vector<std::string>>(),
+             py::arg("min_num_fragments") = import_defaults.min_num_fragments,
+             py::arg("shift_left") = reader_defaults.shift_left, py::arg("shift_right") = reader_defaults.shift_right,
+             py::arg("tempdir") = import_defaults.tempdir, py::arg("n_threads") = reader_defaults.n_threads,
+             py::arg("max_cells_per_batch") = import_defaults.max_cells_per_batch,
+             py::arg("max_fragments_per_batch") = import_defaults.max_fragments_per_batch,
+             py::arg("memory_budget_bytes") = import_defaults.memory_budget_bytes)
         .def("__iter__", [](PyFragmentImporter& self) -> PyFragmentImporter& { return self; })
         .def("__next__", &PyFragmentImporter::next)
         .def("stats", &PyFragmentImporter::stats);
 
-    m.def("count_fragments", &count_fragments_py, py::arg("path"), py::arg("chrom_names"), py::arg("chrom_lengths"),
-          py::arg("is_mito"), py::arg("barcodes"), py::arg("is_paired"), py::arg("shift_left"),
-          py::arg("shift_right"), py::arg("n_threads"),
+    m.def("count_fragments", &count_fragments_py, py::arg("path"), py::kw_only(), py::arg("chrom_names"),
+          py::arg("chrom_lengths"), py::arg("is_mito"), py::arg("barcodes"),
+          py::arg("is_paired") = reader_defaults.is_paired, py::arg("shift_left") = reader_defaults.shift_left,
+          py::arg("shift_right") = reader_defaults.shift_right, py::arg("n_threads") = reader_defaults.n_threads,
           "Stored non-mitochondrial fragments per barcode (n_fragment) and the reader's statistics.");
 }

@@ -24,8 +24,8 @@ def _regions(values):
     return values[0] if len(values) == 1 and ":" not in values[0] else values
 
 
-def _add_input_and_groups(p: argparse.ArgumentParser, input_help: str) -> None:
-    p.add_argument("input", help=input_help)
+def _add_input_and_groups(p: argparse.ArgumentParser, input_help: str, several: bool = False) -> None:
+    p.add_argument("input", help=input_help, nargs="+" if several else None)
     p.add_argument("--groupby", help="obs column holding the groups")
     p.add_argument("--groups", help="TSV of barcode<TAB>group (instead of --groupby)")
     p.add_argument("--selections", nargs="+", metavar="GROUP", help="export only these groups")
@@ -79,11 +79,21 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-jobs", type=int, default=d["n_jobs"], help="threads, <= 0 for all cores (default %(default)s)")
 
 
+def _import_defaults() -> dict:
+    """import_fragments' defaults: its Python signature is their one home (docs/spec.md 1.8)."""
+    from ._import import import_fragments
+
+    return {k: v.default for k, v in inspect.signature(import_fragments).parameters.items()}
+
+
 def _add_shift_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--shift-left", type=int, default=0,
-                   help="fragment-file input: added to every fragment start (Tn5 offset, e.g. 4; default 0)")
-    p.add_argument("--shift-right", type=int, default=0,
-                   help="fragment-file input: added to every fragment end (Tn5 offset, e.g. -5; default 0)")
+    d = _import_defaults()
+    p.add_argument("--shift-left", type=int, default=d["shift_left"],
+                   help="fragment-file input: added to every fragment start (Tn5 offset, e.g. 4; "
+                        "default %(default)s)")
+    p.add_argument("--shift-right", type=int, default=d["shift_right"],
+                   help="fragment-file input: added to every fragment end (Tn5 offset, e.g. -5; "
+                        "default %(default)s)")
 
 
 def _export_kwargs(a) -> dict:
@@ -108,16 +118,40 @@ def _output_regions(values):
 
 def cmd_export_coverage(a) -> dict:
     from ._export import export_coverage
-    from ._fragment_file import is_fragment_file
 
-    if is_fragment_file(a.input):
+    inputs = _fragment_inputs(a.input)
+    if inputs is not None:
         if not a.groups or not a.chrom_sizes:
             raise UsageError("a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
                              "and --chrom-sizes (file or genome name such as hg38)")
-        return export_coverage(a.input, a.groups, **_export_kwargs(a), chrom_sizes=a.chrom_sizes,
+        return export_coverage(inputs, a.groups, **_export_kwargs(a), chrom_sizes=a.chrom_sizes,
                                min_num_fragments=a.min_num_fragments, is_paired=not a.single_end,
-                               shift_left=a.shift_left, shift_right=a.shift_right)
+                               shift_left=a.shift_left, shift_right=a.shift_right, sample_sep=a.sample_sep)
+    if len(a.input) > 1:
+        return export_coverage(a.input, _groupby(a), **_export_kwargs(a))
+    a.input = a.input[0]
     return export_coverage(a.input, _groupby(a), **_export_kwargs(a))
+
+
+def _fragment_inputs(values: list[str]):
+    """INPUT...: one fragment file as is; several as {sample: path} (SAMPLE=PATH, or PATH whose
+    sample is its file name without extensions, docs/spec.md 10.1.5); None for .h5ad input."""
+    import os
+
+    from ._fragment_file import is_fragment_file, sample_name_of
+
+    if len(values) == 1 and ("=" not in values[0] or os.path.exists(values[0])):
+        return values[0] if is_fragment_file(values[0]) else None
+    samples: dict[str, str] = {}
+    for v in values:
+        sample, path = (v.split("=", 1) if "=" in v and not os.path.exists(v) else (sample_name_of(v), v))
+        if sample in samples:
+            raise UsageError(f"sample {sample!r} is given twice ({samples[sample]}, {path}); name the samples "
+                             "with SAMPLE=PATH")
+        samples[sample] = path
+    if all(v.lower().endswith((".h5ad", ".h5ads", ".h5")) for v in samples.values()):
+        return None
+    return samples
 
 
 def _groupby(a):
@@ -147,7 +181,14 @@ def cmd_export_fragments(a) -> dict:
 def cmd_import_fragments(a):
     from ._import import import_fragments
 
-    adata = import_fragments(a.fragments, a.chrom_sizes, file=a.output, is_paired=not a.single_end,
+    import os
+
+    one = len(a.fragments) == 1 and ("=" not in a.fragments[0] or os.path.exists(a.fragments[0]))
+    fragments = a.fragments[0] if one else _fragment_inputs(a.fragments)  # several: {sample: path}
+    if fragments is None:
+        raise UsageError("import-fragments reads fragment files, not .h5ad files")
+    adata = import_fragments(fragments, a.chrom_sizes, file=a.output, is_paired=not a.single_end,
+                             groups=a.groups, sample_sep=a.sample_sep,
                              min_num_fragments=a.min_num_fragments, sorted_by_barcode=not a.unsorted,
                              whitelist=a.whitelist, chrM=tuple(a.chrm), tempdir=a.tempdir, n_jobs=a.n_jobs,
                              shift_left=a.shift_left, shift_right=a.shift_right)
@@ -184,7 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-coverage", help="write one coverage track per group",
                        description="Write one coverage track per cell group from an .h5ad/.h5ads file or "
                                    "straight from a 10x fragment file.")
-    _add_input_and_groups(p, ".h5ad/.h5ads file, or a fragment file (.tsv.gz) with --groups and --chrom-sizes")
+    _add_input_and_groups(p, ".h5ad/.h5ads file(s), or fragment file(s) (.tsv.gz) with --groups and "
+                             "--chrom-sizes; several fragment files (one per sample) as SAMPLE=PATH, or PATH "
+                             "(sample = file name without extensions)", several=True)
+    p.add_argument("--sample-sep", default="#",
+                   help="several fragment files: separator of sample#barcode names in --groups (default "
+                        "%(default)s); a 'sample' column of --groups names the sample instead")
     p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
     p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
     p.add_argument("--min-num-fragments", type=int, default=None,
@@ -208,20 +254,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compression-level", type=int, help="gzip 1-9 (default 6), zstandard 1-22 (default 3)")
     p.set_defaults(func=cmd_export_fragments)
 
+    d = _import_defaults()
     p = sub.add_parser("import-fragments", help="fragment file -> .h5ad (SnapATAC2 layout)")
-    p.add_argument("fragments", help="10x fragment file (plain, gzip, BGZF or zstd)")
+    p.add_argument("fragments", nargs="+",
+                   help="fragment file; several (one per sample) as SAMPLE=PATH or PATH (sample = file name "
+                        "without extensions) are imported into one .h5ad with cells named SAMPLE#BARCODE")
     p.add_argument("--chrom-sizes", required=True, help="chrom.sizes file or genome name (hg38, mm10, ...)")
     p.add_argument("--output", required=True, help="output .h5ad")
+    p.add_argument("--groups", metavar="TSV",
+                   help="barcode<TAB>group[<TAB>more columns] table whose columns are added to obs (first column "
+                        "'group' unless a header line names it), so 'export-coverage OUTPUT --groupby group' works")
+    p.add_argument("--sample-sep", default=d["sample_sep"],
+                   help="several files: separator of SAMPLE#BARCODE cell names (default %(default)s)")
     p.add_argument("--single-end", action="store_true", help="the file holds single-end reads (6th column: strand)")
-    p.add_argument("--min-num-fragments", type=int, default=200,
-                   help="keep barcodes with at least this many fragments (default %(default)s)")
+    p.add_argument("--min-num-fragments", type=int, default=d["min_num_fragments"],
+                   help="drop cells with fewer fragments (default %(default)s)")
     p.add_argument("--unsorted", action="store_true", help="the file is not sorted by barcode")
     p.add_argument("--whitelist", help="file with one barcode per line")
-    p.add_argument("--chrm", nargs="+", default=["chrM", "M"], help="mitochondrial chromosome names")
+    p.add_argument("--chrm", nargs="+", default=list(d["chrM"]),
+                   help="mitochondrial chromosome names (default: %(default)s)")
     _add_shift_options(p)
     p.add_argument("--tempdir", help="folder for the sort files of --unsorted input (default: system temp folder)")
-    p.add_argument("--n-jobs", type=int, default=8, help="BGZF decompression threads, <= 0 for all cores "
-                                                          "(default %(default)s)")
+    p.add_argument("--n-jobs", type=int, default=d["n_jobs"], help="BGZF decompression threads, <= 0 for all cores "
+                                                                  "(default %(default)s)")
     p.set_defaults(func=cmd_import_fragments)
 
     p = sub.add_parser("demo", help="export tracks from a small bundled dataset")

@@ -9,7 +9,7 @@ import numpy as np
 from . import _notices as notices
 from . import _core
 from . import _settings as settings
-from ._fragment_file import is_fragment_file, open_fragment_file, reject_fragment_file_options
+from ._fragment_file import fragment_inputs, open_fragment_file, reject_fragment_file_options
 from ._groups import make_tracks, per_cell_quantity
 from ._options import DEFAULTS, as_int, export_options
 from ._outputs import OutDir, output_paths
@@ -54,6 +54,7 @@ def export_coverage(
     is_paired=True,
     shift_left=0,
     shift_right=0,
+    sample_sep="#",
 ) -> dict:
     """Export one genome coverage track (bigWig or bedGraph) per cell group.
 
@@ -154,6 +155,18 @@ def export_coverage(
         barcodes with fewer fragments, as ``import_fragments`` does (one more
         pass over the file).
 
+        Several fragment files (an atlas): a list of paths (each file's
+        sample is its name without extensions, ``s1.tsv.gz`` -> ``s1``) or a
+        dict ``{sample: path}``. A cell is (sample, barcode): the groups table
+        gives a row's sample in a ``sample`` (or ArchR's ``Sample``) column, or
+        writes the barcode ``sample#barcode`` (ArchR's cell names); a barcode
+        without a sample belongs to the one file it occurs in (two files is an
+        error). obs gains a ``sample`` column, so ``split_by="sample"`` works.
+        Files are read in parallel (``n_jobs``); tracks equal those of one file
+        holding all fragments with ``sample#barcode`` barcodes.
+    sample_sep
+        Separator of ``sample#barcode`` cell names (several fragment files).
+
     Returns
     -------
     dict
@@ -179,9 +192,10 @@ def export_coverage(
     # a fragment file is its own Source (its cells: the barcodes of groupby); all else is as for AnnData input
     fragment_options = dict(chrom_sizes=chrom_sizes, min_num_fragments=min_num_fragments, is_paired=is_paired,
                             shift_left=shift_left, shift_right=shift_right)
-    if is_fragment_file(adata):
-        source = open_fragment_file(adata, groupby, n_jobs=n_jobs, whole_cells=options.ceiling is not None,
-                                    tempdir=tempdir, **fragment_options)
+    inputs = fragment_inputs(adata)
+    if inputs is not None:
+        source = open_fragment_file(inputs, groupby, n_jobs=n_jobs, whole_cells=options.ceiling is not None,
+                                    tempdir=tempdir, sample_sep=sample_sep, **fragment_options)
         groupby = source.group_column
     else:
         reject_fragment_file_options(**fragment_options)

@@ -63,6 +63,12 @@ class ReaderSettings:
     def kind(self) -> str:
         return PAIRED if self.is_paired else SINGLE
 
+    def reader_kwargs(self) -> dict:
+        """The keyword arguments every reader of the core (FragmentChunks, FragmentImporter,
+        count_fragments) takes for the file's genome and parsing."""
+        return dict(chrom_names=self.names, chrom_lengths=self.lengths, is_paired=self.is_paired,
+                    shift_left=self.shift_left, shift_right=self.shift_right, n_threads=self.n_threads)
+
 
 def reader_settings(chrom_sizes, *, is_paired=True, shift_left=0, shift_right=0, chrM=("chrM", "M"),
                     n_jobs=8) -> ReaderSettings:
@@ -116,15 +122,22 @@ _HEADER_NAMES = ("barcode", "cell", "cell_id", "barcodes")
 
 
 def read_groups_table(path) -> pd.DataFrame:
-    """A barcode<TAB>group[<TAB>more columns] file as a table indexed by barcode ('#' lines are
-    comments). With a header line (first column barcode, cell, cell_id or barcodes) the columns keep
-    its names; without one the second column is "group" and further ones are named by their
+    """A barcode<TAB>group[<TAB>more columns] file as a table indexed by barcode (lines starting
+    with '#' are comments; a '#' inside a line is text, as in ArchR's sample#barcode). With a
+    header line (first column barcode, cell, cell_id or barcodes) the columns keep its names;
+    without one the second column is "group" and further ones are named by their
     1-based number ("3", "4", ...), so split_by / norm_by can name them either way."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"groups table not found: '{path}' (with a fragment file, groupby is the path of a "
                                 "barcode<TAB>group table, a dict {barcode: group} or a Series indexed by barcode)")
-    table = pd.read_csv(path, sep="\t", header=None, dtype=str, comment="#", keep_default_na=False)
+    import io
+
+    with open(path, encoding="utf-8") as fh:  # only lines starting with '#' are comments: ArchR's cell names
+        text = "".join(line for line in fh if not line.startswith("#"))  # are sample#barcode
+    if not text.strip():
+        raise ValueError(f"groups table '{path}' is empty")
+    table = pd.read_csv(io.StringIO(text), sep="\t", header=None, dtype=str, keep_default_na=False)
     if table.shape[1] < 2:
         raise ValueError(f"groups table '{path}' needs at least two tab-separated columns: barcode, group")
     if len(table) and table.iloc[0, 0].lower() in _HEADER_NAMES:
@@ -162,87 +175,354 @@ def barcode_table(groupby) -> tuple[pd.DataFrame, str]:
     return table[table[column].notna().to_numpy()], column
 
 
+# --------------------------------------------------------------------------- several files, samples
+
+
+_COMPRESSION_SUFFIXES = (".gz", ".bgz", ".zst", ".zstd")
+_TEXT_SUFFIXES = (".tsv", ".bed", ".txt")
+
+
+def sample_name_of(path) -> str:
+    """A file's sample name when a plain list is given: its name without the fragment-file
+    extensions (``s1.tsv.gz`` -> ``s1``, ``s1_fragments.tsv.bgz`` -> ``s1_fragments``)."""
+    name = Path(path).name
+    for group in (_COMPRESSION_SUFFIXES, _TEXT_SUFFIXES):
+        for suffix in group:
+            if name.lower().endswith(suffix) and len(name) > len(suffix):
+                name = name[: -len(suffix)]
+                break
+    return name
+
+
+@dataclass
+class FragmentInput:
+    """One fragment file of an export or import; sample None for a single file (no sample logic)."""
+
+    sample: str | None
+    path: Path
+
+
+def _looks_like_fragment_path(x) -> bool:
+    return isinstance(x, (str, os.PathLike)) and Path(x).suffix.lower() not in _ANNDATA_SUFFIXES and \
+        (not Path(x).is_file() or is_fragment_file(x))
+
+
+def fragment_inputs(adata) -> list[FragmentInput] | None:
+    """The fragment files `adata` names (docs/spec.md 13.6), or None when it is not fragment-file input:
+    one path; a list/tuple of paths (samples named by sample_name_of); a dict {sample: path}.
+    A missing file is a FileNotFoundError, before anything is written."""
+    if is_fragment_file(adata):
+        return [FragmentInput(None, Path(adata))]
+    if isinstance(adata, dict):
+        if not adata:
+            raise ValueError("the dict of fragment files is empty: give {sample: path, ...}")
+        pairs = list(adata.items())
+        for sample, path in pairs:
+            if not isinstance(sample, str) or not sample:
+                raise TypeError(f"sample names must be non-empty strings, got {sample!r}")
+            if not isinstance(path, (str, os.PathLike)):
+                raise TypeError(f"the fragment file of sample {sample!r} must be a path, got {type(path).__name__}")
+    elif isinstance(adata, (list, tuple)) and adata and all(_looks_like_fragment_path(x) for x in adata):
+        pairs = [(sample_name_of(x), x) for x in adata]
+        names = [n for n, _ in pairs]
+        dup = next((n for n in names if names.count(n) > 1), None)
+        if dup is not None:
+            files = [str(x) for n, x in pairs if n == dup]
+            raise ValueError(f"two fragment files give the sample name {dup!r} ({files[0]}, {files[1]}): a list "
+                             "names each sample after its file name without extensions; pass a dict "
+                             "{sample: path} to name the samples")
+    elif isinstance(adata, (list, tuple)) and not adata:
+        raise ValueError("the list of inputs is empty: give one or more fragment files (or .h5ad files)")
+    else:
+        return None
+    inputs = []
+    for sample, path in pairs:
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"fragment file of sample {sample!r} not found: '{path}'")
+        if not path.is_file():
+            raise ValueError(f"fragment file of sample {sample!r} is not a regular file: '{path}'")
+        if not is_fragment_file(path):
+            raise ValueError(f"'{path}' (sample {sample!r}) is an HDF5/.h5ad file, not a fragment file: a list "
+                             "of inputs holds either fragment files or .h5ad files")
+        inputs.append(FragmentInput(sample, path))
+    return inputs
+
+
+SAMPLE_COLUMNS = ("sample", "Sample")  # SnapATAC2 / pycisTopic, ArchR
+
+
+@dataclass
+class Cells:
+    """The cells of an export from fragment files: obs (indexed by the cell name) and, per file,
+    the file's barcodes and their rows in obs."""
+
+    obs: pd.DataFrame
+    sample_of_row: np.ndarray  # index of the file per row, -1: not known before reading
+    file_barcodes: list[list[str]]
+    file_rows: list[np.ndarray]
+
+
+def assign_cells(table: pd.DataFrame, inputs: list[FragmentInput], sample_sep: str) -> Cells:
+    """docs/spec.md 13.6: a cell is (sample, barcode). A row's sample comes from a `sample` (or ArchR's
+    `Sample`) column, else from a barcode written sample<sep>barcode; a row without either belongs to
+    the file it occurs in (checked while reading: two files is an error)."""
+    n = len(table)
+    barcodes = [str(b) for b in table.index]
+    if len(inputs) == 1 and inputs[0].sample is None:
+        return Cells(table, np.zeros(n, np.int64), [barcodes], [np.arange(n, dtype=np.int64)])
+    if not isinstance(sample_sep, str) or not sample_sep:
+        raise ValueError(f"sample_sep must be a non-empty string, got {sample_sep!r}")
+    samples = [i.sample for i in inputs]
+    index_of = {s: k for k, s in enumerate(samples)}
+    sample_of = np.full(n, -1, dtype=np.int64)
+    file_barcode = list(barcodes)
+    column = next((c for c in SAMPLE_COLUMNS if c in table.columns), None)
+    if column is not None:
+        for r, value in enumerate(table[column].astype(object)):
+            if value is None or value != value:
+                continue
+            k = index_of.get(str(value))
+            if k is None:
+                raise ValueError(f"the groups table's {column!r} column names sample {value!r} (barcode "
+                                 f"{barcodes[r]!r}), which is not one of the fragment files' samples: "
+                                 f"{', '.join(map(repr, samples))}")
+            sample_of[r] = k
+            prefix = f"{value}{sample_sep}"
+            if file_barcode[r].startswith(prefix):
+                file_barcode[r] = file_barcode[r][len(prefix):]
+    else:
+        for r, b in enumerate(barcodes):
+            if sample_sep in b:
+                sample, rest = b.rsplit(sample_sep, 1)
+                k = index_of.get(sample)
+                if k is None:
+                    raise ValueError(f"barcode {b!r} is written sample{sample_sep}barcode, but {sample!r} is not "
+                                     f"one of the fragment files' samples: {', '.join(map(repr, samples))}")
+                sample_of[r], file_barcode[r] = k, rest
+    keys = pd.Index(list(zip(sample_of.tolist(), file_barcode)))
+    if keys.has_duplicates:
+        r = int(np.flatnonzero(keys.duplicated())[0])
+        raise ValueError(f"cell {samples[sample_of[r]]}{sample_sep}{file_barcode[r]} is listed twice in the "
+                         "groups table")
+    unknown = np.flatnonzero(sample_of < 0)
+    unknown_set = {file_barcode[r] for r in unknown}
+    file_barcodes, file_rows = [], []
+    for k in range(len(inputs)):
+        rows = np.flatnonzero(sample_of == k)
+        clash = next((file_barcode[r] for r in rows if file_barcode[r] in unknown_set), None)
+        if clash is not None:
+            raise ValueError(f"barcode {clash!r} is listed for sample {samples[k]!r} and also without a sample: "
+                             "give every row of the groups table its sample, or none")
+        rows = np.sort(np.concatenate([rows, unknown]))  # table order
+        file_rows.append(rows.astype(np.int64))
+        file_barcodes.append([file_barcode[r] for r in rows])
+    names = [b if k < 0 else f"{samples[k]}{sample_sep}{b}" for k, b in zip(sample_of.tolist(), file_barcode)]
+    obs = table.copy()
+    obs.index = pd.Index(names, dtype=object)
+    if column is None:
+        obs["sample"] = pd.Series([samples[k] if k >= 0 else None for k in sample_of.tolist()], index=obs.index,
+                                  dtype=object)
+    return Cells(obs, sample_of, file_barcodes, file_rows)
+
+
 # --------------------------------------------------------------------------- export source
 
 
-class FragmentFileSource(Source):
-    """Fragments of a fragment file whose barcode has a group.
+def _parallel_files(n_files: int, n_threads: int) -> int:
+    """Files parsed at once: one reader thread per file, up to n_jobs (<= 0: every processor)."""
+    cores = os.cpu_count() or 1
+    return max(1, min(n_files, n_threads if n_threads > 0 else cores, cores))
 
-    The source's cells are the barcodes of ``groupby`` (obs: the groups table,
-    indexed by barcode; a barcode the file lacks is a cell without fragments).
-    By default each chunk row is one fragment, tagged with its barcode's cell:
-    the exporter only needs the fragment's group, so a position-sorted file
-    streams straight into the group stores in one pass. With ``whole_cells``
-    (needed by ``ceiling``, which caps per cell) the cells come whole, through
-    import_fragments' barcode sort. Either way fragments are chosen as
-    import_fragments stores them, so tracks equal import + export.
+
+class FragmentFileSource(Source):
+    """Fragments of one or several fragment files whose cell has a group (docs/spec.md 13).
+
+    The source's cells are the rows of ``groupby`` (obs: the groups table, indexed by the cell's
+    name: the barcode, or ``sample#barcode`` with several files; a cell the files lack has no
+    fragments). By default each chunk row is one fragment, tagged with its cell: the exporter only
+    needs the fragment's group, so a position-sorted file streams straight into the group stores in
+    one pass. Several files are read at once, one reader thread each (the exporter's binning does not
+    depend on chunk order, docs/spec.md 7.3). With ``whole_cells`` (needed by ``ceiling``, which caps
+    per cell) the cells come whole, through import_fragments' barcode sort. Either way fragments are
+    chosen as import_fragments stores them, so tracks equal import + export.
     """
 
-    def __init__(self, path, table: pd.DataFrame, group_column: str, settings: ReaderSettings,
-                 min_num_fragments: int, whole_cells: bool = False, tempdir=None):
-        self.path = Path(path)
+    def __init__(self, inputs: list[FragmentInput], table: pd.DataFrame, group_column: str,
+                 settings: ReaderSettings, min_num_fragments: int, whole_cells: bool = False, tempdir=None,
+                 sample_sep: str = "#"):
+        self.inputs = inputs
+        self.path = inputs[0].path
         self.settings = settings
         self.names, self.lengths = settings.names, np.asarray(settings.lengths, dtype=np.uint64)
         self.kind = settings.kind
         self.group_column = group_column
         self.whole_cells = whole_cells
         self.tempdir = tempdir
-        if min_num_fragments > 0:  # needs n_fragment per barcode: one more pass over the file
-            counts, _ = _core.count_fragments(
-                str(self.path), settings.names, settings.lengths, settings.is_mito, [str(b) for b in table.index],
-                settings.is_paired, settings.shift_left, settings.shift_right, settings.n_threads)
-            table = table[counts >= min_num_fragments]
-        labels = table[group_column]
+        self.n_parallel = _parallel_files(len(inputs), settings.n_threads)
+        cells = assign_cells(table, inputs, sample_sep)
+        self._report_done = False
+        if min_num_fragments > 0:  # needs n_fragment per cell: one more pass over the files
+            counts = np.zeros(len(cells.obs), dtype=np.uint64)
+            for k, inp in enumerate(inputs):
+                c, _ = _core.count_fragments(str(inp.path), barcodes=cells.file_barcodes[k],
+                                             **self._reader_kwargs(), is_mito=settings.is_mito)
+                counts[cells.file_rows[k]] += c
+            self._report(counts > 0, cells.obs.index)
+            keep = counts >= min_num_fragments
+            cells = assign_cells(table[keep], inputs, sample_sep)
+        labels = cells.obs[group_column]
         if isinstance(labels.dtype, pd.CategoricalDtype):
-            table = table.assign(**{group_column: labels.cat.remove_unused_categories()})
-        self._barcodes = [str(b) for b in table.index]
-        self._obs = table
+            cells.obs[group_column] = labels.cat.remove_unused_categories()
+        self._cells = cells
+        self._obs = cells.obs
         self.n_obs = len(self._obs)
+
+    def _reader_kwargs(self) -> dict:
+        kw = self.settings.reader_kwargs()
+        if len(self.inputs) > 1:  # the decompression threads are shared out between the files read at once
+            threads = self.settings.n_threads if self.settings.n_threads > 0 else (os.cpu_count() or 1)
+            kw["n_threads"] = max(1, threads // self.n_parallel)
+        return kw
 
     def obs(self):
         return self._obs
 
     def n_fragments(self):
-        return None  # unknown before the file is read; progress bars count up
+        return None  # unknown before the files are read; progress bars count up
 
     def chunks(self):
+        seen = np.full(self.n_obs, -1, dtype=np.int32)  # the file each cell was seen in
+        check = len(self.inputs) > 1 and bool((self._cells.sample_of_row < 0).any())
+        stats: dict[int, dict] = {}
+        for k, chunk in self._file_chunks(stats):
+            rows = chunk.rows
+            if self.whole_cells:  # a whole cell may have lines but no stored fragment: not seen
+                rows = rows[np.diff(chunk.indptr) > 0]
+            if check:
+                before = seen[rows]
+                clash = (before >= 0) & (before != k)
+                if clash.any():
+                    r = int(rows[np.flatnonzero(clash)[0]])
+                    a, b = sorted((int(before[np.flatnonzero(clash)[0]]), k))
+                    raise ValueError(
+                        f"barcode {self._obs.index[r]!r} of the groups table occurs in two fragment files, "
+                        f"'{self.inputs[a].path}' (sample {self.inputs[a].sample!r}) and '{self.inputs[b].path}' "
+                        f"(sample {self.inputs[b].sample!r}); fragcov never merges barcodes of different files: "
+                        "give the table a sample column or write its barcodes as sample#barcode")
+            seen[rows] = k
+            yield chunk
+        for k in sorted(stats):  # per-file warnings, in file order
+            warn_skipped(self.inputs[k].path, stats[k], self.settings, stacklevel=4)
+        if not self._report_done:
+            self._report(seen >= 0, self._obs.index)
+
+    def _report(self, present: np.ndarray, names) -> None:
+        """docs/spec.md 13.7: the table-vs-file barcode match report."""
+        self._report_done = True
+        n, matched = len(present), int(np.count_nonzero(present))
+        where = "the file" if len(self.inputs) == 1 else f"the {len(self.inputs)} files"
+        if n and not matched:
+            example = self._file_example()
+            table_example = str(names[0])
+            hint = ""
+            if example is not None:
+                if example.endswith("-1") and not table_example.endswith("-1"):
+                    hint = (" The file's barcodes end in '-1' (Cell Ranger's GEM-well suffix) and the table's do "
+                            "not: add the suffix to the table's barcodes.")
+                elif table_example.endswith("-1") and not example.endswith("-1"):
+                    hint = (" The table's barcodes end in '-1' (Cell Ranger's GEM-well suffix) and the file's do "
+                            "not: strip it from the table's barcodes.")
+            raise ValueError(
+                f"none of the {n:,} barcodes of the groups table occurs in {where} (e.g. table: {table_example!r}"
+                f"; file '{self.inputs[0].path}': {example!r}); check that the table belongs to these fragments."
+                + hint)
+        if matched < n:
+            notices.warn(f"{matched:,} of {n:,} barcodes of the groups table occur in {where} "
+                         f"({100 * matched / n:.1f}%); the others are cells without fragments", stacklevel=5)
+
+    def _file_example(self) -> str | None:
+        """The first barcode of the first file (for the no-match error)."""
+        for inp in self.inputs:
+            importer = _core.FragmentImporter(str(inp.path), **self._reader_kwargs(), is_mito=self.settings.is_mito,
+                                              sorted_by_barcode=True, min_num_fragments=0, max_cells_per_batch=1)
+            try:
+                for batch in importer:
+                    if batch["barcodes"]:
+                        return batch["barcodes"][0]
+            except ValueError:
+                return None
+        return None
+
+    def _open(self, k: int):
+        """The iterator of file k's chunks: Chunk objects, then stops (stats via .stats())."""
+        inp, cells = self.inputs[k], self._cells
+        rows = cells.file_rows[k]
         if self.whole_cells:
-            yield from self._whole_cells()
-            return
-        cell_of_barcode = np.arange(self.n_obs, dtype=np.int32)  # the reader numbers barcodes in this order
-        it = _core.FragmentChunks(str(self.path), self.settings.names, self.settings.lengths, self._barcodes,
-                                  cell_of_barcode, self.settings.is_paired, self.settings.shift_left,
-                                  self.settings.shift_right, self.settings.n_threads, CHUNK_LINES)
-        for indptr, indices, values, cell in it:
-            yield Chunk(indptr, indices, values, cell)
-        warn_skipped(self.path, it.stats(), self.settings, stacklevel=4)
+            import tempfile
+
+            importer = _core.FragmentImporter(
+                str(inp.path), **self._reader_kwargs(), is_mito=self.settings.is_mito,
+                sorted_by_barcode=False, whitelist=cells.file_barcodes[k], min_num_fragments=0,
+                tempdir=str(self.tempdir) if self.tempdir is not None else tempfile.gettempdir(),
+                max_cells_per_batch=1 << 30)  # batches end by fragment count only (the core's default)
+            row_of = dict(zip(cells.file_barcodes[k], rows.tolist()))
+
+            def gen():
+                for batch in importer:
+                    r = np.array([row_of[b] for b in batch["barcodes"]], dtype=np.int64)
+                    yield Chunk(batch["indptr"], batch["indices"], batch["data"], r)
+            return gen(), importer
+        it = _core.FragmentChunks(str(inp.path), barcodes=cells.file_barcodes[k],
+                                  barcode_group=rows.astype(np.int32), **self._reader_kwargs(),
+                                  chunk_lines=CHUNK_LINES)
+        return (Chunk(indptr, indices, values, cell) for indptr, indices, values, cell in it), it
+
+    def _file_chunks(self, stats: dict):
+        """(file index, chunk) of every file, n_parallel files at once, round robin. An error is the one
+        of the first bad file in file order, whatever the threads' timing (docs/spec.md 13.6)."""
+        n = len(self.inputs)
+        active: list[tuple[int, object, object]] = []
+        next_file = 0
+        errors: dict[int, BaseException] = {}
+        while active or (next_file < n and not errors):
+            while len(active) < self.n_parallel and next_file < n and not errors:
+                gen, reader = self._open(next_file)
+                active.append((next_file, gen, reader))
+                next_file += 1
+            for entry in list(active):
+                k, gen, reader = entry
+                if errors and k > min(errors):
+                    active.remove(entry)
+                    continue
+                try:
+                    chunk = next(gen)
+                except StopIteration:
+                    stats[k] = reader.stats()
+                    active.remove(entry)
+                    continue
+                except (ValueError, OSError) as err:
+                    errors[k] = err
+                    active.remove(entry)
+                    continue
+                if not errors:
+                    yield k, chunk
+        if errors:
+            raise errors[min(errors)]
 
 
-    def _whole_cells(self):
-        """Every cell's fragments at once, sorted by barcode through import_fragments' bounded sort."""
-        import tempfile
-
-        row_of = {b: i for i, b in enumerate(self._barcodes)}
-        importer = _core.FragmentImporter(
-            str(self.path), self.settings.names, self.settings.lengths, self.settings.is_mito,
-            self.settings.is_paired, False, self._barcodes, 0, self.settings.shift_left,
-            self.settings.shift_right, str(self.tempdir) if self.tempdir is not None else tempfile.gettempdir(),
-            self.settings.n_threads, 1 << 30, 1 << 20)
-        for batch in importer:
-            rows = np.array([row_of[b] for b in batch["barcodes"]], dtype=np.int64)
-            yield Chunk(batch["indptr"], batch["indices"], batch["data"], rows)
-        warn_skipped(self.path, importer.stats(), self.settings, stacklevel=4)
-
-
-def open_fragment_file(path, groupby, *, chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right,
-                       n_jobs, whole_cells=False, tempdir=None) -> FragmentFileSource:
+def open_fragment_file(inputs, groupby, *, chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right,
+                       n_jobs, whole_cells=False, tempdir=None, sample_sep="#") -> FragmentFileSource:
     """export_coverage's fragment-file input. min_num_fragments=None means 0: the groups table
     already chooses the cells (docs/spec.md section 13)."""
+    if not isinstance(inputs, list):
+        inputs = fragment_inputs(inputs)
     settings = reader_settings(chrom_sizes, is_paired=is_paired, shift_left=shift_left, shift_right=shift_right,
                                n_jobs=n_jobs)
     minimum = 0 if min_num_fragments is None else _check_int("min_num_fragments", min_num_fragments, 0, 2**63 - 1)
     table, column = barcode_table(groupby)
-    return FragmentFileSource(path, table, column, settings, minimum, whole_cells=whole_cells, tempdir=tempdir)
+    return FragmentFileSource(inputs, table, column, settings, minimum, whole_cells=whole_cells, tempdir=tempdir,
+                              sample_sep=sample_sep)
 
 
 def reject_fragment_file_options(**options) -> None:

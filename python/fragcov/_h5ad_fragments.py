@@ -42,7 +42,7 @@ def reference_frame(settings: ReaderSettings) -> pd.DataFrame:
                          "reference_seq_length": pd.Series(settings.lengths, dtype=np.uint64)})
 
 
-def to_anndata(batches: Iterable[dict], settings: ReaderSettings):
+def to_anndata(batches: Iterable[dict], settings: ReaderSettings, obs_hook=None):
     """The whole result in memory (import_fragments without `file`)."""
     import anndata as ad
     import scipy.sparse as sp
@@ -62,6 +62,8 @@ def to_anndata(batches: Iterable[dict], settings: ReaderSettings):
     matrix = sp.csr_matrix((len(cat["barcodes"]), genome_length), dtype=cat["data"].dtype)
     matrix.data, matrix.indices, matrix.indptr = cat["data"], cat["indices"], indptr  # int64, no downcast
     obs = qc_frame(cat["barcodes"], cat["n_fragment"], cat["n_mito"], cat["total"])
+    if obs_hook is not None:
+        obs = obs_hook(obs)
     return ad.AnnData(obs=obs, obsm={settings.kind: matrix}, uns={"reference_sequences": reference_frame(settings)})
 
 
@@ -94,7 +96,7 @@ class _AppendedColumn:
         self.n_pending = len(rest)
 
 
-def write_h5ad(path, batches: Iterable[dict], settings: ReaderSettings) -> int:
+def write_h5ad(path, batches: Iterable[dict], settings: ReaderSettings, obs_hook=None) -> int:
     """Writes the cells to `path` as they arrive; returns the number of cells (0: nothing written
     but an empty AnnData)."""
     import anndata as ad
@@ -121,6 +123,8 @@ def write_h5ad(path, batches: Iterable[dict], settings: ReaderSettings) -> int:
                 c.flush()
             obs = qc_frame([bc for x in qc["barcodes"] for bc in x],
                            *(np.concatenate(qc[k]) for k in ("n_fragment", "n_mito", "total")))
+            if obs_hook is not None:  # columns added to the QC table (samples, groups)
+                obs = obs_hook(obs)
             layout = ad.AnnData(obs=obs, uns={"reference_sequences": reference_frame(settings)})
             f.attrs["encoding-type"], f.attrs["encoding-version"] = "anndata", "0.1.0"
             f["obsm"].attrs["encoding-type"], f["obsm"].attrs["encoding-version"] = "dict", "0.1.0"

@@ -43,8 +43,6 @@ from ._h5ad_fragments import open_backed, to_anndata, write_h5ad
 
 __all__ = ["import_fragments"]
 
-MAX_FRAGMENTS_PER_BATCH = 1 << 20  # a batch of cells ends after the cell that passes this
-
 
 def _as_path(x, what) -> Path:
     if not isinstance(x, (str, os.PathLike)):
@@ -128,6 +126,8 @@ def import_fragments(
     n_jobs: int = 8,
     shift_left: int = 0,
     shift_right: int = 0,
+    groups=None,
+    sample_sep: str = "#",
 ):
     """Import a fragment file into an AnnData in SnapATAC2's layout.
 
@@ -145,7 +145,10 @@ def import_fragments(
         zstandard, told apart by content. Tab-separated columns
         ``chrom, start, end, barcode[, count[, strand]]``, 0-based half-open
         coordinates written as base-10 integers; lines starting with ``#`` are
-        comments. A list of paths imports each file separately and returns a list.
+        comments. A list of paths imports each file separately and returns a list
+        (as SnapATAC2 does). A dict ``{sample: path}`` imports all files into
+        one AnnData (an atlas): cells named ``sample#barcode``, in sample order
+        then each file's cell order, with a ``sample`` column in ``obs``.
     chrom_sizes
         Chromosome lengths: a genome name (``"hg38"``/``"GRCh38"``,
         ``"hg19"``/``"GRCh37"``, ``"mm10"``/``"GRCm38"``, ``"mm39"``/``"GRCm39"``),
@@ -192,6 +195,16 @@ def import_fragments(
     n_jobs
         Threads that decompress BGZF input; ``<= 0`` uses all cores. Files in a
         list are imported one after another.
+    groups
+        A barcode -> group table, in the forms ``export_coverage`` takes
+        with a fragment file: a dict ``{barcode: group}``, a Series indexed by
+        barcode, or a ``barcode<TAB>group[<TAB>more]`` TSV (a header line names
+        the columns; without one they are ``group``, ``3``, ``4``, ...). Its
+        columns are added to ``obs`` (cells missing from the table get NaN), so
+        ``export_coverage(adata, groupby="group")`` works on the result.
+    sample_sep
+        With a dict ``{sample: path}`` as ``fragment_file``: the separator of
+        the cells' names ``sample#barcode`` (ArchR's convention).
     shift_left, shift_right
         Tn5 offsets added to every fragment as it is read: ``start += shift_left``,
         ``end += shift_right`` (ArchR's +4/-5 is ``shift_left=4, shift_right=-5``).
@@ -249,14 +262,27 @@ def import_fragments(
     >>> adata = fragcov.import_fragments("fragments.tsv.gz", "hg38", file="pbmc.h5ad")
     """
     # ---- validate everything up front ----
+    samples = None
     multi = isinstance(fragment_file, (list, tuple))
-    if multi:
+    if isinstance(fragment_file, dict):  # an atlas: one AnnData, cells sample#barcode (docs/spec.md 8.14)
+        from ._fragment_file import fragment_inputs
+
+        atlas = fragment_inputs(fragment_file)
+        samples = [i.sample for i in atlas]
+        if not isinstance(sample_sep, str) or not sample_sep:
+            raise ValueError(f"sample_sep must be a non-empty string, got {sample_sep!r}")
+        inputs = [i.path for i in atlas]
+        if file is not None and not isinstance(file, (str, os.PathLike)):
+            raise TypeError("file must be one path (str or os.PathLike) when fragment_file is a dict of samples")
+        outputs = [None if file is None else Path(file)]
+    elif multi:
         inputs = [_as_path(f, "fragment_file") for f in fragment_file]
         if not inputs:
             raise ValueError("fragment_file is an empty list")
     else:
         inputs = [_as_path(fragment_file, "fragment_file")]
-    outputs = _outputs(inputs, file, multi)
+    if samples is None:
+        outputs = _outputs(inputs, file, multi)
     for p in inputs:
         _check_input(p)
     for o in outputs:
@@ -274,19 +300,26 @@ def import_fragments(
         raise FileNotFoundError(f"tempdir {str(tempdir)!r} does not exist or is not a folder")
     spill_dir = str(tempdir) if tempdir is not None else tempfile.gettempdir()
     wl = _load_whitelist(whitelist)
+    obs_hook = None if groups is None and samples is None else _obs_hook(groups, samples, sample_sep)
 
+    def importer(path):
+        return _core.FragmentImporter(
+            str(path), **settings.reader_kwargs(), is_mito=settings.is_mito,
+            sorted_by_barcode=bool(sorted_by_barcode), whitelist=wl, min_num_fragments=min_num_fragments,
+            tempdir=spill_dir, max_cells_per_batch=chunk_size)
+
+    if samples is not None:
+        return _import_atlas(list(zip(samples, inputs)), outputs[0], importer, settings, obs_hook, sample_sep,
+                             min_num_fragments, wl)
     results = []
     for inp, out in zip(inputs, outputs):
-        cells = _core.FragmentImporter(
-            str(inp), settings.names, settings.lengths, settings.is_mito, settings.is_paired, bool(sorted_by_barcode),
-            wl, min_num_fragments, settings.shift_left, settings.shift_right, spill_dir, settings.n_threads,
-            chunk_size, MAX_FRAGMENTS_PER_BATCH)
+        cells = importer(inp)
         if out is None:
-            adata = to_anndata(cells, settings)
+            adata = to_anndata(cells, settings, obs_hook)
             n_cells = 0 if adata is None else adata.n_obs
         else:
             with atomic_output(out) as tmp:
-                n_cells = write_h5ad(tmp, cells, settings)
+                n_cells = write_h5ad(tmp, cells, settings, obs_hook)
         stats = cells.stats()
         warn_skipped(inp, stats, settings)
         if n_cells == 0:
@@ -304,3 +337,96 @@ def import_fragments(
             adata = ad.AnnData()
         results.append(adata)
     return results if multi else results[0]
+
+
+def _obs_hook(groups, samples, sample_sep):
+    """obs -> obs with a `sample` column (atlas) and the groups table's columns (NaN for cells the table
+    lacks). In an atlas a table row names its cell as sample#barcode, or by a `sample` column, or by
+    a bare barcode that must then occur in one sample only (docs/spec.md 8.14, 8.20)."""
+    import pandas as pd
+
+    from ._fragment_file import SAMPLE_COLUMNS, barcode_table
+
+    table = None
+    if groups is not None:
+        table, _ = barcode_table(groups)
+
+    def hook(obs):
+        obs = obs.copy()
+        if samples is not None:
+            names = obs.index.to_numpy(dtype=object)
+            obs["sample"] = pd.Categorical([n.split(sample_sep, 1)[0] for n in names], categories=samples)
+        if table is None:
+            return obs
+        t = table
+        if samples is not None:
+            column = next((c for c in SAMPLE_COLUMNS if c in t.columns), None)
+            keys = []
+            bare = {}
+            for n in obs.index:
+                s, b = n.split(sample_sep, 1)
+                bare.setdefault(b, []).append(s)
+            for r, b in enumerate(t.index):
+                s = None if column is None else t[column].iloc[r]
+                if s is not None and s == s:
+                    keys.append(b if b.startswith(f"{s}{sample_sep}") else f"{s}{sample_sep}{b}")
+                elif sample_sep in b and b.split(sample_sep, 1)[0] in samples:
+                    keys.append(b)
+                else:
+                    where = bare.get(b, [])
+                    if len(where) > 1:
+                        raise ValueError(f"barcode {b!r} of groups occurs in samples {where[0]!r} and {where[1]!r}; "
+                                         f"write it as sample{sample_sep}barcode or give groups a sample column")
+                    keys.append(f"{where[0]}{sample_sep}{b}" if where else b)
+            t = t.set_axis(pd.Index(keys, dtype=object), axis=0)
+            if column is not None:
+                t = t.drop(columns=[column])
+        clash = [c for c in t.columns if c in obs.columns]
+        if clash:
+            raise ValueError(f"groups has column(s) {', '.join(map(repr, clash))}, which import_fragments writes "
+                             "itself; rename them")
+        joined = t.reindex(obs.index)
+        for k, c in enumerate(joined.columns):  # h5ad-writable: the group column (first) and text columns
+            col = joined[c]                     # categorical (NaN for cells the table lacks), numbers float
+            if k > 0:
+                try:
+                    obs[c] = pd.to_numeric(col).astype(float)
+                    continue
+                except (TypeError, ValueError):
+                    pass
+            obs[c] = pd.Categorical(col.astype(object).where(col.notna(), None).map(
+                lambda v: v if v is None else str(v)))
+        return obs
+    return hook
+
+
+def _import_atlas(pairs, out, importer, settings, obs_hook, sample_sep, min_num_fragments, wl):
+    """The files of {sample: path} into one AnnData, in sample order, cells sample#barcode."""
+    stats = {}
+
+    def batches():
+        for sample, path in pairs:
+            cells = importer(path)
+            for b in cells:
+                b["barcodes"] = [f"{sample}{sample_sep}{x}" for x in b["barcodes"]]
+                yield b
+            stats[path] = cells.stats()
+            warn_skipped(path, stats[path], settings, stacklevel=5)
+
+    if out is None:
+        adata = to_anndata(batches(), settings, obs_hook)
+        n_cells = 0 if adata is None else adata.n_obs
+    else:
+        with atomic_output(out) as tmp:
+            n_cells = write_h5ad(tmp, batches(), settings, obs_hook)
+    if n_cells == 0:
+        notices.warn(f"no barcode of the {len(pairs)} files passed the filters (min_num_fragments="
+                     f"{min_num_fragments}{', whitelist' if wl is not None else ''}); no data is imported.",
+                     stacklevel=3)
+    if out is not None:
+        return open_backed(out)
+    if n_cells == 0:
+        import anndata as ad
+
+        return ad.AnnData()
+    return adata

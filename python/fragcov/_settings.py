@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import logging
 
+from . import _core
+
 progress = None  # None: show bars on an interactive terminal only; True/False: always/never
 
 # Bytes of binned units export_coverage keeps in memory before spilling them to a
 # file in `tempdir` (8 bytes per unit; the core never buffers fewer than 256 units).
 # A tuning knob for tests and advanced users: a smaller budget uses less memory
-# and more disk I/O; the tracks are the same bytes whatever the budget.
-memory_budget_bytes = 32 << 20
+# and more disk I/O; the tracks are the same bytes whatever the budget. Its default
+# is the C++ core's own (ExportOptions::memory_budget_bytes, docs/spec.md 1.6.2).
+memory_budget_bytes = _core.ExportOptions().memory_budget_bytes
 
 
 def progress_bar(**kwargs):
@@ -23,7 +26,3 @@ def set_quiet(quiet: bool = True) -> None:
     global progress
     progress = False if quiet else None
     logging.getLogger("fragcov").setLevel(logging.WARNING if quiet else logging.NOTSET)
-
-# Units buffered in memory before the core spills them to `tempdir` (a tuning
-# knob for tests and memory-constrained machines; output does not depend on it).
-memory_budget_bytes = 32 << 20
