@@ -1,4 +1,4 @@
-"""Fragment files (docs/spec.md, "Fragment files"): export straight from a file
+"""Fragment files (docs/spec.md sections 8 and 13): export straight from a file
 equals import + export byte for byte and the numpy model; the input-trust
 rules (strict integers, fragments past the chromosome end, Tn5 shifts, output
 mode) each have a regression test; SnapATAC2 reads what import_fragments writes.
@@ -35,7 +35,7 @@ def groups_table() -> dict[str, str]:
 
 
 def edge_lines(single_end: bool) -> list[str]:
-    """Lines for every rule, on the demo's barcodes (docs/spec.md, "Fragment files")."""
+    """Lines for every rule, on the demo's barcodes (docs/spec.md section 8)."""
     bcs = list(groups_table())
     lines = [
         f"chr21\t46709983\t46710050\t{bcs[0]}\t1",  # starts at chr21's end: skipped (not chr22:0)

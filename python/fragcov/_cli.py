@@ -73,24 +73,26 @@ def _add_binning_and_output_options(p: argparse.ArgumentParser, d: dict) -> None
     p.add_argument("--exclude-for-norm", nargs="+", metavar="REGION",
                    help="BED file or chrom:start-end regions not counted for normalization")
     p.add_argument("--min-frag-length", type=_none_or_int, default=d["min_frag_length"],
-                   help="shortest paired-end fragment kept (default: no minimum)")
+                   help="drop paired-end fragments shorter than this (default %(default)s; 'none' for no limit)")
     p.add_argument("--max-frag-length", type=_none_or_int, default=d["max_frag_length"],
-                   help="longest paired-end fragment kept (default %(default)s; 'none' for no limit)")
+                   help="drop paired-end fragments longer than this (default %(default)s; 'none' for no limit)")
     p.add_argument("--counting-strategy", choices=["fragment", "insertion"], default=d["counting_strategy"],
-                   help="count whole fragments or their Tn5 insertion sites (default %(default)s)")
-    p.add_argument("--smooth-base", type=_none_or_int, default=d["smooth_base"], help="smoothing window in bases")
+                   help="count whole fragments, or their two 1-bp Tn5 insertion sites (default %(default)s)")
+    p.add_argument("--smooth-base", type=_none_or_int, default=d["smooth_base"],
+                   help="moving-average window in bases, at base resolution (default: no smoothing)")
     p.add_argument("--out-dir", default=d["out_dir"], help="output folder (default %(default)s)")
-    p.add_argument("--prefix", default=d["prefix"], help="text before the group name in each file name")
-    if d["suffix"] is None:
+    p.add_argument("--prefix", default=d["prefix"], help="prepended to every file name (default: none)")
+    if d["suffix"] is None:  # compare: the operation names the default
         p.add_argument("--suffix", default=None,
                        help="e.g. .bw, .bedgraph.gz (default .<operation>.bw, e.g. A.log2.bw)")
     else:
         p.add_argument("--suffix", default=d["suffix"],
                        help="e.g. .bw, .bedgraph.gz, .bedgraph.zst (default %(default)s)")
-    p.add_argument("--output-format", choices=["bigwig", "bedgraph"], help="overrides the format of --suffix")
-    p.add_argument("--compression", choices=["gzip", "zstandard"], help="bedGraph compression (default: from --suffix)")
-    p.add_argument("--compression-level", type=int, help="gzip 1-9 (default 6) or zstandard 1-22 (default 3)")
-    p.add_argument("--tempdir", help="folder for spill files (default: the system temporary folder)")
+    p.add_argument("--output-format", choices=["bigwig", "bedgraph"], help="default: from --suffix")
+    p.add_argument("--compression", choices=["gzip", "zstandard"],
+                   help="compress bedGraph text (default: from --suffix, e.g. .gz, .zst)")
+    p.add_argument("--compression-level", type=int, help="gzip 1-9 (default 6), zstandard 1-22 (default 3)")
+    p.add_argument("--tempdir", help="folder for spill files of large exports (default: system temp folder)")
     p.add_argument("--n-jobs", type=int, default=d["n_jobs"], help="threads, <= 0 for all cores (default %(default)s)")
 
 
@@ -304,21 +306,22 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(chrom, start, end, cell id, 1), like snapatac2.ex.export_fragments.")
     _add_input_and_groups(p, ".h5ad/.h5ads file")
     p.add_argument("--ids", help="obs column used as the cell id (default: obs names)")
-    p.add_argument("--min-frag-length", type=_none_or_int)
-    p.add_argument("--max-frag-length", type=_none_or_int)
+    p.add_argument("--min-frag-length", type=_none_or_int, help="drop fragments shorter than this (default: none)")
+    p.add_argument("--max-frag-length", type=_none_or_int, help="drop fragments longer than this (default: none)")
     p.add_argument("--out-dir", default="./", help="output folder (default %(default)s)")
-    p.add_argument("--prefix", default="")
+    p.add_argument("--prefix", default="", help="prepended to every file name (default: none)")
     p.add_argument("--suffix", default=".bed.zst", help=".bed.zst, .bed.gz or .bed (default %(default)s)")
-    p.add_argument("--compression", choices=["gzip", "zstandard"])
-    p.add_argument("--compression-level", type=int)
+    p.add_argument("--compression", choices=["gzip", "zstandard"], help="default: from --suffix")
+    p.add_argument("--compression-level", type=int, help="gzip 1-9 (default 6), zstandard 1-22 (default 3)")
     p.set_defaults(func=cmd_export_fragments)
 
     p = sub.add_parser("import-fragments", help="fragment file -> .h5ad (SnapATAC2 layout)")
-    p.add_argument("fragments")
+    p.add_argument("fragments", help="10x fragment file (plain, gzip, BGZF or zstd)")
     p.add_argument("--chrom-sizes", required=True, help="chrom.sizes file or genome name (hg38, mm10, ...)")
     p.add_argument("--output", required=True, help="output .h5ad")
-    p.add_argument("--single-end", action="store_true")
-    p.add_argument("--min-num-fragments", type=int, default=200)
+    p.add_argument("--single-end", action="store_true", help="the file holds single-end reads (6th column: strand)")
+    p.add_argument("--min-num-fragments", type=int, default=200,
+                   help="keep barcodes with at least this many fragments (default %(default)s)")
     p.add_argument("--unsorted", action="store_true", help="the file is not sorted by barcode")
     p.add_argument("--whitelist", help="file with one barcode per line")
     p.add_argument("--chrm", nargs="+", default=["chrM", "M"], help="mitochondrial chromosome names")
@@ -329,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import_fragments)
 
     p = sub.add_parser("demo", help="export tracks from a small bundled dataset")
-    p.add_argument("--out-dir", default="fragcov-demo")
+    p.add_argument("--out-dir", default="fragcov-demo", help="output folder (default %(default)s)")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -256,7 +256,7 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
             finally:
                 bar.close()
 
-        log.info("exporting %d track(s) to %s", len(tracks.keys), os.fspath(out_dir))
+        log.info("exporting %d %s track(s) to %s", len(tracks.keys), _format_name(options), os.fspath(out_dir))
         try:
             stats = _core.export_coverage(
                 chrom_names=source.names,
@@ -298,3 +298,11 @@ def _text_op(value) -> str:
     if not isinstance(value, str):
         raise TypeError(f"operation must be a string, got {value!r}")
     return value
+
+
+def _format_name(options) -> str:
+    """'bigWig', 'bedGraph' or e.g. 'bedGraph (zstd)', for the progress message."""
+    if str(options.output_format) == "bigwig":
+        return "bigWig"
+    codec = str(options.compression)
+    return "bedGraph" if codec == "none" else f"bedGraph ({codec})"

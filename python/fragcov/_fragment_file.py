@@ -3,7 +3,7 @@ settings that import_fragments and export_coverage share, barcode -> group
 tables, and FragmentFileSource, which exports straight from a file in one pass.
 
 The file is parsed by the C++ reader (fragcov._core); the rules it applies are
-in docs/spec.md, section "Fragment files".
+in docs/spec.md section 8.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def _check_int(name: str, value, low: int, high: int) -> int:
 
 @dataclass
 class ReaderSettings:
-    """What the C++ reader needs besides the path (docs/spec.md, "Fragment files")."""
+    """What the C++ reader needs besides the path (docs/spec.md section 8)."""
 
     names: list[str]          # chromosomes in storage order: sorted by name, as SnapATAC2 stores them
     lengths: list[int]
@@ -88,7 +88,7 @@ def reader_settings(chrom_sizes, *, is_paired=True, shift_left=0, shift_right=0,
 
 
 def warn_skipped(path, stats: dict, settings: ReaderSettings, stacklevel: int = 3) -> None:
-    """Warnings for the fragments the reader left out (docs/spec.md, "Fragment files")."""
+    """Warnings for the fragments the reader left out (docs/spec.md section 8)."""
     if stats["past_chrom_end"]:
         notices.warn(
             f"{path}: {stats['past_chrom_end']:,} fragment(s) start at or past the end of their chromosome in "
@@ -237,7 +237,7 @@ class FragmentFileSource(Source):
 def open_fragment_file(path, groupby, *, chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right,
                        n_jobs, whole_cells=False, tempdir=None) -> FragmentFileSource:
     """export_coverage's fragment-file input. min_num_fragments=None means 0: the groups table
-    already chooses the cells (docs/spec.md, "Fragment files")."""
+    already chooses the cells (docs/spec.md section 13)."""
     settings = reader_settings(chrom_sizes, is_paired=is_paired, shift_left=shift_left, shift_right=shift_right,
                                n_jobs=n_jobs)
     minimum = 0 if min_num_fragments is None else _check_int("min_num_fragments", min_num_fragments, 0, 2**63 - 1)

@@ -3,8 +3,8 @@
 The C++ core reads and checks the file, groups fragments into cells and
 computes the QC counts (fragcov._core.FragmentImporter); this module checks the
 arguments and writes the result (_h5ad_fragments). The rules reproduce
-``snapatac2.pp.import_fragments`` (SnapATAC2 2.9.0); docs/spec.md, sections
-"Fragment files" and "import_fragments", gives them in full:
+``snapatac2.pp.import_fragments`` (SnapATAC2 2.9.0); docs/spec.md section 8
+(import_fragments and the fragment-file rules) gives them in full:
 
 - Chromosomes are stored sorted by name (byte order), as SnapATAC2 does (it
   passes ``chrom_sizes`` through a ``BTreeMap``); genome position of

@@ -1,6 +1,6 @@
 // 10x-style fragment files: a streaming, strictly validating reader, the cells
 // of a file in SnapATAC2's import layout, and the file's fragments as exporter
-// chunks. The rules are in docs/spec.md, section "Fragment files".
+// chunks. The rules are in docs/spec.md section 8.
 #pragma once
 #include <atomic>
 #include <cstddef>

@@ -1,5 +1,5 @@
 // Unit tests for coverage.hpp: radix sort, binning and smoothing, with values
-// worked out by hand from docs/spec.md section "Coverage rules".
+// worked out by hand from docs/spec.md section 3.
 #include "export/coverage.hpp"
 
 #include <doctest/doctest.h>

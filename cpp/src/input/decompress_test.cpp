@@ -5,8 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "testing/test_files.hpp"
 
@@ -138,4 +140,16 @@ TEST_CASE("a reader may stop early; the background threads end") {
     std::vector<char> piece;
     CHECK(stream.next(piece));
     // destructor joins the producer while it is blocked on a full queue
+}
+
+TEST_CASE("a file that cannot be opened is a std::system_error with its errno (spec 11.7)") {
+    const std::string missing = "/nonexistent-fragcov-folder/fragments.tsv.gz";
+    try {
+        detect_codec(missing);
+        FAIL("no error");
+    } catch (const std::system_error& e) {
+        CHECK(e.code().value() == ENOENT);
+        CHECK(std::string(e.what()).find(missing) != std::string::npos);
+    }
+    CHECK_THROWS_AS(DecompressedStream(missing, 1), std::system_error);
 }

@@ -1,5 +1,5 @@
 // Unit tests for FragmentFileReader: every parsing, skipping and shifting rule
-// of docs/spec.md section "Fragment files", on hand-written lines whose
+// of docs/spec.md section 8, on hand-written lines whose
 // expected records are worked out by hand, through every codec.
 #include "fragcov/fragment_file.hpp"
 
@@ -312,7 +312,7 @@ TEST_CASE("FragmentChunk: one cell per stored fragment of a barcode with a group
     CHECK(view.lengths == nullptr);
 }
 
-TEST_CASE("FragmentChunk::view() feeds GroupedExporter::add_cells: a fragment file to a track (spec 11.9)") {
+TEST_CASE("FragmentChunk::view() feeds GroupedExporter::add_cells: a fragment file to a track (spec 11.8)") {
     // paired-end, bin 10, raw counts. A and B -> track 0, C has no group.
     // Units: A chr1 [0,30) -> bins 0-2; B chr1 [10,20) -> bin 1; A chr2 [5,15)
     // -> bins 0-1 of chr2; C's fragment is left out.

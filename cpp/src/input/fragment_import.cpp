@@ -1,5 +1,5 @@
 // FragmentImporter: the cells of a fragment file as SnapATAC2 2.9.0's
-// import_fragments stores them (docs/spec.md, section "import_fragments").
+// import_fragments stores them (docs/spec.md section 8).
 #include <algorithm>
 #include <stdexcept>
 

@@ -1,5 +1,5 @@
 // Unit tests for FragmentImporter: cells, QC counts and CSR entries worked out
-// by hand (docs/spec.md section "import_fragments"), and the spilling sort
+// by hand (docs/spec.md section 8), and the spilling sort
 // checked against a plain in-memory model.
 #include <doctest/doctest.h>
 
