@@ -1,0 +1,82 @@
+"""The layout shows the architecture (docs/architecture.md, "Folders"), and each
+rule that has one home keeps it: checks of the source tree itself."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from helpers import REPO
+
+SRC = REPO / "cpp" / "src"
+FOLDERS = {"export", "input", "output", "util", "testing"}
+
+pytestmark = pytest.mark.skipif(not SRC.is_dir(), reason="needs the source tree (not in the sdist's tests)")
+
+
+def test_cpp_src_is_grouped_in_folders_by_concern():
+    loose = [p.name for p in SRC.iterdir() if p.is_file()]
+    assert not loose, f"files directly in cpp/src (put them in one of {sorted(FOLDERS)}): {loose}"
+    assert {p.name for p in SRC.iterdir() if p.is_dir()} == FOLDERS
+
+
+def test_every_source_file_is_built():
+    cmake = (REPO / "CMakeLists.txt").read_text()
+    missing = [p.relative_to(REPO).as_posix() for p in SRC.rglob("*.cpp")
+               if p.relative_to(REPO).as_posix() not in cmake]
+    assert not missing, f"not in CMakeLists.txt (a unit test or source that never builds): {missing}"
+
+
+@pytest.mark.parametrize("unit", ["export/unit_store", "input/fragment_sorter", "input/barcode_table",
+                                  "input/decompress", "input/fragment_file", "input/fragment_import",
+                                  "output/bigwig_file", "output/output_file", "util/worker_team"])
+def test_core_pieces_have_unit_tests_beside_them(unit):
+    test = SRC / f"{unit}_test.cpp"
+    assert test.is_file() and "TEST_CASE" in test.read_text()
+
+
+def test_private_headers_are_included_by_folder():
+    """`#include "coverage.hpp"` would hide where a header lives."""
+    wrong = []
+    for p in [*SRC.rglob("*.[ch]pp"), *(REPO / "cpp" / "bindings").glob("*.cpp")]:
+        for inc in re.findall(r'#include "([^"]+)"', p.read_text()):
+            if not (inc.startswith("fragcov/") or inc.split("/")[0] in FOLDERS):
+                wrong.append(f"{p.relative_to(REPO)}: {inc}")
+    assert not wrong, wrong
+
+
+def test_one_cancellation_poll():
+    """The 100 ms poll is written once (util/cancel_poll.hpp) and used everywhere else."""
+    copies = [p.relative_to(REPO).as_posix() for p in [*SRC.rglob("*.[ch]pp"), *(REPO / "cpp").glob("bindings/*")]
+              if re.search(r"milliseconds\(\s*100\s*\)|kCancelPollInterval\{", p.read_text())]
+    assert copies == ["cpp/src/util/cancel_poll.hpp"], copies
+    users = [p.name for p in [*SRC.rglob("*.cpp"), *(REPO / "cpp").glob("bindings/*.cpp")]
+             if "poll_until_ready(" in p.read_text()]
+    assert sorted(users) == ["exporter.cpp", "fragment_file_bindings.cpp", "worker_team.cpp"]
+
+
+def test_one_io_error_convention():
+    """File-system failures are std::system_error with errno (spec 11.7), never a bare runtime_error
+    carrying strerror text."""
+    wrong = [p.relative_to(REPO).as_posix() for p in SRC.rglob("*.cpp")
+             if not p.name.endswith("_test.cpp") and re.search(r"runtime_error\([^;]*strerror", p.read_text(), re.S)]
+    assert not wrong, wrong
+
+
+def test_cancelled_has_its_own_header():
+    inc = REPO / "cpp" / "include" / "fragcov"
+    assert "exporter.hpp" not in (inc / "worker_team.hpp").read_text()
+    assert "exporter.hpp" not in (SRC / "util" / "worker_team.cpp").read_text()
+    assert '#include "fragcov/cancelled.hpp"' in (inc / "fragment_file.hpp").read_text()
+    assert "struct Cancelled" in (REPO / "cpp" / "include" / "fragcov" / "cancelled.hpp").read_text()
+    assert "struct Cancelled" not in (REPO / "cpp" / "include" / "fragcov" / "exporter.hpp").read_text()
+
+
+def test_user_notices_have_one_home():
+    """Every notice goes through _notices.warn (a FragcovWarning), none through logging.info."""
+    pkg = REPO / "python" / "fragcov"
+    raw = [p.name for p in pkg.glob("*.py") if p.name != "_notices.py" and "warnings.warn(" in p.read_text()]
+    assert not raw, f"warnings.warn outside _notices.py: {raw}"
+    logged = [f"{p.name}: {m}" for p in pkg.glob("*.py")
+              for m in re.findall(r"log\.(?:info|warning)\((.{0,60})", p.read_text()) if "skipped" in m]
+    assert not logged, logged
