@@ -34,7 +34,7 @@ def expect_warnings(*messages):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    got = [str(w.message) for w in caught if w.category is UserWarning]
+    got = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
 
     def hit(m, text):
         return bool(m.search(text)) if isinstance(m, re.Pattern) else m == text

@@ -21,6 +21,7 @@ Main entry point: :func:`coverage_tracks`.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -511,3 +512,125 @@ def _is_missing(x) -> bool:
         return bool(np.isnan(x))
     except (TypeError, ValueError):
         return False
+
+
+# ----------------------------------------------------------------------------
+# Comparison tracks (docs/spec.md section 14)
+# ----------------------------------------------------------------------------
+
+def _side(units, cells, chrom_sizes, *, bin_size, blacklist, normalization, include_for_norm,
+          exclude_for_norm, ceiling, effective_genome_size, n_cells):
+    """One side of a comparison: per-chromosome base step functions (exact
+    integer bin counts, sections 3.3-3.5) and its denominator (3.6)."""
+    names = [str(n) for n, _ in chrom_sizes]
+    lengths = [int(L) for _, L in chrom_sizes]
+    chrom_index = {n: i for i, n in enumerate(names)}
+    c, s, e = (np.asarray(a, dtype=np.int64) for a in units)
+    cells = np.asarray(cells, dtype=np.int64)
+    if blacklist is not None:
+        bad = _RegionIndex(blacklist, chrom_index).overlaps(c, s, e)
+        c, s, e, cells = c[~bad], s[~bad], e[~bad], cells[~bad]
+    N, L_units = norm_stats((c, s, e), include_for_norm, exclude_for_norm, chrom_index=chrom_index)
+    steps, S = [], 0
+    for ci, L in enumerate(lengths):
+        sel = c == ci
+        if ceiling is None:
+            bpos, bcnt = _bin_counts(s[sel], e[sel], L, bin_size)
+        else:
+            bpos, bcnt = _capped_bin_counts(s[sel], e[sel], cells[sel], L, bin_size, ceiling)
+        S += int((np.diff(bpos) * bcnt).sum())
+        steps.append(_bins_to_bases(bpos, bcnt, L, bin_size))
+    denom = {None: lambda: 1.0, "CPM": lambda: N / 1e6, "RPKM": lambda: N / 1e6 * (bin_size / 1e3),
+             "BPM": lambda: S / 1e6, "RPGC": lambda: L_units / effective_genome_size if L_units else 0.0,
+             "n_cells": lambda: float(n_cells)}[normalization]()
+    return steps, denom
+
+
+def _value_at(pos, cnt, x):
+    """The step function (pos, cnt) at positions x (0 outside)."""
+    k = np.searchsorted(pos, x, side="right") - 1
+    ok = (k >= 0) & (k < len(cnt))
+    return np.where(ok, np.asarray(cnt)[np.clip(k, 0, max(len(cnt) - 1, 0))] if len(cnt) else 0, 0)
+
+
+def compare_track(g_side, r_side, chrom_sizes, *, operation, pseudocount, smooth_base=None, scale_factor=1.0,
+                  regions=None):
+    """Section 14.2: op(g, r) per piece, each side v / D x F in float64 (smoothed: window sum / (w x D) x F),
+    the operation in float64 (log2: math.log2, the C library's), rounded once to float32; equal
+    neighbours merged, zeros dropped."""
+    names = [str(n) for n, _ in chrom_sizes]
+    (g_steps, dg), (r_steps, dr) = g_side, r_side
+    out = []
+    if dg > 0 and dr > 0:
+        for ci, (name, L) in enumerate(chrom_sizes):
+            sides = []
+            for (pos, cnt), d in ((g_steps[ci], dg), (r_steps[ci], dr)):
+                if smooth_base is not None:
+                    if len(cnt) and np.any(cnt):
+                        pos, cnt = _smooth(pos, cnt, L, int(smooth_base))
+                    else:
+                        pos, cnt = np.array([0, L]), np.array([0])
+                    d = int(smooth_base) * d
+                sides.append((np.asarray(pos), np.asarray(cnt), d))
+            brk = np.unique(np.clip(np.concatenate([sides[0][0], sides[1][0], [0, L]]), 0, L))
+            x = brk[:-1]
+            a = _value_at(sides[0][0], sides[0][1], x).astype(np.float64) / sides[0][2] * scale_factor
+            b = _value_at(sides[1][0], sides[1][1], x).astype(np.float64) / sides[1][2] * scale_factor
+            p = pseudocount
+            if operation == "log2":
+                v = np.array([math.log2((ai + p) / (bi + p)) for ai, bi in zip(a.tolist(), b.tolist())])
+            elif operation == "ratio":
+                v = (a + p) / (b + p)
+            elif operation == "difference":
+                v = a - b
+            else:
+                raise ValueError(operation)
+            v32 = v.astype(np.float32)
+            rs, re_, rv = _runs(brk, v32)
+            out += [(name, int(s_), int(e_), float(v_)) for s_, e_, v_ in zip(rs, re_, rv)]
+    rec = Records(np.array([r[0] for r in out], dtype=object), np.array([r[1] for r in out], dtype=np.int64),
+                  np.array([r[2] for r in out], dtype=np.int64), np.array([r[3] for r in out], dtype=np.float64))
+    if regions is not None:
+        rec = _clip_to_regions(rec, regions, {n: i for i, n in enumerate(names)})
+    return rec
+
+
+def comparison_tracks(chrom_sizes, chrom, start, end, group, *, cell, groups=None, reference=None,
+                      operation="log2", pseudocount=0.1, bin_size=10, blacklist=None, normalization="CPM",
+                      include_for_norm=None, exclude_for_norm=None, min_frag_length=None, max_frag_length=2000,
+                      counting_strategy="fragment", smooth_base=None, ceiling=None, effective_genome_size=None,
+                      n_cells=None, scale_factor=1.0, regions=None):
+    """Model of compare_groups (section 14): ``{group: Records}`` for ``groups``
+    (default every label), each against the rest of the labelled fragments (all
+    other labels, selected or not) or against ``reference``. Paired-end."""
+    names = [str(n) for n, _ in chrom_sizes]
+    chrom = np.asarray(chrom, dtype=np.int64)
+    start, end, cell = (np.asarray(a, dtype=np.int64) for a in (start, end, cell))
+    labels = np.array([None if _is_missing(x) else str(x) for x in group], dtype=object)
+    present = sorted({x for x in labels if x is not None})
+    groups = present if groups is None else [str(x) for x in groups]
+    n_cells = n_cells or {}
+    kw = dict(bin_size=bin_size, blacklist=blacklist, normalization=normalization, include_for_norm=include_for_norm,
+              exclude_for_norm=exclude_for_norm, ceiling=ceiling, effective_genome_size=effective_genome_size)
+
+    def side(mask, cells_count):
+        units = make_units(chrom[mask], start[mask], end[mask], min_frag_length=min_frag_length,
+                           max_frag_length=max_frag_length, counting_strategy=counting_strategy, cell=cell[mask])
+        return _side(units[:3], units[3], chrom_sizes, n_cells=cells_count, **kw)
+
+    out = {}
+    labelled = labels != None  # noqa: E711  (object array)
+    for g in groups:
+        if g == reference:
+            continue
+        if reference is None:
+            other = labelled & (labels != g)
+            other_cells = sum(v for k, v in n_cells.items() if k != g)
+        else:
+            other = labels == reference
+            other_cells = n_cells.get(reference, 0)
+        out[g] = compare_track(side(labels == g, n_cells.get(g, 0)), side(other, other_cells), chrom_sizes,
+                               operation=operation, pseudocount=pseudocount, smooth_base=smooth_base,
+                               scale_factor=scale_factor, regions=regions)
+    del names
+    return out

@@ -41,6 +41,7 @@ SETUP_BLOCKS = {
     "cmake -S . -B build-cpp": "test_cpp_package.py",
     "find_package(fragcov": "test_cpp_package.py",
     "pip install": "scripts/test.sh",
+    "fragcov plot python/fragcov/data/demo/": "test_plot.py::test_readme_figure_command (run from the repository)",
 }
 
 

@@ -146,7 +146,8 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
                          py::iterable chunks, std::vector<std::string> output_paths, py::tuple blacklist,
                          py::object include_for_norm, py::tuple exclude_for_norm, const ExportOptions& options,
                          std::optional<std::vector<uint64_t>> n_cells,
-                         std::optional<std::vector<double>> norm_by_totals, py::object regions_out) {
+                         std::optional<std::vector<double>> norm_by_totals, py::object regions_out,
+                         std::optional<std::vector<int32_t>> references) {
     Genome genome(std::move(chrom_names), std::move(chrom_lengths));
     Regions regions;
     regions.blacklist = to_index(genome.size(), blacklist);
@@ -157,12 +158,15 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
     if (regions.has_output) regions.output = to_index(genome.size(), regions_out.cast<py::tuple>());
 
     const size_t n_tracks = output_paths.size();
-    if ((n_cells && n_cells->size() != n_tracks) || (norm_by_totals && norm_by_totals->size() != n_tracks))
-        throw py::value_error("n_cells and norm_by_totals need one entry per output path");
+    if ((n_cells && n_cells->size() != n_tracks) || (norm_by_totals && norm_by_totals->size() != n_tracks) ||
+        (references && references->size() != n_tracks))
+        throw py::value_error("n_cells, norm_by_totals and references need one entry per output path");
     std::vector<Track> tracks;
     for (size_t g = 0; g < n_tracks; ++g)
         tracks.emplace_back(std::move(output_paths[g]), n_cells ? (*n_cells)[g] : 0,
                             norm_by_totals ? (*norm_by_totals)[g] : 0.0);
+    if (references)
+        for (size_t g = 0; g < n_tracks; ++g) tracks[g].reference = (*references)[g];
 
     GroupedExporter exporter(std::move(genome), std::move(regions), options, std::move(tracks));
     try {
@@ -213,6 +217,7 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
         d["norm_length"] = s.norm_length;
         d["bin_sum"] = s.bin_sum;
         d["denominator"] = s.denominator;
+        d["reference_denominator"] = s.reference_denominator;
         out.append(d);
     }
     return out;
@@ -299,18 +304,22 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("norm_by", &ExportOptions::norm_by)
         .def_readwrite("scale_factor", &ExportOptions::scale_factor)
         .def_readwrite("ceiling", &ExportOptions::ceiling)
+        .def_readwrite("pseudocount", &ExportOptions::pseudocount)
         .def("validate", [](const ExportOptions& o) { validate(o); },
              "Raise ValueError when an option is out of range or contradicts another.");
     enum_property<Normalization, &ExportOptions::normalization>(options, "normalization", parse_normalization);
     enum_property<CountingStrategy, &ExportOptions::counting>(options, "counting_strategy", parse_counting_strategy);
     enum_property<OutputFormat, &ExportOptions::format>(options, "output_format", parse_output_format);
     enum_property<Compression, &ExportOptions::compression>(options, "compression", parse_compression);
+    enum_property<CompareOperation, &ExportOptions::compare>(options, "compare", parse_compare_operation);
 
     m.def("export_coverage", &export_coverage, py::arg("chrom_names"), py::arg("chrom_lengths"),
           py::arg("chunks"), py::arg("output_paths"), py::arg("blacklist"), py::arg("include_for_norm"),
           py::arg("exclude_for_norm"), py::arg("options"), py::arg("n_cells") = py::none(),
           py::arg("norm_by_totals") = py::none(), py::arg("regions") = py::none(),
-          "Bin, normalise, smooth and write one coverage track per group (see fragcov.export_coverage).");
+          py::arg("references") = py::none(),
+          "Bin, normalise, smooth and write one coverage track per group (see fragcov.export_coverage); with "
+          "options.compare, one comparison track per group with a path, against references[g] (-1: the rest).");
 
     auto output_file = py::class_<PyOutputFile>(m, "OutputFile",
                              "A file written under a temporary name, optionally gzip/zstd-compressed, and "

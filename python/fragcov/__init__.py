@@ -1,6 +1,7 @@
 """fragcov: fast grouped coverage tracks from single-cell ATAC-seq fragments."""
 from ._core import __version__
 from ._export import export_coverage
+from ._compare import compare_groups
 from ._export_fragments import export_fragments
 from ._settings import set_quiet
 from ._notices import FragcovWarning
@@ -8,8 +9,7 @@ from ._genomes import resolve_chrom_sizes
 
 from ._import import import_fragments
 
-from . import ex, pp  # noqa: E402  (SnapATAC2-style namespaces)
+from . import ex, pp, pl  # noqa: E402  (SnapATAC2-style namespaces)
 
-__all__ = ["export_coverage", "export_fragments", "import_fragments", "ex", "pp", "set_quiet", "resolve_chrom_sizes",
-           "FragcovWarning",
-           "__version__"]
+__all__ = ["export_coverage", "compare_groups", "pl", "export_fragments", "import_fragments", "ex", "pp",
+           "set_quiet", "resolve_chrom_sizes", "FragcovWarning", "__version__"]

@@ -1,4 +1,4 @@
-"""Command line: ``fragcov export-coverage | export-fragments | import-fragments | demo``
+"""Command line: ``fragcov export-coverage | compare | plot | export-fragments | import-fragments | demo``
 (also ``python -m fragcov``); docs/spec.md section 10."""
 from __future__ import annotations
 
@@ -31,29 +31,41 @@ def _add_input_and_groups(p: argparse.ArgumentParser, input_help: str, several: 
     p.add_argument("--selections", nargs="+", metavar="GROUP", help="export only these groups")
 
 
-def _add_export_options(p: argparse.ArgumentParser) -> None:
+def _add_export_options(p: argparse.ArgumentParser, compare: bool = False) -> None:
+    """The flags of export_coverage; with ``compare``, those compare_groups takes (its defaults)."""
+    from ._compare import compare_groups
     from ._export import export_coverage
 
-    d = {k: v.default for k, v in inspect.signature(export_coverage).parameters.items()}
+    d = {k: v.default for k, v in inspect.signature(compare_groups if compare else export_coverage).parameters.items()}
     p.add_argument("--bin-size", type=int, default=d["bin_size"], help="bin width in bases (default %(default)s)")
     p.add_argument("--blacklist", help="BED file of regions to drop")
     p.add_argument("--normalization", type=_none_or_str, default=d["normalization"],
-                   help="RPKM, CPM, BPM, RPGC, n_cells or none (default %(default)s)")
+                   help="RPKM, CPM, BPM, RPGC, n_cells or none (default %(default)s)"
+                        + ("; each side of a comparison by its own total" if compare else ""))
     p.add_argument("--effective-genome-size", type=int, metavar="G",
                    help="RPGC's effective genome size (e.g. 2913022398 for GRCh38)")
+    p.add_argument("--scale-factor", type=float, default=d["scale_factor"],
+                   help="multiply every value (default %(default)s)")
+    p.add_argument("--ceiling", type=_none_or_int, default=None, help="cap each cell's count in a bin (ArchR)")
+    if not compare:
+        _add_track_options(p, d)
+    _add_binning_and_output_options(p, d)
+
+
+def _add_track_options(p: argparse.ArgumentParser, d: dict) -> None:
     p.add_argument("--norm-by", metavar="COLUMN",
                    help="scale by 1e4 / the sum of this per-cell column over the track's cells (e.g. ReadsInTSS, "
                         "nFrags): an obs column, or for a fragment file a column of the --groups table (its header "
                         "name, or its number: 3, 4, ...); needs --normalization none")
-    p.add_argument("--scale-factor", type=float, default=d["scale_factor"],
-                   help="multiply every value (default %(default)s)")
-    p.add_argument("--ceiling", type=_none_or_int, default=None, help="cap each cell's count in a bin (ArchR)")
     p.add_argument("--max-cells", type=_none_or_int, default=None,
                    help="at most this many cells per track, drawn with --random-state")
     p.add_argument("--random-state", type=int, default=d["random_state"], help="seed of --max-cells (default 0)")
     p.add_argument("--split-by", metavar="COLUMN",
                    help="one track per (group, value of this column), e.g. sample: an obs column, or for a "
                         "fragment file a column of the --groups table (its header name, or its number: 3, 4, ...)")
+
+
+def _add_binning_and_output_options(p: argparse.ArgumentParser, d: dict) -> None:
     p.add_argument("--regions", nargs="+", metavar="REGION",
                    help="write only these chromosomes, chrom:start-end regions, or a BED file")
     p.add_argument("--include-for-norm", nargs="+", metavar="REGION",
@@ -70,7 +82,12 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
                    help="moving-average window in bases, at base resolution (default: no smoothing)")
     p.add_argument("--out-dir", default=d["out_dir"], help="output folder (default %(default)s)")
     p.add_argument("--prefix", default=d["prefix"], help="prepended to every file name (default: none)")
-    p.add_argument("--suffix", default=d["suffix"], help="e.g. .bw, .bedgraph.gz, .bedgraph.zst (default %(default)s)")
+    if d["suffix"] is None:  # compare: the operation names the default
+        p.add_argument("--suffix", default=None,
+                       help="e.g. .bw, .bedgraph.gz (default .<operation>.bw, e.g. A.log2.bw)")
+    else:
+        p.add_argument("--suffix", default=d["suffix"],
+                       help="e.g. .bw, .bedgraph.gz, .bedgraph.zst (default %(default)s)")
     p.add_argument("--output-format", choices=["bigwig", "bedgraph"], help="default: from --suffix")
     p.add_argument("--compression", choices=["gzip", "zstandard"],
                    help="compress bedGraph text (default: from --suffix, e.g. .gz, .zst)")
@@ -104,9 +121,50 @@ def _export_kwargs(a) -> dict:
                 smooth_base=a.smooth_base, out_dir=a.out_dir, prefix=a.prefix, suffix=a.suffix,
                 output_format=a.output_format, compression=a.compression,
                 compression_level=a.compression_level, tempdir=a.tempdir, n_jobs=a.n_jobs,
-                effective_genome_size=a.effective_genome_size, norm_by=a.norm_by, scale_factor=a.scale_factor,
-                ceiling=a.ceiling, max_cells=a.max_cells, random_state=a.random_state, split_by=a.split_by,
+                effective_genome_size=a.effective_genome_size, norm_by=getattr(a, "norm_by", None),
+                scale_factor=a.scale_factor, ceiling=a.ceiling, max_cells=getattr(a, "max_cells", None),
+                random_state=getattr(a, "random_state", 0), split_by=getattr(a, "split_by", None),
                 regions=_output_regions(a.regions))
+
+
+def _compare_kwargs(a) -> dict:
+    kw = _export_kwargs(a)
+    for k in ("norm_by", "max_cells", "random_state", "split_by"):
+        del kw[k]
+    return dict(kw, reference=a.reference, operation=a.operation, pseudocount=a.pseudocount)
+
+
+def cmd_compare(a) -> dict:
+    from ._compare import compare_groups
+    from ._fragment_file import is_fragment_file
+
+    if is_fragment_file(a.input):
+        if not a.groups or not a.chrom_sizes:
+            raise UsageError("a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
+                             "and --chrom-sizes (file or genome name such as hg38)")
+        return compare_groups(a.input, a.groups, **_compare_kwargs(a), chrom_sizes=a.chrom_sizes,
+                              min_num_fragments=a.min_num_fragments, is_paired=not a.single_end,
+                              shift_left=a.shift_left, shift_right=a.shift_right)
+    return compare_groups(a.input, _groupby(a), **_compare_kwargs(a))
+
+
+def cmd_plot(a):
+    from ._plot import tracks
+
+    tracks(a.source, a.region, groupby=a.groupby if not a.groups else _groupby_table(a), groups=a.selections,
+           genes=a.genes, highlight=a.highlight, shared_y=a.shared_y, output=a.output, bin_size=a.bin_size,
+           normalization=a.normalization, chrom_sizes=a.chrom_sizes, flank=a.flank, title=a.title,
+           width=a.width)
+    print(f"wrote {a.output}")
+
+
+def _groupby_table(a):
+    from ._fragment_file import is_fragment_file
+
+    if is_fragment_file(a.source):
+        return a.groups
+    a.input = a.source
+    return _groupby(a)
 
 
 def _output_regions(values):
@@ -239,6 +297,55 @@ def build_parser() -> argparse.ArgumentParser:
     _add_shift_options(p)
     _add_export_options(p)
     p.set_defaults(func=cmd_export_coverage)
+
+    p = sub.add_parser("compare", help="write one group-vs-rest (or group-vs-group) comparison track per group",
+                       description="Write one track per cell group of log2((group + p) / (rest + p)) (or ratio, "
+                                   "difference), both sides normalized by their own totals, from an .h5ad/.h5ads "
+                                   "file or a fragment file, in one pass (docs/spec.md section 14).")
+    _add_input_and_groups(p, ".h5ad/.h5ads file, or a fragment file (.tsv.gz) with --groups and --chrom-sizes")
+    p.add_argument("--reference", metavar="GROUP",
+                   help="compare every group with this group instead of with the rest of the cells")
+    p.add_argument("--operation", choices=["log2", "ratio", "difference"], default="log2",
+                   help="log2((g + p) / (r + p)), (g + p) / (r + p) or g - r (default %(default)s)")
+    p.add_argument("--pseudocount", type=float, default=0.1,
+                   help="p, in the units of the normalized values (default %(default)s; > 0 for log2 and ratio)")
+    p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
+    p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
+    p.add_argument("--min-num-fragments", type=int, default=None,
+                   help="fragment-file input: drop barcodes with fewer fragments (default: keep every barcode)")
+    _add_shift_options(p)
+    _add_export_options(p, compare=True)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("plot", help="draw a browser-track figure of a locus (one row per group, gene models)",
+                       description="Draw one filled coverage track per group at a locus, with gene models, from "
+                                   "bigWigs (a folder or export-coverage's output) or computed on the fly from an "
+                                   ".h5ad or fragment file (docs/spec.md section 15).")
+    p.add_argument("source", help="folder of bigWig/bedGraph tracks, an .h5ad/.h5ads file (with --groupby), or a "
+                                  "fragment file (with --groups and --chrom-sizes)")
+    p.add_argument("--region", required=True,
+                   help="chrom:start-end (commas allowed), or a gene name of --genes")
+    p.add_argument("--groupby", help="obs column holding the groups (.h5ad source)")
+    p.add_argument("--groups", help="TSV of barcode<TAB>group (fragment file source, or instead of --groupby)")
+    p.add_argument("--selections", nargs="+", metavar="GROUP", help="draw only these groups, in this order")
+    p.add_argument("--genes", help="gene annotation: GTF, GFF3 or BED12 file (plain or .gz)")
+    p.add_argument("--highlight", nargs="+", metavar="REGION", help="chrom:start-end regions to shade")
+    y = p.add_mutually_exclusive_group()
+    y.add_argument("--shared-y", dest="shared_y", action="store_true", default=True,
+                   help="one y scale for every track (default)")
+    y.add_argument("--per-track-y", dest="shared_y", action="store_false", help="each track its own y scale")
+    p.add_argument("--bin-size", type=int, default=None,
+                   help="on-the-fly tracks: bin width in bases (default: about 1,000 bins over the window)")
+    p.add_argument("--normalization", type=_none_or_str, default="CPM",
+                   help="on-the-fly tracks: RPKM, CPM, BPM or none (default %(default)s)")
+    p.add_argument("--chrom-sizes", help="fragment-file source: chrom.sizes file or genome name")
+    p.add_argument("--flank", type=int, default=None,
+                   help="bases added on each side of a gene given as --region (default: 20%% of its length, "
+                        "at least 2,000)")
+    p.add_argument("--title", help="figure title (default: the region)")
+    p.add_argument("--width", type=float, default=3.5, help="figure width in inches (default %(default)s: one column)")
+    p.add_argument("--output", "-o", required=True, help="output figure; .png, .pdf or .svg")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("export-fragments", help="write one fragment BED file per group (for peak callers)",
                        description="Write the fragments of each cell group to a BED file "

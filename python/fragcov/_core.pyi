@@ -36,6 +36,7 @@ class _GroupStats(TypedDict):
     norm_length: int    # L, the summed length of the N units (section 3.4.4)
     bin_sum: int        # S, the summed bin values (section 3.5.3)
     denominator: float  # what values were divided by; 0.0: an empty track (section 3.6.2)
+    reference_denominator: float  # comparison tracks: the other side's denominator (section 14.4)
 
 class ExportOptions:
     """The core's options (C++ ``fragcov::ExportOptions``), defaults as export_coverage's.
@@ -62,6 +63,8 @@ class ExportOptions:
     norm_by: bool
     scale_factor: float
     ceiling: int | None
+    compare: str            # "none", "log2", "ratio", "difference" (docs/spec.md section 14)
+    pseudocount: float
     def __init__(self) -> None: ...
     def validate(self) -> None: ...
 
@@ -77,6 +80,7 @@ def export_coverage(
     n_cells: Sequence[int] | None = None,
     norm_by_totals: Sequence[float] | None = None,
     regions: _RegionArrays | None = None,
+    references: Sequence[int] | None = None,
 ) -> list[_GroupStats]:
     """Bin, normalise, smooth and write one coverage track per group.
 
@@ -104,6 +108,10 @@ def export_coverage(
         norm_by quantity Q (``options.norm_by``).
     regions
         Write only records inside these regions (docs/spec.md section 4.9).
+    references
+        With ``options.compare``: per track, the other side (-1: the rest of
+        the cells, else a track index); tracks with an empty path are binned
+        but not written (docs/spec.md section 14).
 
     Returns
     -------

@@ -11,7 +11,8 @@ from . import _core
 from . import _settings as settings
 from ._fragment_file import fragment_inputs, open_fragment_file, reject_fragment_file_options
 from ._groups import make_tracks, per_cell_quantity
-from ._options import DEFAULTS, as_int, export_options
+from ._compare import comparison_plan, comparison_result
+from ._options import DEFAULTS, as_float, as_int, export_options
 from ._outputs import OutDir, output_paths
 from ._regions import parse_output_regions, parse_regions, to_arrays
 from ._sources import open_source
@@ -172,6 +173,26 @@ def export_coverage(
     dict
         Group name (or ``(group, split)`` with ``split_by``) to output file path.
     """
+    return _export(
+        adata, groupby, selections, bin_size=bin_size, blacklist=blacklist, normalization=normalization,
+        include_for_norm=include_for_norm, exclude_for_norm=exclude_for_norm, min_frag_length=min_frag_length,
+        max_frag_length=max_frag_length, counting_strategy=counting_strategy, smooth_base=smooth_base,
+        out_dir=out_dir, prefix=prefix, suffix=suffix, output_format=output_format, compression=compression,
+        compression_level=compression_level, tempdir=tempdir, n_jobs=n_jobs,
+        effective_genome_size=effective_genome_size, norm_by=norm_by, scale_factor=scale_factor, ceiling=ceiling,
+        max_cells=max_cells, random_state=random_state, split_by=split_by, regions=regions,
+        chrom_sizes=chrom_sizes, min_num_fragments=min_num_fragments, is_paired=is_paired, shift_left=shift_left,
+        shift_right=shift_right, sample_sep=sample_sep)
+
+
+def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, include_for_norm, exclude_for_norm,
+            min_frag_length, max_frag_length, counting_strategy, smooth_base, out_dir, prefix, suffix,
+            output_format, compression, compression_level, tempdir, n_jobs, effective_genome_size, norm_by,
+            scale_factor, ceiling, max_cells, random_state, split_by, regions, chrom_sizes, min_num_fragments,
+            is_paired, shift_left, shift_right, sample_sep="#", compare=None, reference=None,
+            pseudocount=None) -> dict:
+    """export_coverage, and with ``compare`` (an operation name) compare_groups (docs/spec.md section 14)."""
+
     # ---- every check that can fail comes before any file is touched ----------
     options = export_options(
         bin_size=bin_size, normalization=normalization, min_frag_length=min_frag_length,
@@ -179,6 +200,10 @@ def export_coverage(
         suffix=suffix, output_format=output_format, compression=compression,
         compression_level=compression_level, tempdir=tempdir, n_jobs=n_jobs,
         effective_genome_size=effective_genome_size, norm_by=norm_by, scale_factor=scale_factor, ceiling=ceiling)
+    if compare is not None:
+        options.compare = _text_op(compare)
+        options.pseudocount = as_float("pseudocount", pseudocount)
+        options.validate()
     max_cells = as_int("max_cells", max_cells, allow_none=True)
     if max_cells is not None and max_cells < 1:
         raise ValueError(f"max_cells must be >= 1 or None, got {max_cells}")
@@ -202,23 +227,33 @@ def export_coverage(
         source = open_source(adata)
 
     with source:
-        tracks = make_tracks(source, groupby, selections, split_by, max_cells, random_state)
+        if compare is None:
+            tracks = make_tracks(source, groupby, selections, split_by, max_cells, random_state)
+            written, references = tracks.names, None
+        else:  # every labelled cell is binned (the rest of each group); only the chosen groups get a file
+            tracks = make_tracks(source, groupby)
+            written, references = comparison_plan(tracks.names, selections, reference)
         norm_by_totals = None
         if norm_by is not None:
             norm_by_totals = tracks.norm_by_totals(per_cell_quantity(source, norm_by), source.obs().index)
         if source.kind == "fragment_single":
             if min_frag_length is not None or max_frag_length not in (None, DEFAULTS.max_frag_length):
                 notices.warn("single-end reads are not filtered by fragment length; min/max_frag_length "
-                              "are ignored", stacklevel=2)
+                              "are ignored", stacklevel=3)
             options.min_frag_length = options.max_frag_length = None
 
-        out_path, paths = output_paths(out_dir, prefix, tracks.names, suffix, keys=tracks.keys)
+        out_path, paths = output_paths(out_dir, prefix, written, suffix,
+                                       keys=tracks.keys if compare is None else written)
+        core_paths = paths
+        if compare is not None:
+            path_of = dict(zip(written, paths))
+            core_paths = [path_of.get(name, "") for name in tracks.names]
         chrom_index = {n: i for i, n in enumerate(source.names)}
         arrays = {k: (None if v is None else to_arrays(v, chrom_index, k)) for k, v in norm_regions.items()}
         empty = to_arrays([], chrom_index, "")
         output_regions = parse_output_regions(regions, dict(zip(source.names, map(int, source.lengths))))
         if not tracks.keys:
-            notices.warn("no cell has a group label: nothing to export", stacklevel=2)
+            notices.warn("no cell has a group label: nothing to export", stacklevel=3)
             return {}
         codes = tracks.codes
         out = OutDir(out_path)
@@ -241,7 +276,7 @@ def export_coverage(
                 chrom_names=source.names,
                 chrom_lengths=[int(x) for x in source.lengths],
                 chunks=chunks(),
-                output_paths=paths,
+                output_paths=core_paths,
                 blacklist=arrays["blacklist"] or empty,
                 include_for_norm=arrays["include_for_norm"],
                 exclude_for_norm=arrays["exclude_for_norm"] or empty,
@@ -249,16 +284,19 @@ def export_coverage(
                 n_cells=[int(n) for n in tracks.n_cells],
                 norm_by_totals=norm_by_totals,
                 regions=output_regions,
+                references=references,
             )
         except BaseException:
             out.undo()
             raise
+    if compare is not None:
+        return comparison_result(tracks.names, written, references, stats, paths, options)
     for key, st in zip(tracks.keys, stats):
         if st["n_units"] == 0:
-            notices.warn(f"group {key!r} has no fragments to count: wrote an empty track", stacklevel=2)
+            notices.warn(f"group {key!r} has no fragments to count: wrote an empty track", stacklevel=3)
         elif st["denominator"] == 0:
             notices.warn(f"group {key!r} has a normalization total of 0 ({_total_name(options)}): wrote an "
-                          "empty track", stacklevel=2)
+                          "empty track", stacklevel=3)
     return dict(zip(tracks.keys, paths))
 
 
@@ -268,6 +306,12 @@ def _total_name(options) -> str:
     return {"CPM": "no unit counts towards N", "RPKM": "no unit counts towards N",
             "BPM": "all bins are 0", "RPGC": "no unit counts towards L",
             "n_cells": "the track has no cells"}.get(options.normalization, "0")
+
+
+def _text_op(value) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"operation must be a string, got {value!r}")
+    return value
 
 
 def _format_name(options) -> str:

@@ -36,6 +36,12 @@ struct Track {
     std::string path;          // the final file
     uint64_t n_cells = 0;      // the track's cells, with or without fragments (Normalization::NCells)
     double norm_by_total = 0;  // Q: the per-cell quantity summed over its cells (ExportOptions::norm_by)
+    // Comparison tracks (ExportOptions::compare, docs/spec.md section 14): the
+    // other side of this track, kRest (every cell of every other group) or a
+    // group index. An empty path: a group that is binned (it is part of the
+    // rest of the others) but gets no file.
+    static constexpr int32_t kRest = -1;
+    int32_t reference = kRest;
 };
 
 struct GroupStats {
@@ -44,6 +50,7 @@ struct GroupStats {
     uint64_t norm_length = 0;  // L: summed length of the N counted units (RPGC)
     uint64_t bin_sum = 0;      // S of docs/spec.md section 3.5 (after the ceiling)
     double denominator = 0;    // what bin values were divided by; 0: an all-zero track (section 3.6)
+    double reference_denominator = 0;  // comparison tracks: the reference side's (0: an empty track, 14.4)
 };
 
 struct Regions {
@@ -97,6 +104,10 @@ private:
     void flush_capped_cell(Slot& slot, int32_t group);
     // Writes group `group`'s track and closes it (not yet renamed into place).
     std::unique_ptr<TrackWriter> write_group(size_t group, const std::function<bool()>& stop_requested);
+    // Comparison mode (docs/spec.md section 14): every written track, chromosome
+    // by chromosome, the groups of a chromosome binned once for all tracks.
+    void write_comparisons(int n_threads, std::vector<std::unique_ptr<TrackWriter>>& out,
+                           const std::function<bool()>& stop_requested);
 
     Genome genome_;
     Regions regions_;

@@ -15,6 +15,8 @@ enum class Normalization { None, CPM, RPKM, BPM, RPGC, NCells };
 enum class CountingStrategy { Fragment, Insertion };
 enum class OutputFormat { BedGraph, BigWig };
 enum class Compression { None, Gzip, Zstd };
+// Group-vs-rest comparison tracks (docs/spec.md section 14); None: ordinary coverage tracks.
+enum class CompareOperation { None, Log2, Ratio, Difference };
 
 // User spellings -> enums, case-insensitive. Accepted: normalization "none",
 // "CPM", "RPKM", "BPM", "RPGC", "n_cells"; counting_strategy "fragment", "insertion";
@@ -25,12 +27,15 @@ Normalization parse_normalization(std::string_view text);
 CountingStrategy parse_counting_strategy(std::string_view text);
 OutputFormat parse_output_format(std::string_view text);
 Compression parse_compression(std::string_view text);
+// "none", "log2", "ratio", "difference" (case-insensitive).
+CompareOperation parse_compare_operation(std::string_view text);
 
 // Canonical spellings ("RPKM", "fragment", "bigwig", "gzip", ...), accepted by the parsers.
 const char* to_string(Normalization value);
 const char* to_string(CountingStrategy value);
 const char* to_string(OutputFormat value);
 const char* to_string(Compression value);
+const char* to_string(CompareOperation value);
 
 // Levels a codec accepts and its default (gzip 1-9, default 6; zstd 1-22,
 // default 3). Compression::None has no levels.
@@ -64,6 +69,12 @@ struct ExportOptions {
                                                        // only with Normalization::None
     double scale_factor = 1.0;                         // every value times this (finite, > 0)
     std::optional<int64_t> ceiling;                    // per-cell cap of a bin's count (ArchR), >= 1
+
+    // Comparison tracks (docs/spec.md section 14): each written track is
+    // op(group, reference) of its Track::reference (the rest of the cells, or
+    // one group), both sides normalized by their own totals.
+    CompareOperation compare = CompareOperation::None;
+    double pseudocount = 0.1;                          // p of log2/ratio: finite, > 0 (>= 0 for difference)
 };
 
 // Largest accepted bin_size and smooth_base (bins and windows index 32-bit coordinates).

@@ -53,7 +53,18 @@ GroupedExporter::GroupedExporter(Genome genome, Regions regions, ExportOptions o
                                         std::to_string(options_.bin_size) + " bases");
     if (options_.format == OutputFormat::BigWig) check_bigwig_genome(genome_);
     std::unordered_set<std::string> seen;
-    for (const Track& t : tracks_) {
+    const bool compare = options_.compare != CompareOperation::None;
+    for (size_t g = 0; g < tracks_.size(); ++g) {
+        const Track& t = tracks_[g];
+        if (compare) {
+            if (t.reference != Track::kRest &&
+                (t.reference < 0 || static_cast<size_t>(t.reference) >= tracks_.size() ||
+                 static_cast<size_t>(t.reference) == g))
+                throw std::invalid_argument("track " + std::to_string(g) + " has reference " +
+                                            std::to_string(t.reference) + "; it must be -1 (the rest) or another "
+                                            "group's index");
+            if (t.path.empty()) continue;  // binned for the others' rest only
+        }
         check_output_path(t.path);
         if (!seen.insert(t.path).second)
             throw std::invalid_argument("two tracks have the same output path '" + t.path + "'");
@@ -357,6 +368,154 @@ std::unique_ptr<TrackWriter> GroupedExporter::write_group(size_t group, const st
     return writer;
 }
 
+namespace {
+
+// a + sign * b of two step functions (sorted runs, 0 elsewhere); runs of 0 are left out.
+std::vector<Run> add_steps(const std::vector<Run>& a, const std::vector<Run>& b, int64_t sign) {
+    std::vector<Run> out;
+    out.reserve(a.size() + b.size());
+    StepCursor ca(a), cb(b);
+    int64_t x = std::min(a.empty() ? INT64_MAX : a.front().start, b.empty() ? INT64_MAX : b.front().start);
+    while (x != INT64_MAX) {
+        int64_t na, nb;
+        const int64_t v = ca.value_at(x, na) + sign * cb.value_at(x, nb);
+        const int64_t e = std::min(na, nb);
+        if (e == INT64_MAX) break;  // past both: 0 from here on
+        if (v != 0) {
+            if (!out.empty() && out.back().end == x && out.back().count == v) out.back().end = e;
+            else out.push_back({x, e, v});
+        }
+        x = e;
+    }
+    return out;
+}
+
+// The smoothed window sums of 3.7 as runs covering [0, length) (zero sums included).
+std::vector<Run> smoothed(const std::vector<Run>& runs, uint64_t window, int64_t length) {
+    std::vector<Run> out;
+    smooth_runs(runs, window, length, [&](int64_t s, int64_t e, int64_t sum) {
+        if (!out.empty() && out.back().end == s && out.back().count == sum) out.back().end = e;
+        else out.push_back({s, e, sum});
+    });
+    return out;
+}
+
+// Runs body(i) for i in [0, n) on n_threads OpenMP threads; the first exception is rethrown.
+template <class Body>
+void parallel_for(int n, int n_threads, Body body) {
+    std::exception_ptr error;
+    std::mutex error_mutex;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+    for (int i = 0; i < n; ++i) {
+        try {
+            body(i);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mutex);
+            if (!error) error = std::current_exception();
+        }
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+// docs/spec.md section 14: one pass over the input has binned every group; per
+// chromosome each group's runs are made once, the rest of group g is the sum of
+// all groups minus g, and every written track is op(g, reference) per piece.
+void GroupedExporter::write_comparisons(int n_threads, std::vector<std::unique_ptr<TrackWriter>>& out,
+                                        const std::function<bool()>& stop) {
+    const size_t n_groups = tracks_.size();
+    std::vector<size_t> written, active;  // active: both denominators > 0
+    std::vector<double> denom(n_groups, 0), ref_denom(n_groups, 0);
+    bool needs_total = false;
+    for (size_t g = 0; g < n_groups; ++g) {
+        if (tracks_[g].path.empty()) continue;
+        written.push_back(g);
+        const int32_t ref = tracks_[g].reference;
+        GroupStats other;
+        Track other_track;
+        if (ref == Track::kRest) {
+            for (size_t h = 0; h < n_groups; ++h) {
+                if (h == g) continue;
+                other.n_units += stats_[h].n_units;
+                other.norm_count += stats_[h].norm_count;
+                other.norm_length += stats_[h].norm_length;
+                other.bin_sum += stats_[h].bin_sum;
+                other_track.n_cells += tracks_[h].n_cells;
+            }
+        } else {
+            other = stats_[static_cast<size_t>(ref)];
+            other_track = tracks_[static_cast<size_t>(ref)];
+        }
+        denom[g] = std::max(0.0, denominator(options_, stats_[g], tracks_[g]));
+        ref_denom[g] = std::max(0.0, denominator(options_, other, other_track));
+        stats_[g].denominator = denom[g];
+        stats_[g].reference_denominator = ref_denom[g];
+        out[g] = make_track_writer(genome_, tracks_[g].path, options_);
+        if (denom[g] > 0 && ref_denom[g] > 0) {
+            active.push_back(g);
+            needs_total |= ref == Track::kRest;
+        }
+    }
+    const double p = options_.pseudocount, scale = options_.scale_factor;
+    const int64_t w = options_.smooth_base.value_or(1);
+    const CompareOperation op = options_.compare;
+    std::vector<std::vector<Run>> runs(n_groups);
+    std::vector<Run> total;
+    for (size_t c = 0; c < genome_.size() && !active.empty(); ++c) {
+        if (stop()) throw Cancelled();
+        if (regions_.has_output && regions_.output.intervals(c).empty()) continue;
+        const int64_t length = static_cast<int64_t>(genome_.length(c));
+        parallel_for(static_cast<int>(n_groups), n_threads, [&](int h) {
+            std::vector<uint32_t> first_bins, end_bins;
+            units_->load(static_cast<size_t>(h), c, first_bins, end_bins);
+            runs[h] = first_bins.empty() ? std::vector<Run>{}
+                                         : bin_runs(first_bins, end_bins, static_cast<uint64_t>(options_.bin_size),
+                                                    genome_.length(c));
+        });
+        total.clear();
+        if (needs_total)
+            for (size_t h = 0; h < n_groups; ++h) total = add_steps(total, runs[h], 1);
+        const uint32_t chrom = static_cast<uint32_t>(c);
+        parallel_for(static_cast<int>(active.size()), n_threads, [&](int k) {
+            const size_t g = active[static_cast<size_t>(k)];
+            const int32_t ref = tracks_[g].reference;
+            std::vector<Run> a = runs[g];
+            std::vector<Run> b = ref == Track::kRest ? add_steps(total, runs[g], -1) : runs[static_cast<size_t>(ref)];
+            if (options_.smooth_base) {  // each side smoothed on its own, then compared (14.2)
+                a = smoothed(a, static_cast<uint64_t>(w), length);
+                b = smoothed(b, static_cast<uint64_t>(w), length);
+            }
+            const double da = denom[g] * static_cast<double>(w), db = ref_denom[g] * static_cast<double>(w);
+            TrackWriter& writer = *out[g];
+            RegionClipper clip(regions_.output.intervals(c));
+            StepCursor ca(a), cb(b);
+            uint32_t until_check = 1 << 16;
+            for (int64_t x = 0; x < length;) {
+                if (--until_check == 0) {
+                    until_check = 1 << 16;
+                    if (stop()) throw Cancelled();
+                }
+                int64_t na, nb;
+                const double va = static_cast<double>(ca.value_at(x, na)) / da * scale;
+                const double vb = static_cast<double>(cb.value_at(x, nb)) / db * scale;
+                const int64_t e = std::min({na, nb, length});
+                double v;
+                switch (op) {
+                    case CompareOperation::Log2: v = std::log2((va + p) / (vb + p)); break;
+                    case CompareOperation::Ratio: v = (va + p) / (vb + p); break;
+                    default: v = va - vb; break;
+                }
+                const float f = static_cast<float>(v);
+                if (!regions_.has_output) writer.add(chrom, x, e, f);
+                else clip(x, e, [&](int64_t s1, int64_t e1) { writer.add(chrom, s1, e1, f); });
+                x = e;
+            }
+        });
+    }
+    for (size_t g : written) out[g]->close();
+}
+
 std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& cancelled) {
     const int n_groups = static_cast<int>(tracks_.size());
     int n_threads = options_.n_jobs <= 0 ? omp_get_num_procs() : options_.n_jobs;
@@ -392,9 +551,19 @@ std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& can
     std::mutex done_mutex;
     std::condition_variable done_cv;
     bool done = false;
+    const bool compare = options_.compare != CompareOperation::None;
     std::thread worker([&] {
+        if (compare) {
+            try {
+                write_comparisons(n_threads, done_tracks, stop_requested);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(error_mutex);
+                if (!error) error = std::current_exception();
+                stop = true;
+            }
+        }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
-        for (int k = 0; k < n_groups; ++k) {
+        for (int k = 0; k < (compare ? 0 : n_groups); ++k) {
             const int g = order[k];
             if (stop_requested()) continue;
             try {
@@ -425,7 +594,8 @@ std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& can
     worker.join();
     if (error) std::rethrow_exception(error);  // done_tracks' destructors remove every temporary file
     if (stop) throw Cancelled();
-    for (auto& track : done_tracks) track->commit();  // all complete: rename into place
+    for (auto& track : done_tracks)
+        if (track) track->commit();  // all complete: rename into place (comparisons: written tracks only)
     return stats_;
 }
 

@@ -60,6 +60,23 @@ Compression parse_compression(std::string_view text) {
                               "compression", "'gzip', 'zstandard' or None");
 }
 
+CompareOperation parse_compare_operation(std::string_view text) {
+    return parse<CompareOperation>(text,
+                                   {{"none", CompareOperation::None}, {"log2", CompareOperation::Log2},
+                                    {"ratio", CompareOperation::Ratio}, {"difference", CompareOperation::Difference}},
+                                   "operation", "'log2', 'ratio' or 'difference'");
+}
+
+const char* to_string(CompareOperation v) {
+    switch (v) {
+        case CompareOperation::None: return "none";
+        case CompareOperation::Log2: return "log2";
+        case CompareOperation::Ratio: return "ratio";
+        case CompareOperation::Difference: return "difference";
+    }
+    return "?";
+}
+
 const char* to_string(Normalization v) {
     switch (v) {
         case Normalization::None: return "none";
@@ -145,6 +162,17 @@ void validate(const ExportOptions& o) {
         fail(text.str());
     }
     if (o.ceiling && *o.ceiling < 1) fail("ceiling must be >= 1 or None, got " + std::to_string(*o.ceiling));
+    if (o.compare != CompareOperation::None) {  // docs/spec.md section 14.3
+        const bool needs_positive = o.compare != CompareOperation::Difference;
+        if (!std::isfinite(o.pseudocount) || o.pseudocount < 0 || (needs_positive && o.pseudocount == 0)) {
+            std::ostringstream text;
+            text << "pseudocount must be a finite number " << (needs_positive ? "> 0" : ">= 0") << " for operation '"
+                 << to_string(o.compare) << "', got " << o.pseudocount;
+            fail(text.str());
+        }
+        if (o.norm_by) fail("norm_by is not available for comparison tracks: use normalization='CPM' (default), "
+                            "'RPKM', 'BPM', 'RPGC', 'n_cells' or None");
+    }
 }
 
 }  // namespace fragcov
