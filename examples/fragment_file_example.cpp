@@ -42,10 +42,10 @@ int main(int argc, char** argv) {
     }
     try {
         std::vector<std::string> names;
-        std::vector<int64_t> lengths;
+        std::vector<uint64_t> lengths;
         for (const auto& [name, length] : read_pairs(argv[2])) {
             names.push_back(name);
-            lengths.push_back(std::stoll(length));
+            lengths.push_back(std::stoull(length));
         }
         fragcov::Genome genome(names, lengths);
 
