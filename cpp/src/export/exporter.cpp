@@ -1,6 +1,5 @@
 #include "fragcov/exporter.hpp"
 
-#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <mutex>
 #include <queue>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <unordered_set>
 
@@ -22,6 +22,7 @@
 #include "output/output_file.hpp"
 #include "export/unit_store.hpp"
 #include "util/cancel_poll.hpp"
+#include "util/processors.hpp"
 
 namespace fragcov {
 
@@ -86,7 +87,7 @@ GroupedExporter::GroupedExporter(Genome genome, Regions regions, ExportOptions o
 // chunk and its own unit buffers), so n_jobs is capped at the processors here;
 // the writing threads are not (finish()).
 int binning_threads(int64_t n_jobs) {
-    const int procs = std::max(1, omp_get_num_procs());
+    const int procs = processor_count();
     return n_jobs <= 0 ? procs : static_cast<int>(std::min<int64_t>(n_jobs, procs));
 }
 
@@ -400,20 +401,32 @@ std::vector<Run> smoothed(const std::vector<Run>& runs, uint64_t window, int64_t
     return out;
 }
 
-// Runs body(i) for i in [0, n) on n_threads OpenMP threads; the first exception is rethrown.
+// Runs body(i) for i in [0, n) on n_threads threads (this one and n_threads - 1
+// more, each taking the next i: dynamic, as the groups' writing is); the first
+// exception is rethrown. std::thread, not OpenMP: see worker_team.cpp.
 template <class Body>
 void parallel_for(int n, int n_threads, Body body) {
     std::exception_ptr error;
     std::mutex error_mutex;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
-    for (int i = 0; i < n; ++i) {
-        try {
-            body(i);
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(error_mutex);
-            if (!error) error = std::current_exception();
+    std::atomic<int> next{0};
+    auto work = [&] {
+        for (int i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
+            try {
+                body(i);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(error_mutex);
+                if (!error) error = std::current_exception();
+            }
         }
+    };
+    std::vector<std::thread> helpers;
+    try {
+        for (int t = 1; t < std::min(n, n_threads); ++t) helpers.emplace_back(work);
+    } catch (const std::system_error&) {
+        // out of threads: those that started (and this one) do every i
     }
+    work();
+    for (std::thread& helper : helpers) helper.join();
     if (error) std::rethrow_exception(error);
 }
 
@@ -518,7 +531,7 @@ void GroupedExporter::write_comparisons(int n_threads, std::vector<std::unique_p
 
 std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& cancelled) {
     const int n_groups = static_cast<int>(tracks_.size());
-    int n_threads = options_.n_jobs <= 0 ? omp_get_num_procs() : options_.n_jobs;
+    int n_threads = options_.n_jobs <= 0 ? processor_count() : options_.n_jobs;
     n_threads = std::max(1, std::min(n_threads, n_groups));
     // every slot's counts; integer sums, so the order of the slots does not matter
     for (size_t g = 0; g < tracks_.size(); ++g) {
@@ -546,8 +559,11 @@ std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& can
 
     // Workers run on their own thread so that the caller's thread stays free to
     // poll for cancellation (Ctrl-C in Python: signals are only seen on
-    // Python's main thread) while they write. Within it, OpenMP hands out one
-    // group at a time (dynamic: groups differ a lot in size).
+    // Python's main thread) while they write. Within it, n_threads threads
+    // (itself and n_threads - 1 more) take the next unwritten group, one at a
+    // time (dynamic: groups differ a lot in size), as OpenMP's
+    // schedule(dynamic, 1) did. std::thread rather than OpenMP, so that the
+    // release wheels need no OpenMP runtime (worker_team.cpp says why).
     std::mutex done_mutex;
     std::condition_variable done_cv;
     bool done = false;
@@ -562,18 +578,29 @@ std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& can
                 stop = true;
             }
         }
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
-        for (int k = 0; k < (compare ? 0 : n_groups); ++k) {
-            const int g = order[k];
-            if (stop_requested()) continue;
-            try {
-                done_tracks[g] = write_group(static_cast<size_t>(g), stop_requested);
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(error_mutex);
-                if (!error) error = std::current_exception();
-                stop = true;
+        std::atomic<int> next{0};
+        const int n_plain = compare ? 0 : n_groups;  // comparison tracks were written above
+        auto write_groups = [&] {
+            for (int k = next.fetch_add(1); k < n_plain; k = next.fetch_add(1)) {
+                const int g = order[k];
+                if (stop_requested()) continue;
+                try {
+                    done_tracks[g] = write_group(static_cast<size_t>(g), stop_requested);
+                } catch (...) {
+                    std::lock_guard<std::mutex> lock(error_mutex);
+                    if (!error) error = std::current_exception();
+                    stop = true;
+                }
             }
+        };
+        std::vector<std::thread> helpers;
+        try {
+            for (int t = 1; t < n_threads; ++t) helpers.emplace_back(write_groups);
+        } catch (const std::system_error&) {
+            // out of threads: those that started (and this one) write every group
         }
+        write_groups();
+        for (std::thread& helper : helpers) helper.join();
         std::lock_guard<std::mutex> lock(done_mutex);
         done = true;
         done_cv.notify_all();

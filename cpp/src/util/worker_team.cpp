@@ -1,9 +1,8 @@
 #include "fragcov/worker_team.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
+#include <system_error>
 
 #include "fragcov/cancelled.hpp"
 #include "util/cancel_poll.hpp"
@@ -13,11 +12,20 @@ namespace fragcov {
 
 WorkerTeam::WorkerTeam(size_t n_threads, size_t max_unfinished)
     : max_unfinished_(std::max<size_t>(max_unfinished, 1)) {
-    const int n = static_cast<int>(std::max<size_t>(n_threads, 1));
-    host_ = std::thread([this, n] {
-#pragma omp parallel num_threads(n)
-        work(static_cast<size_t>(omp_get_thread_num()));
-    });
+    // Plain std::threads, not an OpenMP team: this was the only OpenMP use
+    // besides GroupedExporter::finish, and without OpenMP the release wheels
+    // can be built with a toolchain that has no OpenMP runtime (zig's clang,
+    // for the glibc 2.28 floor) and carry no libgomp. Slot = the thread's
+    // index, as omp_get_thread_num() was.
+    const size_t n = std::max<size_t>(n_threads, 1);
+    workers_.reserve(n);
+    try {
+        for (size_t slot = 0; slot < n; ++slot) workers_.emplace_back([this, slot] { work(slot); });
+    } catch (const std::system_error&) {
+        // out of threads: run with those that started (fewer slots in use
+        // changes no output), or fail when none did
+        if (workers_.empty()) throw;
+    }
 }
 
 WorkerTeam::~WorkerTeam() {
@@ -28,7 +36,7 @@ WorkerTeam::~WorkerTeam() {
         queue_.clear();
     }
     work_cv_.notify_all();
-    host_.join();
+    for (std::thread& worker : workers_) worker.join();
 }
 
 void WorkerTeam::work(size_t slot) {
@@ -46,7 +54,7 @@ void WorkerTeam::work(size_t slot) {
         std::exception_ptr error;
         try {
             item.second(slot);
-        } catch (...) {  // nothing may leave an OpenMP region
+        } catch (...) {  // reported to the submitting thread, in submission order
             error = std::current_exception();
         }
         item.second = nullptr;  // release what the job holds before it counts as finished
