@@ -65,9 +65,5 @@ if [ -n "$second" ] && [ "$second" != "$("$PYTHON" -c 'import sys; print("%d.%d"
   "$env2/bin/python" -m pip install -q --disable-pip-version-check "$(wheel_for "$env2/bin/python")[test]"
   install_snapatac2 "$env2/bin/python"
   (cd tests && PATH="$env2/bin:$PATH" "$env2/bin/python" -m pytest -q -p no:cacheprovider \
-     --ignore=test_wheel.py \
-     --deselect "test_inputs.py::test_every_input_form_gives_identical_bytes[h5ads-.bedgraph]" \
-     --deselect "test_inputs.py::test_every_input_form_gives_identical_bytes[h5ads-.bw]" "$@")
-  # Known, open (issue 21): on 3.13 the test's SnapATAC2 .h5ads fixture fails to write with the
-  # anndata/h5py versions pip picks there ("Forward slashes are not allowed"); fragcov is not involved.
+     --ignore=test_wheel.py "$@")
 fi

@@ -61,7 +61,9 @@ def _h5ads(tmp_path, paths):
     f_path = tmp_path / "set.h5ads"
     with h5py.File(f_path, "w") as f:
         write_elem(f, "obs", obs)
-        write_elem(f, "uns/AnnDataSet", pd.DataFrame({"keys": ["a", "b"], "file_path": [p.name for p in paths]}))
+        # into the group, not "uns/AnnDataSet": newer anndata refuses a slash in the key
+        write_elem(f.require_group("uns"), "AnnDataSet",
+                   pd.DataFrame({"keys": ["a", "b"], "file_path": [p.name for p in paths]}))
     return f_path
 
 
