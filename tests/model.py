@@ -309,6 +309,56 @@ def norm_stats(units, include_for_norm=None, exclude_for_norm=None, *, chrom_ind
     return int(inc.sum()), int((e - s)[inc].sum())
 
 
+def _binned(units, cells, chrom_sizes, *, bin_size, blacklist, include_for_norm, exclude_for_norm, ceiling):
+    """Sections 3.3-3.5 for one track: (per-chromosome base step functions of the exact integer bin
+    counts, S = sum of all bin values, N = units counted for normalization, their summed length)."""
+    names = [str(n) for n, _ in chrom_sizes]
+    lengths = [int(L) for _, L in chrom_sizes]
+    chrom_index = {n: i for i, n in enumerate(names)}
+    c, s, e = (np.asarray(a, dtype=np.int64) for a in units)
+    cells = np.zeros(len(c), dtype=np.int64) if cells is None else np.asarray(cells, dtype=np.int64)
+
+    # 3.3 blacklist: drop overlapping units entirely
+    if blacklist is not None:
+        bad = _RegionIndex(blacklist, chrom_index).overlaps(c, s, e)
+        c, s, e, cells = c[~bad], s[~bad], e[~bad], cells[~bad]
+
+    # 3.4 normalization count
+    n_count, n_len = norm_stats((c, s, e), include_for_norm, exclude_for_norm, chrom_index=chrom_index)
+
+    # 3.5 binning, per chromosome (integer counts)
+    per_chrom, S = [], 0
+    for ci, L in enumerate(lengths):
+        sel = c == ci
+        if ceiling is None:
+            bpos, bcnt = _bin_counts(s[sel], e[sel], L, bin_size)
+        else:
+            bpos, bcnt = _capped_bin_counts(s[sel], e[sel], cells[sel], L, bin_size, ceiling)
+        S += int((np.diff(bpos) * bcnt).sum())
+        per_chrom.append(_bins_to_bases(bpos, bcnt, L, bin_size))
+    return per_chrom, S, n_count, n_len
+
+
+def _denominator(normalization, *, bin_size, N, S, n_len, effective_genome_size, n_cells, norm_by_total=None):
+    """Section 3.6: the denominator exactly as docs/spec.md writes it, evaluated left to right in
+    float64 (0 -> empty track)."""
+    if norm_by_total is not None:
+        return norm_by_total / 1e4
+    if normalization is None:
+        return 1.0
+    if normalization == "CPM":
+        return N / 1e6
+    if normalization == "RPKM":
+        return N / 1e6 * (bin_size / 1e3)
+    if normalization == "BPM":
+        return S / 1e6
+    if normalization == "RPGC":
+        return n_len / effective_genome_size
+    if normalization == "n_cells":
+        return float(n_cells)
+    raise ValueError(f"unknown normalization {normalization!r}")
+
+
 def group_track(units, chrom_sizes, *, bin_size=10, blacklist=None,
                 normalization="RPKM", include_for_norm=None, exclude_for_norm=None,
                 smooth_base=None, snapatac2_denominator=False, return_stats=False,
@@ -324,51 +374,14 @@ def group_track(units, chrom_sizes, *, bin_size=10, blacklist=None,
     names = [str(n) for n, _ in chrom_sizes]
     lengths = [int(L) for _, L in chrom_sizes]
     chrom_index = {n: i for i, n in enumerate(names)}
-    c, s, e = (np.asarray(a, dtype=np.int64) for a in units)
-
-    # 3.3 blacklist: drop overlapping units entirely
-    cells = np.zeros(len(c), dtype=np.int64) if cells is None else np.asarray(cells, dtype=np.int64)
-    if blacklist is not None:
-        bad = _RegionIndex(blacklist, chrom_index).overlaps(c, s, e)
-        c, s, e, cells = c[~bad], s[~bad], e[~bad], cells[~bad]
-
-    # 3.4 normalization count
-    n_count, n_len = norm_stats((c, s, e), include_for_norm, exclude_for_norm,
-                                chrom_index=chrom_index)
-    N = n_len if snapatac2_denominator else n_count
-
-    # 3.5 binning, per chromosome (integer counts)
-    per_chrom = []
-    S = 0  # sum of all bin values
-    for ci, L in enumerate(lengths):
-        sel = c == ci
-        if ceiling is None:
-            bpos, bcnt = _bin_counts(s[sel], e[sel], L, bin_size)
-        else:
-            bpos, bcnt = _capped_bin_counts(s[sel], e[sel], cells[sel], L, bin_size, ceiling)
-        S += int((np.diff(bpos) * bcnt).sum())
-        per_chrom.append(_bins_to_bases(bpos, bcnt, L, bin_size))
-
-    # 3.6 normalization: the denominator exactly as docs/spec.md section 3.6
-    # writes it, evaluated left to right in float64; N = 0 (S = 0) -> empty track
-    if norm_by_total is not None:
-        if normalization is not None:
-            raise ValueError("norm_by needs normalization=None")
-        denom = norm_by_total / 1e4
-    elif normalization is None:
-        denom = 1.0
-    elif normalization == "CPM":
-        denom = N / 1e6
-    elif normalization == "RPKM":
-        denom = N / 1e6 * (bin_size / 1e3)
-    elif normalization == "BPM":
-        denom = S / 1e6
-    elif normalization == "RPGC":
-        denom = n_len / effective_genome_size
-    elif normalization == "n_cells":
-        denom = float(n_cells)
-    else:
-        raise ValueError(f"unknown normalization {normalization!r}")
+    per_chrom, S, n_count, n_len = _binned(units, cells, chrom_sizes, bin_size=bin_size, blacklist=blacklist,
+                                           include_for_norm=include_for_norm, exclude_for_norm=exclude_for_norm,
+                                           ceiling=ceiling)
+    if norm_by_total is not None and normalization is not None:
+        raise ValueError("norm_by needs normalization=None")
+    denom = _denominator(normalization, bin_size=bin_size, N=n_len if snapatac2_denominator else n_count,
+                         S=S, n_len=n_len, effective_genome_size=effective_genome_size, n_cells=n_cells,
+                         norm_by_total=norm_by_total)
 
     # 3.7 smoothing + 3.8 records: one float64 division of the exact integer
     # (bin count, or window sum over w * denominator); the writer rounds to float32
@@ -521,29 +534,12 @@ def _is_missing(x) -> bool:
 def _side(units, cells, chrom_sizes, *, bin_size, blacklist, normalization, include_for_norm,
           exclude_for_norm, ceiling, effective_genome_size, n_cells):
     """One side of a comparison: per-chromosome base step functions (exact
-    integer bin counts, sections 3.3-3.5) and its denominator (3.6)."""
-    names = [str(n) for n, _ in chrom_sizes]
-    lengths = [int(L) for _, L in chrom_sizes]
-    chrom_index = {n: i for i, n in enumerate(names)}
-    c, s, e = (np.asarray(a, dtype=np.int64) for a in units)
-    cells = np.asarray(cells, dtype=np.int64)
-    if blacklist is not None:
-        bad = _RegionIndex(blacklist, chrom_index).overlaps(c, s, e)
-        c, s, e, cells = c[~bad], s[~bad], e[~bad], cells[~bad]
-    N, L_units = norm_stats((c, s, e), include_for_norm, exclude_for_norm, chrom_index=chrom_index)
-    steps, S = [], 0
-    for ci, L in enumerate(lengths):
-        sel = c == ci
-        if ceiling is None:
-            bpos, bcnt = _bin_counts(s[sel], e[sel], L, bin_size)
-        else:
-            bpos, bcnt = _capped_bin_counts(s[sel], e[sel], cells[sel], L, bin_size, ceiling)
-        S += int((np.diff(bpos) * bcnt).sum())
-        steps.append(_bins_to_bases(bpos, bcnt, L, bin_size))
-    denom = {None: lambda: 1.0, "CPM": lambda: N / 1e6, "RPKM": lambda: N / 1e6 * (bin_size / 1e3),
-             "BPM": lambda: S / 1e6, "RPGC": lambda: L_units / effective_genome_size if L_units else 0.0,
-             "n_cells": lambda: float(n_cells)}[normalization]()
-    return steps, denom
+    integer bin counts, sections 3.3-3.5) and its denominator (3.6), as group_track computes them."""
+    steps, S, N, n_len = _binned(units, cells, chrom_sizes, bin_size=bin_size, blacklist=blacklist,
+                                 include_for_norm=include_for_norm, exclude_for_norm=exclude_for_norm,
+                                 ceiling=ceiling)
+    return steps, _denominator(normalization, bin_size=bin_size, N=N, S=S, n_len=n_len,
+                               effective_genome_size=effective_genome_size, n_cells=n_cells)
 
 
 def _value_at(pos, cnt, x):
