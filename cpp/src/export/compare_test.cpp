@@ -14,7 +14,8 @@
 #include "testing/test_support.hpp"
 
 using namespace fragcov;
-using fragcov::test::read_file;
+using fragcov::test::export_texts;
+using fragcov::test::PairedCells;
 using fragcov::test::TempDir;
 
 namespace {
@@ -34,28 +35,9 @@ ExportOptions compare_options(CompareOperation op, double pseudocount = 1.0) {
 // returns the text of each written track, in track order.
 std::vector<std::string> run(const ExportOptions& o, std::vector<Track> tracks, std::vector<GroupStats>* stats = nullptr,
                              bool only_a = false) {
-    const Genome genome({"chr1"}, {50});
-    const std::vector<int64_t> indptr{0, 1, 3, 4}, indices{0, 10, 30, 10};
-    const std::vector<uint32_t> lengths{20, 10, 10, 10};
-    std::vector<int32_t> groups{0, 1, 2};
-    if (only_a) groups = {0, -1, -1};
-    CellChunk ch;
-    ch.n_cells = 3;
-    ch.n_fragments = 4;
-    ch.indptr = indptr.data();
-    ch.indices = indices.data();
-    ch.lengths = lengths.data();
-    ch.cell_group = groups.data();
-    std::vector<std::string> paths;
-    for (const Track& t : tracks) paths.push_back(t.path);
-    GroupedExporter exporter(genome, {}, o, std::move(tracks));
-    exporter.add_cells(ch);
-    std::vector<GroupStats> st = exporter.finish();
-    if (stats) *stats = st;
-    std::vector<std::string> out;
-    for (const std::string& p : paths)
-        if (!p.empty()) out.push_back(read_file(p));
-    return out;
+    PairedCells cells{{0, 1, 3, 4}, {0, 10, 30, 10}, {20, 10, 10, 10}, {0, 1, 2}};
+    if (only_a) cells.groups = {0, -1, -1};
+    return export_texts(Genome({"chr1"}, {50}), {}, o, std::move(tracks), cells, stats);
 }
 
 Track track(const TempDir& dir, const char* name, int32_t reference = Track::kRest) {

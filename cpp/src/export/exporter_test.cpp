@@ -19,6 +19,8 @@
 #include <vector>
 
 using namespace fragcov;
+using fragcov::test::export_texts;
+using fragcov::test::PairedCells;
 using fragcov::test::read_file;
 using fragcov::test::TempDir;
 namespace fs = std::filesystem;
@@ -203,24 +205,13 @@ namespace {
 std::string export_two_cells(ExportOptions o, Regions regions = {}, Track track = Track{},
                              GroupStats* stats = nullptr) {
     TempDir dir;
-    const Genome genome({"chr1"}, {100});
     track.path = (dir.path / "t.bg").string();
     o.format = OutputFormat::BedGraph;
-    GroupedExporter exporter(genome, std::move(regions), o, std::vector<Track>{track});
-    const std::vector<int64_t> indptr{0, 3, 4}, indices{0, 10, 15, 10};
-    const std::vector<uint32_t> lengths{30, 20, 10, 10};
-    const std::vector<int32_t> groups{0, 0};
-    CellChunk ch;
-    ch.n_cells = 2;
-    ch.n_fragments = 4;
-    ch.indptr = indptr.data();
-    ch.indices = indices.data();
-    ch.lengths = lengths.data();
-    ch.cell_group = groups.data();
-    exporter.add_cells(ch);
-    const std::vector<GroupStats> st = exporter.finish();
+    std::vector<GroupStats> st;
+    const std::string text = export_texts(Genome({"chr1"}, {100}), std::move(regions), o, {track},
+                                          PairedCells{{0, 3, 4}, {0, 10, 15, 10}, {30, 20, 10, 10}, {0, 0}}, &st)[0];
     if (stats) *stats = st[0];
-    return read_file(track.path);
+    return text;
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "fragcov/exporter.hpp"
+
 namespace fragcov::test {
 
 // A fresh directory under the system temporary folder, removed with its content.
@@ -39,6 +41,42 @@ inline std::string read_file(const std::filesystem::path& p) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+// Paired-end cells for hand-worked export tests: cell i has fragments
+// indptr[i]..indptr[i+1] (genome position, length) and group groups[i].
+struct PairedCells {
+    std::vector<int64_t> indptr, indices;
+    std::vector<uint32_t> lengths;
+    std::vector<int32_t> groups;
+
+    CellChunk chunk() const {
+        CellChunk ch;
+        ch.n_cells = groups.size();
+        ch.n_fragments = indices.size();
+        ch.indptr = indptr.data();
+        ch.indices = indices.data();
+        ch.lengths = lengths.data();
+        ch.cell_group = groups.data();
+        return ch;
+    }
+};
+
+// Exports `cells` in one chunk into `tracks` and returns the text of every
+// written track (path "" = binned only, skipped), in track order.
+inline std::vector<std::string> export_texts(const Genome& genome, Regions regions, const ExportOptions& options,
+                                             std::vector<Track> tracks, const PairedCells& cells,
+                                             std::vector<GroupStats>* stats = nullptr) {
+    std::vector<std::string> paths;
+    for (const Track& t : tracks) paths.push_back(t.path);
+    GroupedExporter exporter(genome, std::move(regions), options, std::move(tracks));
+    exporter.add_cells(cells.chunk());
+    std::vector<GroupStats> st = exporter.finish();
+    if (stats) *stats = st;
+    std::vector<std::string> out;
+    for (const std::string& p : paths)
+        if (!p.empty()) out.push_back(read_file(p));
+    return out;
 }
 
 }  // namespace fragcov::test
