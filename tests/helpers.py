@@ -353,6 +353,23 @@ def assert_track_matches(path, expected, chrom_order=None, *, max_ulps=0, label=
     assert msg is None, msg
 
 
+
+def assert_all_tracks_match(paths: dict, expected: dict, chrom_order, *, label=""):
+    """Every written track ({group: path}) equals the model's ({group: Records}), and no group is
+    missing or extra."""
+    assert set(paths) == set(expected), label
+    for g, p in paths.items():
+        assert_track_matches(p, expected[g], chrom_order, label=f"{label} {g}")
+
+
+def cells_per_label(labels) -> dict:
+    """{label: number of cells} of per-cell labels (None: unlabelled, not counted)."""
+    out: dict = {}
+    for g in labels:
+        if g is not None:
+            out[g] = out.get(g, 0) + 1
+    return out
+
 def _sorted(r: Records) -> Records:
     o = np.lexsort((r.start, r.chrom.astype(str)))
     return Records(r.chrom[o], r.start[o], r.end[o], r.value[o])

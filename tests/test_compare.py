@@ -14,7 +14,7 @@ import pytest
 
 import fragcov
 import model
-from helpers import assert_track_matches, make_anndata, read_track
+from helpers import assert_all_tracks_match, assert_track_matches, cells_per_label, make_anndata, read_track
 
 CHROM_SIZES = [("chr1", 120_003), ("chr2", 60_000)]
 NAMES = [c for c, _ in CHROM_SIZES]
@@ -47,10 +47,7 @@ def adata(labels=LABELS):
 
 
 def expected(labels=LABELS, **kw):
-    n_cells = {}
-    for g in labels:
-        if g is not None:
-            n_cells[g] = n_cells.get(g, 0) + 1
+    n_cells = cells_per_label(labels)
     kw.setdefault("groups", sorted(n_cells))
     return model.comparison_tracks(CHROM_SIZES, DATA["chrom"], DATA["start"], DATA["end"],
                                    [labels[c] for c in DATA["cell"]], cell=DATA["cell"], n_cells=n_cells, **kw)
@@ -63,9 +60,7 @@ def run(tmp_path, labels=LABELS, **kw):
 
 
 def check(paths, exp, label):
-    assert set(paths) == set(exp), label
-    for g, p in paths.items():
-        assert_track_matches(p, exp[g], NAMES, label=f"{label} {g}")
+    assert_all_tracks_match(paths, exp, NAMES, label=label)
 
 
 COMBOS = [

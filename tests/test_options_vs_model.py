@@ -19,7 +19,7 @@ import pytest
 
 import fragcov
 import model
-from helpers import assert_track_matches, make_anndata, read_track
+from helpers import assert_all_tracks_match, assert_track_matches, cells_per_label, make_anndata, read_track
 
 CHROM_SIZES = [("chr1", 200_003), ("chr2", 90_000), ("chrM", 16_571)]
 NAMES = [c for c, _ in CHROM_SIZES]
@@ -75,14 +75,6 @@ def groups_of(labels):
     return sorted({g for g in labels if g is not None})
 
 
-def n_cells_by_group(labels):
-    out = {}
-    for g in labels:
-        if g is not None:
-            out[g] = out.get(g, 0) + 1
-    return out
-
-
 def exact_sum(values) -> float:
     """Q by exact rational arithmetic, rounded once (independent of math.fsum)."""
     return float(sum((Fraction(float(v)) for v in values), Fraction(0)))
@@ -109,9 +101,7 @@ def export(tmp_path, **kw):
 
 
 def check(paths, expected, label):
-    assert set(paths) == set(expected), label
-    for g, p in paths.items():
-        assert_track_matches(p, expected[g], NAMES, label=f"{label} {g}")
+    assert_all_tracks_match(paths, expected, NAMES, label=label)
 
 
 # ---- normalizations --------------------------------------------------------------------
@@ -144,7 +134,7 @@ def test_rpgc(combo, suffix, tmp_path):
 def test_n_cells(combo, suffix, tmp_path):
     kw = dict(combo, normalization="n_cells")
     paths = export(tmp_path, suffix=suffix, **kw)
-    check(paths, expected_tracks(n_cells=n_cells_by_group(LABELS), **_model_kw(kw)), f"n_cells {combo}")
+    check(paths, expected_tracks(n_cells=cells_per_label(LABELS), **_model_kw(kw)), f"n_cells {combo}")
 
 
 @pytest.mark.parametrize("suffix", [".bedgraph", ".bw"])
@@ -259,7 +249,7 @@ def test_max_cells_counts_only_kept_cells(normalization, tmp_path):
     want = sampled_labels(LABELS, 6, 11)
     expected = model.coverage_tracks(CHROM_SIZES, DATA["chrom"], DATA["start"], DATA["end"], cell_labels_for(want),
                                      groups=groups_of(LABELS), cell=DATA["cell"], as_list=False,
-                                     normalization=normalization, n_cells=n_cells_by_group(want))
+                                     normalization=normalization, n_cells=cells_per_label(want))
     check(paths, expected, f"max_cells {normalization}")
 
 
@@ -290,7 +280,7 @@ def test_split_by_one_track_per_group_and_sample(suffix, tmp_path):
     want = sampled_labels([f"{p[0]}|{p[1]}" if p else None for p in pairs], 3, 5)
     expected = model.coverage_tracks(CHROM_SIZES, DATA["chrom"], DATA["start"], DATA["end"], cell_labels_for(want),
                                      groups=[f"{g}|{s}" for g, s in keys], cell=DATA["cell"], as_list=False,
-                                     normalization="n_cells", n_cells=n_cells_by_group(want))
+                                     normalization="n_cells", n_cells=cells_per_label(want))
     for (g, s), p in paths.items():
         assert_track_matches(p, expected[f"{g}|{s}"], NAMES, label=f"{g} {s}")
 
