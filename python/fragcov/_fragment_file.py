@@ -479,17 +479,35 @@ class FragmentFileSource(Source):
         return (Chunk(indptr, indices, values, cell) for indptr, indices, values, cell in it), it
 
     def _file_chunks(self, stats: dict):
-        """(file index, chunk) of every file, n_parallel files at once, round robin. An error is the one
-        of the first bad file in file order, whatever the threads' timing (docs/spec.md 13.6)."""
+        """(file index, chunk) of every file, n_parallel files at once, round robin. The next file is
+        opened one step early (its reader decompresses and parses its first chunk while the current
+        files end), so many small files do not each wait for a reader to start. An error is the one of
+        the first bad file in file order, whatever the threads' timing (docs/spec.md 13.6)."""
         n = len(self.inputs)
         active: list[tuple[int, object, object]] = []
+        ahead: list[tuple[int, object, object]] = []  # opened, not read from yet (at most one)
         next_file = 0
         errors: dict[int, BaseException] = {}
-        while active or (next_file < n and not errors):
-            while len(active) < self.n_parallel and next_file < n and not errors:
-                gen, reader = self._open(next_file)
-                active.append((next_file, gen, reader))
-                next_file += 1
+
+        def open_next():
+            nonlocal next_file
+            k = next_file
+            next_file += 1
+            try:
+                gen, reader = self._open(k)
+            except (ValueError, OSError) as err:
+                errors[k] = err
+                return
+            ahead.append((k, gen, reader))
+
+        while active or ahead or (next_file < n and not errors):
+            while len(active) < self.n_parallel and (ahead or (next_file < n and not errors)):
+                if not ahead:
+                    open_next()
+                if ahead:
+                    active.append(ahead.pop(0))
+            if not ahead and next_file < n and not errors:
+                open_next()
             for entry in list(active):
                 k, gen, reader = entry
                 if errors and k > min(errors):
@@ -507,6 +525,8 @@ class FragmentFileSource(Source):
                     continue
                 if not errors:
                     yield k, chunk
+            if errors:
+                ahead = [e for e in ahead if e[0] < min(errors)]
         if errors:
             raise errors[min(errors)]
 
