@@ -75,7 +75,7 @@ if [ $toolchain = zig ]; then
   if [ "$(cat "$prefix/stamp" 2>/dev/null)" != "$stamp" ]; then
     dep_start=$SECONDS
     rm -rf "$deps" && mkdir -p "$deps/src" "$prefix/include" "$prefix/lib"
-    "$PYTHON" -m pip download -q --disable-pip-version-check --no-deps --no-binary=:all: \
+    "$PYTHON" -m pip download -q --disable-pip-version-check --no-deps --no-binary=zstandard,deflate \
       --dest "$deps/src" "$ZSTANDARD_SDIST" "$DEFLATE_SDIST"
     for tarball in "$deps"/src/*.tar.gz; do tar -xzf "$tarball" -C "$deps/src"; done
     # libdeflate: its own CMake build, static, position-independent
