@@ -73,7 +73,7 @@ struct FragmentFileStats {
 
 class DecompressedStream;
 class BarcodeTable;
-class ChromLookup;
+class LineParser;
 
 class FragmentFileReader {
 public:
@@ -86,14 +86,14 @@ public:
     FragmentFileReader(const FragmentFileReader&) = delete;
     FragmentFileReader& operator=(const FragmentFileReader&) = delete;
 
-    // Clears `batch` and fills it with the next data lines (up to about
+    // Clears `batch` and fills it with the next data lines (up to
     // `max_lines`); false when the file is exhausted. A malformed line throws
     // std::invalid_argument("<path>: line <n>: <reason>: '<line>'").
     bool next(FragmentBatch& batch, size_t max_lines = 1 << 16);
 
     // May be called from another thread: the next call of next() throws
     // fragcov::Cancelled (an interrupted Python caller uses it).
-    void cancel() { cancelled_ = true; }
+    void cancel();
 
     const std::vector<std::string>& barcodes() const;  // id -> barcode
     const FragmentFileStats& stats() const { return stats_; }
@@ -102,23 +102,18 @@ public:
 
 private:
     bool next_line(const char*& begin, const char*& end);
-    void parse_line(const char* begin, const char* end, FragmentBatch& batch);
-    [[noreturn]] void fail(const char* begin, const char* end, const std::string& why) const;
 
     std::string path_;
     FragmentFileOptions options_;
     std::unique_ptr<DecompressedStream> stream_;
     std::unique_ptr<BarcodeTable> barcodes_;
-    std::unique_ptr<ChromLookup> chroms_;
     FragmentFileStats stats_;
+    std::atomic<bool> cancelled_{false};
+    std::unique_ptr<LineParser> parser_;
     std::vector<char> piece_;
     size_t piece_pos_ = 0;
     std::string carry_;  // a line split between two pieces
     bool eof_ = false;
-    std::atomic<bool> cancelled_{false};
-    std::string previous_barcode_;
-    uint32_t previous_id_ = kNoBarcode;
-    bool has_previous_ = false;
 };
 
 // Stored non-mitochondrial fragments per barcode id: SnapATAC2's n_fragment,
