@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
-#include <thread>
 
 #include "input/barcode_table.hpp"
 #include "input/decompress.hpp"
 #include "input/line_parser.hpp"
+#include "input/parallel_parse.hpp"
+#include "util/processors.hpp"
 
 namespace fragcov {
 
@@ -37,14 +38,24 @@ FragmentFileReader::FragmentFileReader(std::string path, FragmentFileOptions opt
     barcodes_ = std::make_unique<BarcodeTable>();
     if (options_.barcodes)
         for (const std::string& b : *options_.barcodes) barcodes_->insert(b);
-    const int threads = options_.n_threads > 0 ? options_.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = options_.n_threads > 0 ? options_.n_threads : processor_count();
     stream_ = std::make_unique<DecompressedStream>(path_, threads);
-    parser_ = std::make_unique<LineParser>(options_, *barcodes_);
+    // With a barcode list no line depends on the lines before it (but for its
+    // number and new_run, which ParallelParser carries across blocks): parse
+    // on `threads` workers. Without one, ids are given in order of first
+    // appearance, on this thread (docs/spec.md 8.1.1).
+    if (options_.barcodes && threads > 1)
+        parallel_ = std::make_unique<ParallelParser>(path_, options_, *barcodes_, *stream_, threads);
+    else
+        parser_ = std::make_unique<LineParser>(options_, *barcodes_);
 }
 
 FragmentFileReader::~FragmentFileReader() = default;
 
-void FragmentFileReader::cancel() { cancelled_ = true; }
+void FragmentFileReader::cancel() {
+    cancelled_ = true;
+    if (parallel_) parallel_->cancel();
+}
 
 const std::vector<std::string>& FragmentFileReader::barcodes() const { return barcodes_->names(); }
 
@@ -91,6 +102,7 @@ bool FragmentFileReader::next_line(const char*& begin, const char*& end) {
 
 bool FragmentFileReader::next(FragmentBatch& batch, size_t max_lines) {
     if (cancelled_) throw Cancelled();
+    if (parallel_) return parallel_->next(batch, max_lines, stats_);
     batch.clear();
     const char *begin, *end;
     try {

@@ -1,7 +1,7 @@
 // The rules of one fragment-file line (docs/spec.md 8.2, 8.4-8.6, 8.19), in
-// one place: LineParser::parse takes the line's number and the statistics it
-// counts into from its caller, so that lines can be parsed apart from the
-// reader's position in the file.
+// one place: FragmentFileReader's own loop and the workers of ParallelParser
+// (input/parallel_parse.hpp) both call LineParser::parse, which takes the
+// line's number and the statistics it counts into from its caller.
 #pragma once
 #include <cstdint>
 #include <stdexcept>
@@ -52,7 +52,8 @@ enum class LineKind : uint8_t {
 };
 
 // How a listed line counts in the statistics (all but first_past_chrom_end's
-// text, which parse() writes): the one home of that rule.
+// text, which parse() writes): the one home of that rule, also used by
+// ParallelParser when it adds up the lines it hands out.
 inline void count_listed(FragmentFileStats& stats, LineStatus status, uint64_t line) {
     switch (status) {
         case LineStatus::Stored: ++stats.stored; break;
