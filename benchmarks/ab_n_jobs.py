@@ -3,13 +3,16 @@
 machine's noise falls on every variant alike.
 
 Each run is a fresh process of the given interpreter (a venv with that build
-installed) exporting DATA.h5ad with the default bigWig options. Per run: wall
+installed) exporting DATA (an .h5ad, or a fragment file with --groupby TABLE
+--option chrom_sizes='"..."') with the default bigWig options. Per run: wall
 and CPU seconds (user + sys, all threads) of the export call, peak RSS, and a
 sha256 over the output files. Reports the median of --repeat runs per variant
 and whether the outputs of every variant are byte-identical.
 
   python benchmarks/ab_n_jobs.py DATA.h5ad --python base=/tmp/venv-main/bin/python \\
       --python new=/path/venv/bin/python --n-jobs 1,2 --repeat 3 [--nice -10]
+  python benchmarks/ab_n_jobs.py DIR/fragments.position.tsv.gz --groupby DIR/groups.tsv \
+      --option chrom_sizes='"DIR/chrom.sizes"' --python ... --n-jobs 1,2
 
 --nice (root only for negative values) runs each worker in a session of its
 own at that priority (its scheduler autogroup's nice: with autogroups, a
@@ -29,10 +32,10 @@ WORKER = r"""
 import hashlib, json, os, resource, shutil, sys, tempfile, time
 import fragcov
 fragcov.set_quiet(True)
-data, n_jobs, extra = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+data, n_jobs, extra, groupby = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
 out = tempfile.mkdtemp(prefix="fragcov-ab-")
 r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-fragcov.export_coverage(data, "group", out_dir=out, n_jobs=n_jobs, **extra)
+fragcov.export_coverage(data, groupby, out_dir=out, n_jobs=n_jobs, **extra)
 wall = time.perf_counter() - t0
 r1 = resource.getrusage(resource.RUSAGE_SELF)
 h = hashlib.sha256()
@@ -59,6 +62,7 @@ def _prioritise(nice: int) -> None:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data")
+    ap.add_argument("--groupby", default="group", help="obs column of an .h5ad, or a fragment file's groups table")
     ap.add_argument("--python", action="append", required=True, help="NAME=interpreter")
     ap.add_argument("--n-jobs", default="1,2")
     ap.add_argument("--repeat", type=int, default=3)
@@ -78,7 +82,7 @@ def main():
     for r in range(a.repeat):
         for v in variants:
             name, py, j, opts = v
-            cmd = [py, "-c", WORKER, a.data, str(j), json.dumps(opts)]
+            cmd = [py, "-c", WORKER, a.data, str(j), json.dumps(opts), a.groupby]
             if a.taskset:
                 cmd = ["taskset", "-c", a.taskset] + cmd
             p = subprocess.run(cmd, capture_output=True, text=True, cwd="/tmp",

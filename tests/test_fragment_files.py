@@ -428,3 +428,142 @@ def test_import_defaults_have_one_home():
     assert _settings.memory_budget_bytes == _core.ExportOptions().memory_budget_bytes
     source = inspect.getsource(_settings)
     assert source.count("memory_budget_bytes =") == 1
+
+
+# --------------------------------------------------------------------------
+# Parsing on n_jobs threads (docs/spec.md 8.1.1)
+# --------------------------------------------------------------------------
+
+PIECE = 4 << 20  # the reader cuts the decompressed text into blocks of about this size
+
+
+def big_fragment_lines(n: int = 400_000, seed: int = 3) -> list[str]:
+    """n lines on the demo genome: the groups table's barcodes in runs and barcodes it lacks, comments, and
+    in the last 40% (later blocks: the warnings' first lines are counted across blocks) zero-length,
+    unknown-chromosome, past-the-end and (with shifts 4/-5) shifted-away fragments."""
+    rng = np.random.default_rng(seed)
+    table = list(groups_table())
+    barcodes = np.array(table + [f"OTHER{i}-1" for i in range(15)], dtype=object)
+    sizes = dict(read_chrom_sizes(SIZES))
+    early = np.arange(n) < int(n * 0.6)
+    chroms = np.array(["chr21", "chr22", "chrM", "chrUn"], dtype=object)
+    chrom = chroms[np.where(early, rng.choice(2, n), rng.choice(4, n, p=[0.5, 0.45, 0.04, 0.01]))]
+    limit = np.array([sizes.get(c, 1000) for c in chrom]) + np.where(early, -1000, 500)
+    start = (rng.random(n) * limit).astype(np.int64)
+    length = np.where(~early & (rng.random(n) < 0.02), rng.integers(0, 10, n), rng.integers(20, 700, n))
+    run = np.repeat(rng.integers(0, len(barcodes), n // 10 + 1), rng.integers(1, 20, n // 10 + 1))[:n]
+    barcode = barcodes[np.resize(run, n)]
+    count = rng.integers(1, 5, n)
+    lines = [f"{c}\t{s}\t{s + ln}\t{b}\t{k}" for c, s, ln, b, k in zip(chrom, start, length, barcode, count)]
+    for i in range(0, n, 50_000):
+        lines[i] = "# a comment line"
+    return lines
+
+
+def bgzf_file(path: Path, lines: list[str]) -> Path:
+    text = ("\n".join(lines) + "\n").encode()
+    assert len(text) > 3 * PIECE  # several blocks
+    path.write_bytes(bgzip_bytes(text))
+    return path
+
+
+def test_tracks_and_warnings_do_not_depend_on_the_parse_threads(tmp_path):
+    path = bgzf_file(tmp_path / "big.tsv.gz", big_fragment_lines())
+    opts = dict(chrom_sizes=SIZES, shift_left=4, shift_right=-5, bin_size=50)
+    results = {}
+    for n_jobs in (1, 2, 3, 8):
+        for suffix, extra in ((".bw", dict(min_num_fragments=100)), (".bedgraph", dict(normalization="CPM"))):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                tracks = fragcov.export_coverage(path, GROUPS, out_dir=tmp_path / f"{n_jobs}{suffix}",
+                                                 suffix=suffix, n_jobs=n_jobs, **opts, **extra)
+            results[n_jobs, suffix] = ({g: Path(p).read_bytes() for g, p in tracks.items()},
+                                       [str(w.message) for w in caught])
+    for (n_jobs, suffix), (tracks, messages) in results.items():
+        expected_tracks, expected_messages = results[1, suffix]
+        assert tracks == expected_tracks, (n_jobs, suffix)
+        assert messages == expected_messages, (n_jobs, suffix)
+    _, messages = results[1, ".bw"]
+    first = [int(m.split("(first: line ")[1].split(",")[0].split(")")[0]) for m in messages if "(first: line" in m]
+    assert len(first) == 2 and min(first) > 240_000, messages  # past the end, shifted away: in a later block
+    # and n_jobs=1's tracks are the model's (computed with pandas from the text)
+    expected = model_tracks(path, is_paired=True, shift_left=4, shift_right=-5, bin_size=50, normalization="CPM")
+    for group, data in results[1, ".bedgraph"][0].items():
+        track = tmp_path / "check.bedgraph"
+        track.write_bytes(data)
+        assert_tracks_equal(read_track(track), expected[group], label=group)
+
+
+@pytest.mark.parametrize("where", ["deep", "two bad lines"])
+def test_a_malformed_line_deep_in_the_file_gives_one_message_whatever_n_jobs(tmp_path, where):
+    lines = big_fragment_lines(330_000)
+    bad = len(lines) - 2000  # in the last block
+    lines[bad - 1] = "chr22\t1e5\t100200\tAACAGCGTGTACAACC-1\t1"
+    if where == "two bad lines":  # a later block's bad line is found first; the earlier one is reported
+        bad = 190_000
+        lines[bad - 1] = "chr21\t500\t400\tAACAGCGTGTACAACC-1\t1"
+        lines[250_000] = "chr21\t-1\t400\tAACAGCGTGTACAACC-1\t1"
+    path = bgzf_file(tmp_path / "bad.tsv.gz", lines)
+    messages = {}
+    for n_jobs in (1, 4):
+        with pytest.raises(ValueError) as err:
+            fragcov.export_coverage(path, GROUPS, chrom_sizes=SIZES, out_dir=tmp_path / f"o{n_jobs}", n_jobs=n_jobs,
+                                    min_num_fragments=None if where == "deep" else 10)
+        messages[n_jobs] = str(err.value)
+        assert not list((tmp_path / f"o{n_jobs}").glob("*.bw"))
+    assert messages[1] == messages[4]
+    shown = lines[bad - 1].replace("\t", "\\t")
+    assert messages[1].startswith(f"{path}: line {bad}: ") and messages[1].endswith(f": '{shown}'"), messages[1]
+
+
+def test_import_with_a_whitelist_does_not_depend_on_the_parse_threads(tmp_path):
+    path = bgzf_file(tmp_path / "big.tsv.gz", big_fragment_lines(300_000, seed=5))
+    whitelist = list(groups_table())[:40]
+    results = []
+    for n_jobs in (1, 4):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            adata = fragcov.import_fragments(path, SIZES, whitelist=whitelist, min_num_fragments=10,
+                                             sorted_by_barcode=False, n_jobs=n_jobs)
+        results.append(adata)
+    a, b = results
+    assert a.n_obs > 20 and list(a.obs_names) == list(b.obs_names)
+    pd.testing.assert_frame_equal(a.obs, b.obs)
+    for key in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(a.obsm["fragment_paired"], key), getattr(b.obsm["fragment_paired"], key))
+
+
+EXPORT_INTERRUPT_SCRIPT = """
+import gzip, sys
+import fragcov
+block = "".join(f"chr1\\t{100 * i}\\t{100 * i + 50}\\tBC{i % 997}-1\\t1\\n" for i in range(1000))
+with gzip.open(sys.argv[1] + "/frags.tsv.gz", "wt", compresslevel=1) as fh:
+    fh.write(block * 6000)  # 6M lines
+groups = {f"BC{i}-1": f"g{i % 3}" for i in range(997)}
+print("READY", flush=True)
+fragcov.export_coverage(sys.argv[1] + "/frags.tsv.gz", groups, chrom_sizes={"chr1": 10**6}, n_jobs=4,
+                        min_num_fragments=int(sys.argv[2]), out_dir=sys.argv[1] + "/out", suffix=".bedgraph")
+print("DONE", flush=True)
+"""
+
+
+@pytest.mark.parametrize("min_num_fragments", [0, 5])  # 5: the signal comes in the counting pass
+def test_ctrl_c_stops_an_export_parsed_on_several_threads(tmp_path, min_num_fragments):
+    """SIGINT while the reader's parse threads work (docs/spec.md 8.1.1, 6.5) ends the export promptly: the
+    threads stop and are joined, no track is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", EXPORT_INTERRUPT_SCRIPT, str(tmp_path), str(min_num_fragments)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "READY"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    if "DONE" in stdout:
+        pytest.skip("the export finished before the signal arrived (machine too fast)")
+    assert proc.returncode != 0 and "KeyboardInterrupt" in stderr, stderr[-2000:]
+    out = tmp_path / "out"
+    assert not out.exists() or not list(out.iterdir())

@@ -382,8 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mitochondrial chromosome names (default: %(default)s)")
     _add_shift_options(p)
     p.add_argument("--tempdir", help="folder for the sort files of --unsorted input (default: system temp folder)")
-    p.add_argument("--n-jobs", type=int, default=d["n_jobs"], help="BGZF decompression threads, <= 0 for all cores "
-                                                                  "(default %(default)s)")
+    p.add_argument("--n-jobs", type=int, default=d["n_jobs"],
+                   help="BGZF decompression threads, and parsing threads with --whitelist; <= 0 for all cores "
+                        "(default %(default)s)")
     p.set_defaults(func=cmd_import_fragments)
 
     p = sub.add_parser("demo", help="export tracks from a small bundled dataset")

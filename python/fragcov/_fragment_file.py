@@ -380,7 +380,8 @@ class FragmentFileSource(Source):
 
     def _reader_kwargs(self) -> dict:
         kw = self.settings.reader_kwargs()
-        if len(self.inputs) > 1:  # the decompression threads are shared out between the files read at once
+        if len(self.inputs) > 1:  # decompression and parsing threads (docs/spec.md 8.1.1) are shared out
+            # between the files read at once
             threads = self.settings.n_threads if self.settings.n_threads > 0 else (os.cpu_count() or 1)
             kw["n_threads"] = max(1, threads // self.n_parallel)
         return kw

@@ -193,8 +193,9 @@ def import_fragments(
         bytes per fragment, removed at the end); default the system temporary
         folder.
     n_jobs
-        Threads that decompress BGZF input; ``<= 0`` uses all cores. Files in a
-        list are imported one after another.
+        Threads that decompress BGZF input and, with a ``whitelist``, parse
+        the lines (docs/spec.md 8.1.1); ``<= 0`` uses all cores. The result
+        does not depend on it. Files in a list are imported one after another.
     groups
         A barcode -> group table, in the forms ``export_coverage`` takes
         with a fragment file: a dict ``{barcode: group}``, a Series indexed by

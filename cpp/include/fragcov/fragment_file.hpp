@@ -28,7 +28,9 @@ struct FragmentFileOptions {
     // other lines get kNoBarcode. Unset: every barcode gets an id, in order of
     // first appearance.
     std::optional<std::vector<std::string>> barcodes;
-    int n_threads = 1;  // BGZF decompression threads; <= 0: all cores
+    // BGZF decompression threads and, with `barcodes` set, parsing threads
+    // (docs/spec.md 8.1.1); <= 0: all processors. 1: parsed on the thread calling next().
+    int n_threads = 1;
 };
 
 // Why a data line holds no stored fragment (see docs/spec.md).
@@ -73,7 +75,8 @@ struct FragmentFileStats {
 
 class DecompressedStream;
 class BarcodeTable;
-class ChromLookup;
+class LineParser;
+class ParallelParser;
 
 class FragmentFileReader {
 public:
@@ -86,14 +89,16 @@ public:
     FragmentFileReader(const FragmentFileReader&) = delete;
     FragmentFileReader& operator=(const FragmentFileReader&) = delete;
 
-    // Clears `batch` and fills it with the next data lines (up to about
+    // Clears `batch` and fills it with the next data lines (up to
     // `max_lines`); false when the file is exhausted. A malformed line throws
-    // std::invalid_argument("<path>: line <n>: <reason>: '<line>'").
+    // std::invalid_argument("<path>: line <n>: <reason>: '<line>'"). Batches,
+    // stats() after each call and errors do not depend on n_threads.
     bool next(FragmentBatch& batch, size_t max_lines = 1 << 16);
 
-    // May be called from another thread: the next call of next() throws
-    // fragcov::Cancelled (an interrupted Python caller uses it).
-    void cancel() { cancelled_ = true; }
+    // May be called from another thread: the next call of next() (or one
+    // waiting for parsing threads) throws fragcov::Cancelled (an interrupted
+    // Python caller uses it); parsing threads stop.
+    void cancel();
 
     const std::vector<std::string>& barcodes() const;  // id -> barcode
     const FragmentFileStats& stats() const { return stats_; }
@@ -102,23 +107,21 @@ public:
 
 private:
     bool next_line(const char*& begin, const char*& end);
-    void parse_line(const char* begin, const char* end, FragmentBatch& batch);
-    [[noreturn]] void fail(const char* begin, const char* end, const std::string& why) const;
 
     std::string path_;
     FragmentFileOptions options_;
     std::unique_ptr<DecompressedStream> stream_;
     std::unique_ptr<BarcodeTable> barcodes_;
-    std::unique_ptr<ChromLookup> chroms_;
     FragmentFileStats stats_;
+    std::atomic<bool> cancelled_{false};
+    // parsed on the caller's thread: lines cut from the stream's pieces here
+    std::unique_ptr<LineParser> parser_;
     std::vector<char> piece_;
     size_t piece_pos_ = 0;
     std::string carry_;  // a line split between two pieces
     bool eof_ = false;
-    std::atomic<bool> cancelled_{false};
-    std::string previous_barcode_;
-    uint32_t previous_id_ = kNoBarcode;
-    bool has_previous_ = false;
+    // or on n_threads threads (destroyed first: its threads use the members above)
+    std::unique_ptr<ParallelParser> parallel_;
 };
 
 // Stored non-mitochondrial fragments per barcode id: SnapATAC2's n_fragment,

@@ -5,9 +5,13 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "input/decompress.hpp"
 #include "testing/test_files.hpp"
 #include "testing/test_support.hpp"
 
@@ -344,4 +348,438 @@ TEST_CASE("cancel(): the next call of next() throws Cancelled") {
     REQUIRE(reader.next(batch, 1));
     reader.cancel();
     CHECK_THROWS_AS(reader.next(batch, 1), Cancelled);
+}
+
+// ---- parsing on n_threads threads (docs/spec.md 8.1.1) ---------------------
+
+namespace {
+
+// chr1 = [0, 1000000), chr2 = [1000000, 1500000)
+Genome big_genome() { return Genome({"chr1", "chr2"}, {1000000, 500000}); }
+
+// barcodes BC0 .. BC299 occur; the list names BC0 .. BC199 (and one absent barcode)
+std::vector<std::string> big_barcode_list() {
+    std::vector<std::string> out;
+    for (int i = 0; i < 200; ++i) out.push_back("BC" + std::to_string(i));
+    out.push_back("NEVER");
+    return out;
+}
+
+FragmentFileOptions big_options(int n_threads) {
+    FragmentFileOptions o;
+    o.genome = big_genome();
+    o.shift_left = 4;
+    o.shift_right = -5;
+    o.barcodes = big_barcode_list();
+    o.n_threads = n_threads;
+    return o;
+}
+
+// A file of several 4 MB pieces with every kind of line (comments, blank and
+// CRLF lines, '.' counts, extra columns, zero-length, unknown-chromosome,
+// shifted-away and past-the-end fragments, barcodes outside the list, runs of
+// one barcode of any length, no final newline), and the lines and statistics
+// a reader must give for it, worked out here from the spec's rules (8.2-8.6,
+// 8.19 with shifts +4/-5), not by a reader. With `comments_until` the file
+// starts with a comment longer than a piece (no line ends in that piece)
+// and comments up to that byte; the lines that count in the statistics'
+// first_* fields come after `specials_after` (so in a later block).
+struct BigFile {
+    std::string text;
+    std::vector<Line> expected;
+    FragmentFileStats stats;
+};
+
+BigFile big_file(size_t target_bytes, size_t comments_until = 0, size_t specials_after = 0) {
+    BigFile f;
+    uint64_t state = 12345;
+    auto rnd = [&](uint64_t n) {  // xorshift64*, deterministic
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        return (state * 2685821657736338717ull >> 11) % n;
+    };
+    const std::vector<std::string> names = {"chr1", "chr2", "chrUn"};
+    const uint64_t lengths[] = {1000000, 500000, 0}, offsets[] = {0, 1000000, 0};
+    uint64_t line = 0;
+    int barcode = 0;
+    uint64_t run_left = 0;
+    bool has_previous = false;
+    std::string previous;
+    auto add = [&](const std::string& l) {
+        f.text += l;
+        ++line;
+    };
+    while (f.text.size() < target_bytes) {
+        if (f.text.size() < comments_until) {
+            if (line == 0) add("#" + std::string(DecompressedStream::kPieceBytes + 12345, 'x') + "\n");
+            else add("# comment " + std::to_string(line) + "\n");
+            continue;
+        }
+        const bool specials = f.text.size() >= specials_after;
+        const uint64_t kind = rnd(1000);
+        if (kind < 3) { add("# a comment\n"); continue; }
+        if (kind < 5) { add(kind == 3 ? "\n" : " \t \n"); continue; }
+        if (run_left == 0) {  // a new run of one barcode, 1 to 400 lines
+            barcode = static_cast<int>(rnd(300));
+            run_left = 1 + rnd(rnd(10) == 0 ? 400 : 20);
+        }
+        --run_left;
+        const size_t c = specials && rnd(100) < 3 ? 2 : rnd(2);
+        uint64_t start = rnd(c == 2 ? 1000 : specials ? lengths[c] + 200 : lengths[c] - 1000);
+        const uint64_t len = specials && rnd(100) < 2 ? 0 : specials && rnd(100) < 3 ? 1 + rnd(9) : 10 + rnd(600);
+        const std::string bc = "BC" + std::to_string(barcode);
+        const bool dot_count = rnd(10) == 0;
+        const uint32_t count = dot_count ? 1 : static_cast<uint32_t>(1 + rnd(5));
+        std::string l = names[c] + "\t" + std::to_string(start) + "\t" + std::to_string(start + len) + "\t" + bc +
+                        "\t" + (dot_count ? std::string(".") : std::to_string(count));
+        if (rnd(50) == 0) l += "\textra\tcolumns";
+        l += rnd(30) == 0 ? "\r\n" : "\n";
+        add(l);
+        if (f.stats.first_data_columns == 0) f.stats.first_data_columns = l.find("extra") != std::string::npos ? 7 : 5;
+        if (len == 0) {
+            ++f.stats.zero_length;
+            continue;
+        }
+        const bool listed = barcode < 200;
+        Line e{line, listed ? bc : "", !(has_previous && previous == bc), LineStatus::Stored};
+        has_previous = true;
+        previous = bc;
+        e.count = count;
+        const int64_t s = static_cast<int64_t>(start) + 4, en = static_cast<int64_t>(start + len) - 5;
+        if (c == 2) {
+            e.status = LineStatus::UnknownChrom;
+            ++f.stats.unknown_chrom;
+        } else if (en - s <= 0) {
+            e.status = LineStatus::ShiftedAway;
+            if (f.stats.shifted_away++ == 0) f.stats.first_shifted_away_line = line;
+        } else if (static_cast<uint64_t>(s) >= lengths[c]) {
+            e.status = LineStatus::PastChromEnd;
+            if (f.stats.past_chrom_end++ == 0) {
+                f.stats.first_past_chrom_end_line = line;
+                f.stats.first_past_chrom_end = names[c] + ":" + std::to_string(start) + "-" +
+                                               std::to_string(start + len) + " (" + names[c] + " has length " +
+                                               std::to_string(lengths[c]) + ")";
+            }
+        } else {
+            e.position = offsets[c] + static_cast<uint64_t>(s);
+            e.length = static_cast<uint32_t>(en - s);
+            ++f.stats.stored;
+        }
+        f.expected.push_back(e);
+    }
+    add("chr1\t100\t200\tBC7\t3");  // the last line has no newline
+    f.expected.push_back(Line{line, "BC7", !(previous == "BC7"), LineStatus::Stored, 104, 91, false, 3});
+    ++f.stats.stored;
+    f.stats.lines = line;
+    return f;
+}
+
+bool same_stats(const FragmentFileStats& a, const FragmentFileStats& b) {
+    return a.lines == b.lines && a.zero_length == b.zero_length && a.unknown_chrom == b.unknown_chrom &&
+           a.shifted_away == b.shifted_away && a.past_chrom_end == b.past_chrom_end && a.stored == b.stored &&
+           a.first_shifted_away_line == b.first_shifted_away_line &&
+           a.first_past_chrom_end_line == b.first_past_chrom_end_line &&
+           a.first_past_chrom_end == b.first_past_chrom_end && a.first_data_columns == b.first_data_columns;
+}
+
+std::string describe(const FragmentFileStats& s) {
+    return "{lines " + std::to_string(s.lines) + ", zero " + std::to_string(s.zero_length) + ", unknown " +
+           std::to_string(s.unknown_chrom) + ", shifted " + std::to_string(s.shifted_away) + " (first " +
+           std::to_string(s.first_shifted_away_line) + "), past " + std::to_string(s.past_chrom_end) + " (first " +
+           std::to_string(s.first_past_chrom_end_line) + " " + s.first_past_chrom_end + "), stored " +
+           std::to_string(s.stored) + ", columns " + std::to_string(s.first_data_columns) + "}";
+}
+
+// Everything a reader gives: lines (all batches, concatenated), batch sizes,
+// stats after every next(), the error.
+struct Reading {
+    FragmentBatch all;
+    std::vector<std::string> barcodes;
+    std::vector<size_t> batch_sizes;
+    std::vector<FragmentFileStats> stats;
+    std::string error;  // "" when none
+
+    std::vector<Line> lines() const {
+        std::vector<Line> out;
+        for (size_t i = 0; i < all.size(); ++i) {
+            Line l{all.line[i], all.barcode[i] == FragmentFileReader::kNoBarcode ? "" : barcodes[all.barcode[i]],
+                   all.new_run[i] != 0, all.status[i]};
+            if (l.status == LineStatus::Stored) {
+                l.position = all.position[i];
+                l.length = all.length[i];
+                l.reverse = all.reverse[i] != 0;
+            }
+            l.count = all.count[i];
+            out.push_back(l);
+        }
+        return out;
+    }
+};
+
+template <class T>
+void append(std::vector<T>& to, const std::vector<T>& from) {
+    to.insert(to.end(), from.begin(), from.end());
+}
+
+Reading read_all(const std::string& path, const FragmentFileOptions& o, size_t max_lines) {
+    Reading r;
+    FragmentFileReader reader(path, o);
+    r.barcodes = reader.barcodes();
+    FragmentBatch batch;
+    try {
+        while (reader.next(batch, max_lines)) {
+            r.batch_sizes.push_back(batch.size());
+            append(r.all.line, batch.line);
+            append(r.all.barcode, batch.barcode);
+            append(r.all.new_run, batch.new_run);
+            append(r.all.status, batch.status);
+            append(r.all.chrom, batch.chrom);
+            append(r.all.position, batch.position);
+            append(r.all.length, batch.length);
+            append(r.all.reverse, batch.reverse);
+            append(r.all.count, batch.count);
+            r.stats.push_back(reader.stats());
+        }
+    } catch (const std::invalid_argument& e) {
+        r.error = e.what();
+    }
+    r.stats.push_back(reader.stats());
+    return r;
+}
+
+void check_lines(const std::vector<Line>& got, const std::vector<Line>& want) {
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+        if (!(got[i] == want[i])) {
+            CHECK(got[i] == want[i]);  // the first difference
+            break;
+        }
+}
+
+void check_same_reading(const Reading& got, const Reading& want) {
+    CHECK(got.error == want.error);
+    CHECK(got.batch_sizes == want.batch_sizes);
+    const bool same = got.all.line == want.all.line && got.all.barcode == want.all.barcode &&
+                      got.all.new_run == want.all.new_run && got.all.status == want.all.status &&
+                      got.all.chrom == want.all.chrom && got.all.position == want.all.position &&
+                      got.all.length == want.all.length && got.all.reverse == want.all.reverse &&
+                      got.all.count == want.all.count;
+    CHECK(same);
+    if (!same) check_lines(got.lines(), want.lines());
+    REQUIRE(got.stats.size() == want.stats.size());
+    for (size_t i = 0; i < got.stats.size(); ++i)
+        if (!same_stats(got.stats[i], want.stats[i])) {
+            CAPTURE(i);
+            CHECK(describe(got.stats[i]) == describe(want.stats[i]));
+            break;
+        }
+}
+
+// The file's text with line `n` (1-based) replaced by `replacement`.
+std::string with_line(const std::string& text, uint64_t n, const std::string& replacement) {
+    size_t begin = 0;
+    for (uint64_t i = 1; i < n; ++i) begin = text.find('\n', begin) + 1;
+    const size_t end = text.find('\n', begin);
+    return text.substr(0, begin) + replacement + text.substr(end);
+}
+
+// The number of the line that holds byte `offset`.
+uint64_t line_at(const std::string& text, size_t offset) {
+    return 1 + static_cast<uint64_t>(std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
+}
+
+}  // namespace
+
+TEST_CASE("n_threads 1, 2, 4, 7 give the same batches, stats and lines, worked out by hand, from every codec") {
+    // pieces 0-3: a comment over piece 0; comments, then the first data line in
+    // piece 2 (block 1); the first zero-length, shifted-away, past-the-end lines after 13 MB
+    const BigFile f = big_file(size_t(16) << 20, size_t(9) << 20, size_t(13) << 20);
+    REQUIRE(f.text.size() > 3 * DecompressedStream::kPieceBytes);
+    const uint64_t block1 = line_at(f.text, size_t(8) << 20), late = line_at(f.text, size_t(13) << 20);
+    CHECK(f.expected.front().line > block1);
+    CHECK(f.stats.first_shifted_away_line >= late);
+    CHECK(f.stats.first_past_chrom_end_line >= late);
+    CHECK(f.stats.zero_length > 0);
+    const Format formats[] = {Format::Plain, Format::Gzip, Format::Bgzf, Format::Zstd};
+    for (Format format : formats) {
+        CAPTURE(static_cast<int>(format));
+        TempFile file("fragments.tsv");
+        file.write(encode(f.text, format));
+        const size_t max_lines = format == Format::Plain ? 7919 : size_t(1) << 16;
+        const Reading one = read_all(file.path(), big_options(1), max_lines);
+        CHECK(one.error == "");
+        check_lines(one.lines(), f.expected);
+        CHECK(describe(one.stats.back()) == describe(f.stats));
+        for (int n : {2, 4, 7}) {
+            CAPTURE(n);
+            check_same_reading(read_all(file.path(), big_options(n), max_lines), one);
+        }
+    }
+}
+
+TEST_CASE("n_threads: a bad line in a late block gives the sequential error, after the same batches") {
+    const BigFile f = big_file(size_t(17) << 19);
+    const uint64_t bad = line_at(f.text, f.text.size() - 300000);  // in the last piece (the third)
+    const std::string text = with_line(f.text, bad, "chr1\t1e5\t20\tBC3\t1");
+    TempFile file("fragments.tsv.gz");
+    file.write(encode(text, Format::Bgzf));
+    const Reading one = read_all(file.path(), big_options(1), 5000);
+    CHECK(one.error == file.path() + ": line " + std::to_string(bad) +
+                           ": start and end must be non-negative base-10 integers; start (column 2) is '1e5': "
+                           "'chr1\\t1e5\\t20\\tBC3\\t1'");
+    CHECK(one.all.size() > 100000);
+    CHECK(one.all.line.back() < bad);
+    for (int n : {2, 4, 7}) {
+        CAPTURE(n);
+        check_same_reading(read_all(file.path(), big_options(n), 5000), one);
+    }
+    // a bad first data line sets first_data_columns too
+    TempFile first;
+    first.write("# h\nchr1\t1\t2\n" + f.text);
+    const Reading a = read_all(first.path(), big_options(1), 100), b = read_all(first.path(), big_options(3), 100);
+    check_same_reading(b, a);
+    CHECK(a.stats.back().first_data_columns == 3);
+    CHECK(a.stats.back().lines == 2);
+}
+
+TEST_CASE("n_threads: of bad lines in blocks k and k + 1, the first in the file wins, whatever the timing") {
+    // plain text: blocks are the 4 MB pieces. The earlier bad line is near the
+    // end of block 1, the later one near the start of block 2, found first.
+    const BigFile f = big_file(size_t(17) << 19);
+    const size_t piece = DecompressedStream::kPieceBytes;
+    const uint64_t first = line_at(f.text, 2 * piece - 2000), second = line_at(f.text, 2 * piece + 200);
+    std::string text = with_line(f.text, first, "chr2\t30\t20\tBC1");
+    text = with_line(text, second, "chr1\t10");
+    TempFile file;
+    file.write(text);
+    const Reading one = read_all(file.path(), big_options(1), size_t(1) << 16);
+    CHECK(one.error == file.path() + ": line " + std::to_string(first) +
+                           ": end (20) is smaller than start (30): 'chr2\\t30\\t20\\tBC1'");
+    for (int round = 0; round < 2; ++round)
+        for (int n : {2, 4, 7}) {
+            CAPTURE(n);
+            check_same_reading(read_all(file.path(), big_options(n), size_t(1) << 16), one);
+        }
+}
+
+TEST_CASE("n_threads: a decompression error comes after every line before it, as sequentially") {
+    const BigFile f = big_file(size_t(6) << 20);
+    std::string data = encode(f.text, Format::Gzip);
+    data.resize(data.size() - 1000);  // truncated
+    TempFile file("fragments.tsv.gz");
+    file.write(data);
+    const Reading one = read_all(file.path(), big_options(1), 10000);
+    CHECK(one.error.find("the gzip data ends early") != std::string::npos);
+    CHECK(one.all.size() > 100000);
+    for (int n : {2, 4}) {
+        CAPTURE(n);
+        check_same_reading(read_all(file.path(), big_options(n), 10000), one);
+    }
+}
+
+TEST_CASE("n_threads: barcode runs and new_run across blocks") {
+    // one barcode for the whole file: one run across every block
+    std::string text;
+    while (text.size() < size_t(9) << 20) text += "chr1\t10\t100\tBC1\t1\nchr1\t20\t30\tBC250\t1\n";
+    TempFile file;
+    file.write(text);
+    const Reading one = read_all(file.path(), big_options(1), 100000);
+    for (int n : {2, 5}) check_same_reading(read_all(file.path(), big_options(n), 100000), one);
+    // lines with only one barcode per block boundary: every line after the first continues its run
+    std::string same;
+    while (same.size() < size_t(9) << 20) same += "chr1\t10\t100\tBC1\t1\n";
+    file.write(same);
+    const Reading runs = read_all(file.path(), big_options(4), 100000);
+    CHECK(runs.error == "");
+    CHECK(std::count(runs.all.new_run.begin(), runs.all.new_run.end(), 1) == 1);
+    CHECK(runs.all.size() == same.size() / 18);
+}
+
+TEST_CASE("n_threads: cancel() mid-file, from another thread, stops next() with Cancelled") {
+    const BigFile f = big_file(size_t(6) << 20);
+    TempFile file;
+    file.write(f.text);
+    for (int n : {2, 4}) {
+        FragmentFileReader reader(file.path(), big_options(n));
+        FragmentBatch batch;
+        REQUIRE(reader.next(batch, 1000));
+        reader.cancel();
+        CHECK_THROWS_AS(reader.next(batch, 1000), Cancelled);
+        CHECK_THROWS_AS(reader.next(batch, 1000), Cancelled);
+    }
+    FragmentFileReader reader(file.path(), big_options(3));
+    FragmentBatch batch;
+    REQUIRE(reader.next(batch, 10));
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        reader.cancel();
+    });
+    bool cancelled = false;
+    try {
+        while (reader.next(batch, 10)) {
+        }
+    } catch (const Cancelled&) {
+        cancelled = true;
+    }
+    canceller.join();
+    CHECK(cancelled);
+}
+
+TEST_CASE("n_threads: destroying a reader mid-file joins its threads") {
+    const BigFile f = big_file(size_t(6) << 20);
+    TempFile file;
+    file.write(encode(f.text, Format::Bgzf));
+    for (int n : {2, 4, 7}) {
+        { FragmentFileReader unread(file.path(), big_options(n)); }  // the splitter may be decompressing
+        FragmentFileReader reader(file.path(), big_options(n));
+        FragmentBatch batch;
+        REQUIRE(reader.next(batch, 1000));
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));  // workers ahead, window full
+    }
+}
+
+TEST_CASE("n_threads: count_fragments and import_fragments' cells (whitelist) do not depend on it") {
+    const BigFile f = big_file(size_t(9) << 20);
+    TempFile file;
+    file.write(f.text);
+    FragmentFileReader sequential(file.path(), big_options(1)), parallel(file.path(), big_options(4));
+    const std::vector<uint64_t> counts = count_fragments(sequential, {false, true});
+    CHECK(count_fragments(parallel, {false, true}) == counts);
+    CHECK(counts.size() == big_barcode_list().size());
+    CHECK(counts.back() == 0);  // NEVER
+
+    auto import = [&](int n, bool sorted) {
+        ImportOptions o;
+        o.reader = big_options(n);
+        o.is_mito = {false, true};
+        o.sorted_by_barcode = sorted;
+        o.min_num_fragments = 10;
+        o.max_fragments_per_batch = 5000;
+        std::string out;
+        try {
+            FragmentImporter importer(file.path(), o);
+            CellBatch cells;
+            while (importer.next(cells)) {
+                for (size_t i = 0; i < cells.size(); ++i)
+                    out += cells.barcodes[i] + " " + std::to_string(cells.n_fragment[i]) + " " +
+                           std::to_string(cells.n_mito[i]) + " " + std::to_string(cells.total[i]) + "\n";
+                for (size_t i = 0; i < cells.n_fragments(); ++i)
+                    out += std::to_string(cells.indices[i]) + ":" + std::to_string(cells.lengths[i]) + " ";
+                out += "|\n";
+            }
+            const FragmentFileStats& s = importer.stats();
+            out += describe(s);
+        } catch (const std::invalid_argument& e) {
+            out += std::string("error: ") + e.what();
+        }
+        return out;
+    };
+    const std::string unsorted = import(1, false);
+    CHECK(unsorted.find("BC199 ") != std::string::npos);
+    CHECK(unsorted.find("BC200 ") == std::string::npos);  // not in the list
+    CHECK(import(4, false) == unsorted);
+    const std::string sorted = import(1, true);  // barcodes reappear: an error with its line
+    CHECK(sorted.find("error: ") != std::string::npos);
+    CHECK(import(3, true) == sorted);
 }
