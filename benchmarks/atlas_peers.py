@@ -8,9 +8,11 @@ same quantity (per-base coverage, no normalization, no length filter):
   group (raw per-base fragment coverage)                              == fragcov fragment
 - macs3 pileup -f BEDPE on the split group files (bedGraph)          == fragcov fragment
 - bam2bw -f -u on the split group files (both fragment ends, 1 bp)   == fragcov insertion
-- SnapATAC2 2.9.0: import_fragments per sample (sorted_by_barcode=False, min_num_fragments=0),
-  anndata.concat, obs names sample#barcode, export_coverage(bin_size=1, normalization=None,
+- SnapATAC2 2.9.0: import_fragments per sample into an .h5ad (sorted_by_barcode=False,
+  min_num_fragments=0), one AnnDataSet of them (its obs "sample" + barcode = our sample#barcode),
+  the table's labels, export_coverage(bin_size=1 or --snapatac2-bin-size, normalization=None,
   max_frag_length=None)                                              == fragcov fragment
+  (an in-memory anndata.concat of the samples was killed at 24 GB RSS in an earlier run)
 
     python benchmarks/atlas_peers.py benchmarks/data/atlas-peers --peers-python .venv-peers/bin/python
 
@@ -56,26 +58,31 @@ fragcov.export_coverage(samples, f / "groups.tsv", out_dir=sys.argv[2], chrom_si
 """
 
 SNAP = """
-import sys, json
-import anndata as ad, pandas as pd, snapatac2 as snap
+import sys, json, tempfile
+import pandas as pd, snapatac2 as snap
 from pathlib import Path
 f = Path(sys.argv[1]); meta = json.loads((f / "meta.json").read_text())
+out, bin_size = Path(sys.argv[2]), int(sys.argv[3])
 sizes = dict(l.split("\\t") for l in (f / "chrom.sizes").read_text().split("\\n") if l)
 sizes = {k: int(v) for k, v in sizes.items()}
 table = pd.read_csv(f / "groups.tsv", sep="\\t", index_col=0)["cell_type"]
-parts = []
+out.mkdir(parents=True, exist_ok=True)
+tmp = Path(tempfile.mkdtemp(dir=out.parent))
+members = []
 for k in range(meta["samples"]):
     s = f"S{k + 1:02d}"
     a = snap.pp.import_fragments(f / f"{s}.tsv.gz", chrom_sizes=sizes, min_num_fragments=0,
-                                 sorted_by_barcode=False, file=None)
-    a.obs_names = [f"{s}#{b}" for b in a.obs_names]
-    parts.append(a)
-adata = ad.concat(parts, uns_merge="first")
-adata.obs["cell_type"] = table.reindex(adata.obs_names).to_numpy()
-adata = adata[adata.obs["cell_type"].notna().to_numpy()].copy()
-snap.ex.export_coverage(adata, groupby="cell_type", bin_size=int(sys.argv[3]), normalization=None,
-                        max_frag_length=None,
-                        out_dir=sys.argv[2], n_jobs=2)
+                                 sorted_by_barcode=False, file=tmp / f"{s}.h5ad")
+    a.close()
+    members.append((s, str(tmp / f"{s}.h5ad")))
+data = snap.AnnDataSet(adatas=members, filename=str(tmp / "atlas.h5ads"))
+labels = table.reindex([f"{s}#{b}" for s, b in zip(data.obs["sample"], data.obs_names)])
+keep = [i for i, ok in enumerate(labels.notna()) if ok]
+data.obs["cell_type"] = labels.fillna("none").to_numpy()
+if len(keep) < data.n_obs:
+    data = data.subset(obs_indices=keep, out=str(tmp / "subset"))[0]
+snap.ex.export_coverage(data, groupby="cell_type", bin_size=bin_size, normalization=None,
+                        max_frag_length=None, out_dir=str(out), n_jobs=2)
 """
 
 
