@@ -106,24 +106,33 @@ def generate(out: Path, n_samples: int, n_fragments: int, n_cells: int, seed: in
     (out / "meta.json").write_text(json.dumps(dict(samples=n_samples, fragments=n_fragments, cells=n_cells)))
 
 
-def run(folder: Path, n_jobs: int, merged: bool, out_dir: Path | None = None) -> dict:
-    """One export in this process; prints a JSON line."""
+def run(folder: Path, n_jobs: int, merged: bool, out_dir: Path | None = None, first: int | None = None) -> dict:
+    """One export in this process; prints a JSON line. `first`: only the first samples' files and
+    cells (the same per-sample size, fewer samples: does memory grow with the number of samples?)."""
     import fragcov
 
     fragcov.set_quiet(True)
     meta = json.loads((folder / "meta.json").read_text())
-    samples = {f"S{k + 1:02d}": folder / f"S{k + 1:02d}.tsv.gz" for k in range(meta["samples"])}
-    out_dir = out_dir or folder / ("out-merged" if merged else f"out-{n_jobs}")
+    n_samples = meta["samples"] if first is None else min(first, meta["samples"])
+    if merged and n_samples != meta["samples"]:
+        raise SystemExit("--merged holds every sample: no --first")
+    samples = {f"S{k + 1:02d}": folder / f"S{k + 1:02d}.tsv.gz" for k in range(n_samples)}
+    table = folder / "groups.tsv"
+    if n_samples != meta["samples"]:
+        lines = table.read_text().splitlines()
+        table = folder / f"groups-first{n_samples}.tsv"
+        table.write_text("\n".join([lines[0]] + [x for x in lines[1:] if x.split("#")[0] in samples]) + "\n")
+    out_dir = out_dir or folder / ("out-merged" if merged else f"out-{n_jobs}-{n_samples}")
     t0 = time.perf_counter()
-    res = fragcov.export_coverage(folder / "merged.tsv.gz" if merged else samples, folder / "groups.tsv",
+    res = fragcov.export_coverage(folder / "merged.tsv.gz" if merged else samples, table,
                                   out_dir=out_dir, chrom_sizes=folder / "chrom.sizes", n_jobs=n_jobs,
                                   bin_size=10)
     wall = time.perf_counter() - t0
     digest = hashlib.sha256()
     for key in sorted(res):
         digest.update(Path(res[key]).read_bytes())
-    total = meta["samples"] * meta["fragments"]
-    return dict(samples=meta["samples"], fragments=total, n_jobs=n_jobs, merged=merged, wall_s=round(wall, 2),
+    total = n_samples * meta["fragments"]
+    return dict(samples=n_samples, fragments=total, n_jobs=n_jobs, merged=merged, wall_s=round(wall, 2),
                 s_per_Mfrag=round(wall / (total / 1e6), 3),
                 peak_rss_MB=peak_rss_mb(),
                 sha256=digest.hexdigest()[:16], tracks=len(res))
@@ -160,6 +169,21 @@ def suite(total: int, out: Path, cells: int, repeat: int = 3) -> None:
     (out / "suite.json").write_text(json.dumps(rows, indent=1))
 
 
+def scale(folder: Path, repeat: int = 1) -> None:
+    """N files at n_jobs 2 and 1, the merged single file at n_jobs 2 and 1, and the first 2 samples at
+    n_jobs 2 (same per-sample size: memory vs number of samples); median of `repeat` per row, the largest
+    peak RSS. Rows go to folder/scale.json."""
+    rows = []
+    for args in (("--n-jobs", 2), ("--n-jobs", 1), ("--n-jobs", 2, "--merged"), ("--n-jobs", 1, "--merged"),
+                 ("--n-jobs", 2, "--first", 2)):
+        runs = [in_subprocess(folder, *args) for _ in range(repeat)]
+        best = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+        best["peak_rss_MB"] = max(r["peak_rss_MB"] for r in runs)
+        rows.append(best)
+        print(json.dumps(best), flush=True)
+    (folder / "scale.json").write_text(json.dumps(rows, indent=1))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -172,6 +196,10 @@ def main(argv=None):
     r.add_argument("folder", type=Path)
     r.add_argument("--n-jobs", type=int, default=2)
     r.add_argument("--merged", action="store_true")
+    r.add_argument("--first", type=int, default=None, help="only the first FIRST samples (files and cells)")
+    c = sub.add_parser("scale", help="the issue's series on one generated folder, fresh process per row")
+    c.add_argument("folder", type=Path)
+    c.add_argument("--repeat", type=int, default=1)
     s = sub.add_parser("suite")
     s.add_argument("--total", default="10M")
     s.add_argument("--cells", type=int, default=4000)
@@ -181,7 +209,9 @@ def main(argv=None):
     if a.cmd == "generate":
         generate(a.out, a.samples, size(a.fragments), a.cells)
     elif a.cmd == "run":
-        print(json.dumps(run(a.folder, a.n_jobs, a.merged)))
+        print(json.dumps(run(a.folder, a.n_jobs, a.merged, first=a.first)))
+    elif a.cmd == "scale":
+        scale(a.folder, a.repeat)
     else:
         suite(size(a.total), a.out, a.cells, a.repeat)
 
