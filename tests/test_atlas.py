@@ -220,6 +220,19 @@ def test_no_barcode_of_the_table_in_the_file_is_an_error_before_any_output(tmp_p
         assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("text", ["", "# only a header\n", "chrUn_x\t10\t60\tAACAGCGTGTACAACC-1\t1\n"],
+                         ids=["empty", "comments only", "no known chromosome"])
+def test_a_file_without_fragments_says_so_before_any_output(text, tmp_path):
+    frags = tmp_path / "f.tsv"
+    frags.write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FragcovWarning)  # the skipped-chromosome notice
+        with pytest.raises(ValueError, match=r"^the file \('.*f\.tsv'\) holds no fragment on the chromosomes of "
+                                             r"chrom_sizes, so none of the 60 barcodes"):
+            fragcov.export_coverage(frags, _groups(), out_dir=tmp_path / "out", chrom_sizes=SIZES, n_jobs=3)
+    assert not (tmp_path / "out").exists()
+
+
 def test_some_barcodes_of_the_table_missing_is_one_warning_with_the_fraction(tmp_path):
     groups = _groups()
     groups.update({f"NOTINFILE{i}-1": "CD4 Naive" for i in range(13)})

@@ -434,6 +434,11 @@ class FragmentFileSource(Source):
                 elif table_example.endswith("-1") and not example.endswith("-1"):
                     hint = (" The table's barcodes end in '-1' (Cell Ranger's GEM-well suffix) and the file's do "
                             "not: strip it from the table's barcodes.")
+            if example is None:  # no file has a fragment line (empty, comments only, or no stored fragment)
+                holds = "holds" if len(self.inputs) == 1 else "hold"
+                raise ValueError(f"{where} ('{self.inputs[0].path}'{'' if len(self.inputs) == 1 else ', ...'}) "
+                                 f"{holds} no fragment on the chromosomes of chrom_sizes, so none of the {n:,} "
+                                 "barcodes of the groups table has fragments; check the file and chrom_sizes")
             raise ValueError(
                 f"none of the {n:,} barcodes of the groups table occurs in {where} (e.g. table: {table_example!r}"
                 f"; file '{self.inputs[0].path}': {example!r}); check that the table belongs to these fragments."
@@ -443,14 +448,16 @@ class FragmentFileSource(Source):
                          f"({100 * matched / n:.1f}%); the others are cells without fragments", stacklevel=5)
 
     def _file_example(self) -> str | None:
-        """The first barcode of the first file (for the no-match error)."""
+        """The first barcode with a stored fragment, in file order (for the no-match error); None when
+        no file stores any fragment."""
         for inp in self.inputs:
             importer = _core.FragmentImporter(str(inp.path), **self._reader_kwargs(), is_mito=self.settings.is_mito,
                                               sorted_by_barcode=True, min_num_fragments=0, max_cells_per_batch=1)
             try:
                 for batch in importer:
-                    if batch["barcodes"]:
-                        return batch["barcodes"][0]
+                    stored = np.flatnonzero(np.diff(batch["indptr"]) > 0)
+                    if len(stored):
+                        return batch["barcodes"][int(stored[0])]
             except ValueError:
                 return None
         return None
