@@ -326,12 +326,16 @@ def test_snapatac2_reads_and_exports_our_h5ad(tmp_path):
                                       getattr(b.obsm["fragment_paired"], key))
 
 
-INTERRUPT_SCRIPT = """
+# 6M lines in any barcode order, in argv[1]/frags.tsv.gz, then READY: the script's work starts
+_SIX_MILLION_LINES = """
 import gzip, sys
 import fragcov
 block = "".join(f"chr1\\t{100 * i}\\t{100 * i + 50}\\tBC{i % 997}-1\\t1\\n" for i in range(1000))
 with gzip.open(sys.argv[1] + "/frags.tsv.gz", "wt", compresslevel=1) as fh:
-    fh.write(block * 6000)  # 6M lines in any barcode order: read, sorted, merged
+    fh.write(block * 6000)
+"""
+
+INTERRUPT_SCRIPT = _SIX_MILLION_LINES + """
 print("READY", flush=True)
 fragcov.import_fragments(sys.argv[1] + "/frags.tsv.gz", {"chr1": 10**6}, file=sys.argv[1] + "/out.h5ad",
                          sorted_by_barcode=False, min_num_fragments=0, tempdir=sys.argv[1])
@@ -339,22 +343,28 @@ print("DONE", flush=True)
 """
 
 
-def test_ctrl_c_stops_an_import_and_leaves_nothing(tmp_path):
-    """SIGINT while the C++ reader works (GIL released) ends the import promptly; no file is left."""
+def _interrupt(script: str, args, *, delay: float, what: str) -> None:
+    """Runs `script` in a fresh interpreter, sends SIGINT `delay` s after it prints READY, and asserts
+    that it ended with KeyboardInterrupt (skips when it printed DONE first: the machine was too fast)."""
     import signal
     import subprocess
     import sys
     import time
 
-    proc = subprocess.Popen([sys.executable, "-c", INTERRUPT_SCRIPT, str(tmp_path)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", script, *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "READY"
-    time.sleep(0.3)
+    time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     if "DONE" in stdout:
-        pytest.skip("the import finished before the signal arrived (machine too fast)")
+        pytest.skip(f"the {what} finished before the signal arrived (machine too fast)")
     assert proc.returncode != 0 and "KeyboardInterrupt" in stderr, stderr[-2000:]
+
+
+def test_ctrl_c_stops_an_import_and_leaves_nothing(tmp_path):
+    """SIGINT while the C++ reader works (GIL released) ends the import promptly; no file is left."""
+    _interrupt(INTERRUPT_SCRIPT, [tmp_path], delay=0.3, what="import")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frags.tsv.gz"]
 
 
@@ -533,12 +543,7 @@ def test_import_with_a_whitelist_does_not_depend_on_the_parse_threads(tmp_path):
         assert np.array_equal(getattr(a.obsm["fragment_paired"], key), getattr(b.obsm["fragment_paired"], key))
 
 
-EXPORT_INTERRUPT_SCRIPT = """
-import gzip, sys
-import fragcov
-block = "".join(f"chr1\\t{100 * i}\\t{100 * i + 50}\\tBC{i % 997}-1\\t1\\n" for i in range(1000))
-with gzip.open(sys.argv[1] + "/frags.tsv.gz", "wt", compresslevel=1) as fh:
-    fh.write(block * 6000)  # 6M lines
+EXPORT_INTERRUPT_SCRIPT = _SIX_MILLION_LINES + """
 groups = {f"BC{i}-1": f"g{i % 3}" for i in range(997)}
 print("READY", flush=True)
 fragcov.export_coverage(sys.argv[1] + "/frags.tsv.gz", groups, chrom_sizes={"chr1": 10**6}, n_jobs=4,
@@ -551,19 +556,6 @@ print("DONE", flush=True)
 def test_ctrl_c_stops_an_export_parsed_on_several_threads(tmp_path, min_num_fragments):
     """SIGINT while the reader's parse threads work (docs/spec.md 8.1.1, 6.5) ends the export promptly: the
     threads stop and are joined, no track is left."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    proc = subprocess.Popen([sys.executable, "-c", EXPORT_INTERRUPT_SCRIPT, str(tmp_path), str(min_num_fragments)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "READY"
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
-    if "DONE" in stdout:
-        pytest.skip("the export finished before the signal arrived (machine too fast)")
-    assert proc.returncode != 0 and "KeyboardInterrupt" in stderr, stderr[-2000:]
+    _interrupt(EXPORT_INTERRUPT_SCRIPT, [tmp_path, min_num_fragments], delay=0.5, what="export")
     out = tmp_path / "out"
     assert not out.exists() or not list(out.iterdir())

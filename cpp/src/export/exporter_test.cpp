@@ -105,40 +105,24 @@ TEST_CASE("add_cells refuses inconsistent chunks and the export stays exact") {
     const std::vector<std::string> paths{(dir.path / "g0.bg").string(), (dir.path / "g1.bg").string()};
     GroupedExporter exporter(genome, {}, bedgraph_raw(), paths);
 
-    const std::vector<int64_t> indices{100, 1010, 1499};
-    const std::vector<uint32_t> lengths{50, 20, 5};
-    auto chunk = [&](std::vector<int64_t>& indptr, std::vector<int32_t>& groups) {
-        CellChunk ch;
-        ch.n_cells = groups.size();
-        ch.n_fragments = indices.size();
-        ch.indptr = indptr.data();
-        ch.indices = indices.data();
-        ch.lengths = lengths.data();
-        ch.cell_group = groups.data();
-        return ch;
+    // three fragments; each call gives its own cell boundaries and groups
+    auto cells = [](std::vector<int64_t> indptr, std::vector<int32_t> groups) {
+        return PairedCells{std::move(indptr), {100, 1010, 1499}, {50, 20, 5}, std::move(groups)};
     };
-    std::vector<int32_t> groups{0, 1};
-    std::vector<int64_t> past{0, 2, 4}, decreasing{0, 2, 1}, offset{1, 2, 3};
-    CHECK_THROWS_WITH_AS(exporter.add_cells(chunk(past, groups)), doctest::Contains("past the chunk's 3"),
+    CHECK_THROWS_WITH_AS(exporter.add_cells(cells({0, 2, 4}, {0, 1}).chunk()), doctest::Contains("past the chunk's 3"),
                          std::invalid_argument);
-    CHECK_THROWS_WITH_AS(exporter.add_cells(chunk(decreasing, groups)), doctest::Contains("decreases at cell 1"),
+    CHECK_THROWS_WITH_AS(exporter.add_cells(cells({0, 2, 1}, {0, 1}).chunk()),
+                         doctest::Contains("decreases at cell 1"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(exporter.add_cells(cells({1, 2, 3}, {0, 1}).chunk()), doctest::Contains("start at 0"),
                          std::invalid_argument);
-    CHECK_THROWS_WITH_AS(exporter.add_cells(chunk(offset, groups)), doctest::Contains("start at 0"),
+    CHECK_THROWS_WITH_AS(exporter.add_cells(cells({0, 2, 3}, {0, 2}).chunk()), doctest::Contains("group id 2"),
                          std::invalid_argument);
-    std::vector<int64_t> good{0, 2, 3};
-    std::vector<int32_t> bad_groups{0, 2};
-    CHECK_THROWS_WITH_AS(exporter.add_cells(chunk(good, bad_groups)), doctest::Contains("group id 2"),
+    const PairedCells negative{{0, 1, 1}, {-1}, {50}, {0, 1}};
+    CHECK_THROWS_WITH_AS(exporter.add_cells(negative.chunk()), doctest::Contains("position -1, outside"),
                          std::invalid_argument);
-    std::vector<int64_t> negative_pos{-1};
-    CellChunk neg = chunk(good, groups);
-    neg.indices = negative_pos.data();
-    neg.n_fragments = 1;
-    std::vector<int64_t> one{0, 1, 1};
-    neg.indptr = one.data();
-    CHECK_THROWS_WITH_AS(exporter.add_cells(neg), doctest::Contains("position -1, outside"), std::invalid_argument);
 
     // the rejected chunks left nothing behind: this good one alone makes the tracks
-    exporter.add_cells(chunk(good, groups));
+    exporter.add_cells(cells({0, 2, 3}, {0, 1}).chunk());
     exporter.finish();
     // hand-worked, bin 10, no normalization: g0 = chr1:100-150 and chr2:10-30; g1 = chr2:499-504 cut at 500
     CHECK(read_file(paths[0]) == "chr1\t100\t150\t1\nchr2\t10\t30\t1\n");

@@ -56,23 +56,24 @@ FragmentFileOptions options(bool paired = true, int64_t shift_left = 0, int64_t 
     return o;
 }
 
+// Listed line i of `batch` (barcode ids resolved through `barcodes`).
+Line line_at(const FragmentBatch& batch, size_t i, const std::vector<std::string>& barcodes) {
+    Line l{batch.line[i], batch.barcode[i] == FragmentFileReader::kNoBarcode ? "" : barcodes[batch.barcode[i]],
+           batch.new_run[i] != 0, batch.status[i]};
+    if (l.status == LineStatus::Stored) {
+        l.position = batch.position[i];
+        l.length = batch.length[i];
+        l.reverse = batch.reverse[i] != 0;
+    }
+    l.count = batch.count[i];
+    return l;
+}
+
 std::vector<Line> read_lines(FragmentFileReader& reader, size_t max_lines = 3) {
     std::vector<Line> out;
     FragmentBatch batch;
-    while (reader.next(batch, max_lines)) {
-        for (size_t i = 0; i < batch.size(); ++i) {
-            Line l{batch.line[i],
-                   batch.barcode[i] == FragmentFileReader::kNoBarcode ? "" : reader.barcodes()[batch.barcode[i]],
-                   batch.new_run[i] != 0, batch.status[i]};
-            if (l.status == LineStatus::Stored) {
-                l.position = batch.position[i];
-                l.length = batch.length[i];
-                l.reverse = batch.reverse[i] != 0;
-            }
-            l.count = batch.count[i];
-            out.push_back(l);
-        }
-    }
+    while (reader.next(batch, max_lines))
+        for (size_t i = 0; i < batch.size(); ++i) out.push_back(line_at(batch, i, reader.barcodes()));
     return out;
 }
 
@@ -502,17 +503,7 @@ struct Reading {
 
     std::vector<Line> lines() const {
         std::vector<Line> out;
-        for (size_t i = 0; i < all.size(); ++i) {
-            Line l{all.line[i], all.barcode[i] == FragmentFileReader::kNoBarcode ? "" : barcodes[all.barcode[i]],
-                   all.new_run[i] != 0, all.status[i]};
-            if (l.status == LineStatus::Stored) {
-                l.position = all.position[i];
-                l.length = all.length[i];
-                l.reverse = all.reverse[i] != 0;
-            }
-            l.count = all.count[i];
-            out.push_back(l);
-        }
+        for (size_t i = 0; i < all.size(); ++i) out.push_back(line_at(all, i, barcodes));
         return out;
     }
 };
