@@ -23,10 +23,10 @@ using namespace fragcov;
 namespace {
 
 // A numpy array that owns the vector's buffer (no copy).
-template <class T>
-py::array_t<T> to_numpy(std::vector<T>&& v) {
-    auto* owned = new std::vector<T>(std::move(v));
-    py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+template <class T, class A>
+py::array_t<T> to_numpy(std::vector<T, A>&& v) {
+    auto* owned = new std::vector<T, A>(std::move(v));
+    py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T, A>*>(p); });
     return py::array_t<T>(static_cast<py::ssize_t>(owned->size()), owned->data(), free_when_done);
 }
 

@@ -329,6 +329,16 @@ def assign_cells(table: pd.DataFrame, inputs: list[FragmentInput], sample_sep: s
 # --------------------------------------------------------------------------- export source
 
 
+EARLY_OPEN_BYTES = 16 << 20  # a file smaller than this (compressed) is opened before its turn
+
+
+def _is_small(path) -> bool:
+    try:
+        return os.path.getsize(path) < EARLY_OPEN_BYTES
+    except OSError:
+        return True  # opening it early reports the error in its turn (13.6)
+
+
 def _parallel_files(n_files: int, n_threads: int) -> int:
     """Files parsed at once: one reader thread per file, up to n_jobs (<= 0: every processor)."""
     cores = os.cpu_count() or 1
@@ -487,10 +497,12 @@ class FragmentFileSource(Source):
         return (Chunk(indptr, indices, values, cell) for indptr, indices, values, cell in it), it
 
     def _file_chunks(self, stats: dict):
-        """(file index, chunk) of every file, n_parallel files at once, round robin. The next file is
-        opened one step early (its reader decompresses and parses its first chunk while the current
-        files end), so many small files do not each wait for a reader to start. An error is the one of
-        the first bad file in file order, whatever the threads' timing (docs/spec.md 13.6)."""
+        """(file index, chunk) of every file, n_parallel files at once, round robin. A small next file
+        (under EARLY_OPEN_BYTES compressed) is opened one step early (its reader decompresses and parses
+        its first chunk while the current files end), so many small files do not each wait for a reader
+        to start; a large one is not, because an open reader fills its buffers (tens of MB) and its start
+        is a negligible share of its reading. An error is the one of the first bad file in file order,
+        whatever the threads' timing (docs/spec.md 13.6)."""
         n = len(self.inputs)
         active: list[tuple[int, object, object]] = []
         ahead: list[tuple[int, object, object]] = []  # opened, not read from yet (at most one)
@@ -514,7 +526,7 @@ class FragmentFileSource(Source):
                     open_next()
                 if ahead:
                     active.append(ahead.pop(0))
-            if not ahead and next_file < n and not errors:
+            if not ahead and next_file < n and not errors and _is_small(self.inputs[next_file].path):
                 open_next()
             for entry in list(active):
                 k, gen, reader = entry

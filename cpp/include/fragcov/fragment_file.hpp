@@ -13,6 +13,7 @@
 #include "fragcov/cancelled.hpp"
 #include "fragcov/exporter.hpp"  // CellChunk, what FragmentChunk::view() makes
 #include "fragcov/genome.hpp"
+#include "fragcov/page_allocator.hpp"
 
 namespace fragcov {
 
@@ -44,17 +45,17 @@ enum class LineStatus : uint8_t {
 // Parsed data lines, one entry per line, in file order. Comment lines, blank
 // lines and zero-length fragments (end == start, before the shifts) are not
 // listed: they count for nothing, as in SnapATAC2.
-struct FragmentBatch {
-    std::vector<uint64_t> line;      // 1-based line number
-    std::vector<uint32_t> barcode;   // id (FragmentFileReader::barcodes()) or kNoBarcode
-    std::vector<uint8_t> new_run;    // 1: barcode differs from the previous listed line's
-    std::vector<LineStatus> status;
-    std::vector<uint32_t> chrom;     // Stored: chromosome index in the genome
-    std::vector<uint64_t> position;  // Stored: SnapATAC2's column, a genome position:
+struct FragmentBatch {  // columns in mapped pages (page_allocator.hpp)
+    PageVector<uint64_t> line;      // 1-based line number
+    PageVector<uint32_t> barcode;   // id (FragmentFileReader::barcodes()) or kNoBarcode
+    PageVector<uint8_t> new_run;    // 1: barcode differs from the previous listed line's
+    PageVector<LineStatus> status;
+    PageVector<uint32_t> chrom;     // Stored: chromosome index in the genome
+    PageVector<uint64_t> position;  // Stored: SnapATAC2's column, a genome position:
                                      // start, or end - 1 for a single-end '-' read
-    std::vector<uint32_t> length;    // Stored: end - start (< 2^31 for single-end reads)
-    std::vector<uint8_t> reverse;    // Stored: 1 for a single-end '-' read (value -length)
-    std::vector<uint32_t> count;     // column 5 (1 when absent or '.')
+    PageVector<uint32_t> length;    // Stored: end - start (< 2^31 for single-end reads)
+    PageVector<uint8_t> reverse;    // Stored: 1 for a single-end '-' read (value -length)
+    PageVector<uint32_t> count;     // column 5 (1 when absent or '.')
 
     size_t size() const { return line.size(); }
     void clear();
@@ -116,7 +117,7 @@ private:
     std::atomic<bool> cancelled_{false};
     // parsed on the caller's thread: lines cut from the stream's pieces here
     std::unique_ptr<LineParser> parser_;
-    std::vector<char> piece_;
+    PageVector<char> piece_;
     size_t piece_pos_ = 0;
     std::string carry_;  // a line split between two pieces
     bool eof_ = false;
@@ -138,11 +139,13 @@ public:
     CellChunk view() const;
     size_t size() const { return cell_group.size(); }
 
-    std::vector<int64_t> indptr{0};   // 0, 1, ..., size()
-    std::vector<int64_t> indices;     // genome positions
-    std::vector<uint32_t> lengths;    // paired-end
-    std::vector<int32_t> signed_lengths;  // single-end
-    std::vector<int32_t> cell_group;
+    // mapped pages (page_allocator.hpp): a chunk is made on the reader's thread
+    // and freed on the consumer's
+    PageVector<int64_t> indptr{0};   // 0, 1, ..., size()
+    PageVector<int64_t> indices;     // genome positions
+    PageVector<uint32_t> lengths;    // paired-end
+    PageVector<int32_t> signed_lengths;  // single-end
+    PageVector<int32_t> cell_group;
     bool is_paired = true;
 };
 

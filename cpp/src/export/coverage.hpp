@@ -48,33 +48,50 @@ inline void radix_sort(std::vector<uint32_t>& v, std::vector<uint32_t>& scratch)
 
 // Bin coverage from units given as [first_bin, end_bin): sorts both arrays and
 // sweeps them, so the cost is linear in units and nothing is proportional to
-// the chromosome length. Returns the runs with count > 0, in base
-// coordinates, the last bin cut at `chrom_length`.
-inline std::vector<Run> bin_runs(std::vector<uint32_t>& first_bins, std::vector<uint32_t>& end_bins,
-                                 uint64_t bin_size, uint64_t chrom_length) {
+// the chromosome length. Calls emit(start, end, count) for each run with
+// count > 0, in order, in base coordinates, equal neighbours merged and the
+// last bin cut at `chrom_length`. Streaming (no vector of runs) keeps a
+// writing thread's memory at its units (docs/spec.md 1.6.3): a dense
+// chromosome has about two runs per unit, 24 bytes each.
+template <class Emit>
+void for_each_run(std::vector<uint32_t>& first_bins, std::vector<uint32_t>& end_bins, uint64_t bin_size,
+                  uint64_t chrom_length, Emit emit) {
     std::vector<uint32_t> scratch;
     radix_sort(first_bins, scratch);
     radix_sort(end_bins, scratch);
-    std::vector<Run> runs;
+    scratch = {};
     const size_t n = first_bins.size();
     const uint64_t none = std::numeric_limits<uint64_t>::max();
     size_t i = 0, j = 0;
     int64_t cov = 0;
     uint64_t pos = 0;
+    Run pending{0, 0, 0};  // the run being extended; count 0: none yet
     while (i < n || j < n) {
         uint64_t next = std::min<uint64_t>(i < n ? first_bins[i] : none, j < n ? end_bins[j] : none);
         if (cov > 0 && next > pos) {
             int64_t s = static_cast<int64_t>(pos * bin_size);
             int64_t e = static_cast<int64_t>(std::min<uint64_t>(next * bin_size, chrom_length));
-            if (!runs.empty() && runs.back().end == s && runs.back().count == cov)
-                runs.back().end = e;
-            else
-                runs.push_back({s, e, cov});
+            if (pending.count == cov && pending.end == s) {
+                pending.end = e;
+            } else {
+                if (pending.count > 0) emit(pending.start, pending.end, pending.count);
+                pending = {s, e, cov};
+            }
         }
         while (i < n && first_bins[i] == next) ++cov, ++i;
         while (j < n && end_bins[j] == next) --cov, ++j;
         pos = next;
     }
+    if (pending.count > 0) emit(pending.start, pending.end, pending.count);
+}
+
+// for_each_run collected, for the callers that need the whole step function
+// (smoothing looks ahead by its window; comparisons walk two tracks at once).
+inline std::vector<Run> bin_runs(std::vector<uint32_t>& first_bins, std::vector<uint32_t>& end_bins,
+                                 uint64_t bin_size, uint64_t chrom_length) {
+    std::vector<Run> runs;
+    for_each_run(first_bins, end_bins, bin_size, chrom_length,
+                 [&](int64_t s, int64_t e, int64_t c) { runs.push_back({s, e, c}); });
     return runs;
 }
 

@@ -315,8 +315,7 @@ std::unique_ptr<TrackWriter> GroupedExporter::write_group(size_t group, const st
         if (regions_.has_output && regions_.output.intervals(c).empty()) continue;
         units_->load(group, c, first_bins, end_bins);
         if (first_bins.empty()) continue;
-        const std::vector<Run> runs =
-            bin_runs(first_bins, end_bins, static_cast<uint64_t>(options_.bin_size), genome_.length(c));
+        const uint64_t bin_size = static_cast<uint64_t>(options_.bin_size), length = genome_.length(c);
         const uint32_t chrom = static_cast<uint32_t>(c);
         RegionClipper clip(regions_.output.intervals(c));
         // a stop request is honoured every kCheckEvery records, not only between chromosomes
@@ -347,7 +346,8 @@ std::unique_ptr<TrackWriter> GroupedExporter::write_group(size_t group, const st
                 if (batch_n) writer->add_unit_records(chrom, static_cast<uint64_t>(batch_start), batch, batch_n);
                 batch_n = 0;
             };
-            smooth_runs(runs, static_cast<uint64_t>(*options_.smooth_base), static_cast<int64_t>(genome_.length(c)),
+            const std::vector<Run> runs = bin_runs(first_bins, end_bins, bin_size, length);
+            smooth_runs(runs, static_cast<uint64_t>(*options_.smooth_base), static_cast<int64_t>(length),
                         [&](int64_t s, int64_t e, int64_t sum) {
                             const float v = static_cast<float>(sum / per_window * scale);
                             if (e - s != 1 || regions_.has_output) {
@@ -362,7 +362,9 @@ std::unique_ptr<TrackWriter> GroupedExporter::write_group(size_t group, const st
                         });
             flush_batch();
         } else {
-            for (const Run& r : runs) write(r.start, r.end, static_cast<float>(r.count / denom * scale));
+            for_each_run(first_bins, end_bins, bin_size, length, [&](int64_t s, int64_t e, int64_t count) {
+                write(s, e, static_cast<float>(count / denom * scale));
+            });
         }
     }
     writer->close();

@@ -119,7 +119,7 @@ DecompressedStream::~DecompressedStream() {
     producer_.join();
 }
 
-bool DecompressedStream::next(std::vector<char>& piece) {
+bool DecompressedStream::next(PageVector<char>& piece) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (piece.capacity() >= kPieceBytes && free_.size() < capacity_) free_.push_back(std::move(piece));
     wait_for_condition(changed_, lock, [&] { return !queue_.empty() || finished_; });
@@ -134,7 +134,7 @@ bool DecompressedStream::next(std::vector<char>& piece) {
     return true;
 }
 
-bool DecompressedStream::push(std::vector<char>&& piece) {
+bool DecompressedStream::push(PageVector<char>&& piece) {
     if (piece.empty()) return true;
     std::unique_lock<std::mutex> lock(mutex_);
     wait_for_condition(changed_, lock, [&] { return queue_.size() < capacity_ || stop_; });
@@ -147,8 +147,8 @@ bool DecompressedStream::push(std::vector<char>&& piece) {
 
 // A buffer of at least `size` bytes, recycled from the consumer when possible:
 // fresh pages cost a page fault and zeroing each, about a tenth of the reading time.
-std::vector<char> DecompressedStream::take_buffer(size_t size) {
-    std::vector<char> buf;
+PageVector<char> DecompressedStream::take_buffer(size_t size) {
+    PageVector<char> buf;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!free_.empty()) {
@@ -185,7 +185,7 @@ void DecompressedStream::produce() {
 
 void DecompressedStream::read_plain(std::FILE* f) {
     for (;;) {
-        std::vector<char> piece = take_buffer(kPieceBytes);
+        PageVector<char> piece = take_buffer(kPieceBytes);
         piece.resize(read_some(f, piece.data(), piece.size(), path_));
         if (piece.empty() || !push(std::move(piece))) return;
     }
@@ -197,7 +197,7 @@ void DecompressedStream::read_gzip(std::FILE* f) {
     if (inflateInit2(&zs, 15 + 16) != Z_OK) throw std::runtime_error("zlib initialisation failed");
     std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, inflateEnd);
     std::vector<unsigned char> in(1 << 20);
-    std::vector<char> out = take_buffer(kPieceBytes);
+    PageVector<char> out = take_buffer(kPieceBytes);
     size_t filled = 0;
     bool at_eof = false, in_member = true;
     for (;;) {
@@ -238,8 +238,8 @@ void DecompressedStream::read_gzip(std::FILE* f) {
 void DecompressedStream::read_zstd(std::FILE* f) {
     std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream*)> ds(ZSTD_createDStream(), ZSTD_freeDStream);
     if (!ds) throw std::runtime_error("zstd initialisation failed");
-    std::vector<char> in(ZSTD_DStreamInSize() * 8);
-    std::vector<char> out = take_buffer(kPieceBytes);
+    PageVector<char> in(ZSTD_DStreamInSize() * 8);
+    PageVector<char> out = take_buffer(kPieceBytes);
     ZSTD_outBuffer ob{out.data(), out.size(), 0};
     size_t last = 0;  // 0: at a frame boundary
     bool flushed = false;  // the last step sent a full piece downstream
@@ -281,12 +281,12 @@ struct BgzfBatch {
         uint32_t crc, isize;
         uint64_t file_offset;      // for error messages
     };
-    std::vector<unsigned char> raw;
+    PageVector<unsigned char> raw;
     std::vector<Block> blocks;
     size_t out_size = 0;
 };
 
-std::vector<char> inflate_batch(const BgzfBatch& batch, std::vector<char> out) {
+PageVector<char> inflate_batch(const BgzfBatch& batch, PageVector<char> out) {
     std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> d(
         libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
     if (!d) throw std::bad_alloc();
@@ -308,7 +308,7 @@ std::vector<char> inflate_batch(const BgzfBatch& batch, std::vector<char> out) {
 // section 4.1), so batches of them inflate in parallel. Hand-written rather than
 // htslib: we need only this loop, and libdeflate inflates about twice as fast as zlib.
 void DecompressedStream::read_bgzf(std::FILE* f) {
-    std::deque<std::future<std::vector<char>>> in_flight;
+    std::deque<std::future<PageVector<char>>> in_flight;
     uint64_t offset = 0;
     bool eof = false;
     while (!eof) {
@@ -351,13 +351,13 @@ void DecompressedStream::read_bgzf(std::FILE* f) {
             return inflate_batch(b, std::move(out));
         }));
         while (in_flight.size() > static_cast<size_t>(n_threads_) || (eof && !in_flight.empty())) {
-            std::vector<char> piece = in_flight.front().get();
+            PageVector<char> piece = in_flight.front().get();
             in_flight.pop_front();
             if (!push(std::move(piece))) return;
         }
     }
     while (!in_flight.empty()) {
-        std::vector<char> piece = in_flight.front().get();
+        PageVector<char> piece = in_flight.front().get();
         in_flight.pop_front();
         if (!push(std::move(piece))) return;
     }

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "fragcov/page_allocator.hpp"
+
 namespace fragcov {
 
 enum class Codec { Plain, Gzip, Bgzf, Zstd };
@@ -35,7 +37,7 @@ public:
     // Replaces `piece` by the next non-empty piece of decompressed bytes;
     // false at the end of the file. Rethrows a decompression error (corrupt or
     // truncated input, read error) as std::invalid_argument naming the file.
-    bool next(std::vector<char>& piece);
+    bool next(PageVector<char>& piece);
 
     Codec codec() const { return codec_; }
 
@@ -43,8 +45,8 @@ public:
 
 private:
     void produce();                            // the producer thread's body
-    bool push(std::vector<char>&& piece);      // false when the consumer has gone
-    std::vector<char> take_buffer(size_t size);
+    bool push(PageVector<char>&& piece);      // false when the consumer has gone
+    PageVector<char> take_buffer(size_t size);
     void read_plain(std::FILE* f);
     void read_gzip(std::FILE* f);
     void read_bgzf(std::FILE* f);
@@ -56,8 +58,8 @@ private:
     size_t capacity_;
     std::mutex mutex_;
     std::condition_variable changed_;
-    std::deque<std::vector<char>> queue_;
-    std::vector<std::vector<char>> free_;  // pieces the consumer is done with
+    std::deque<PageVector<char>> queue_;
+    std::vector<PageVector<char>> free_;  // pieces the consumer is done with
     bool finished_ = false, stop_ = false;
     std::exception_ptr error_;
     std::thread producer_;

@@ -35,7 +35,7 @@ std::string sample_text(size_t n) {
 std::string read_all(const std::string& path, int threads, size_t* pieces = nullptr) {
     DecompressedStream stream(path, threads);
     std::string out;
-    std::vector<char> piece;
+    PageVector<char> piece;
     size_t n = 0;
     while (stream.next(piece)) {
         CHECK(!piece.empty());
@@ -137,7 +137,7 @@ TEST_CASE("a reader may stop early; the background threads end") {
     TempFile file;
     file.write(bgzf(text));
     DecompressedStream stream(file.path(), 3);
-    std::vector<char> piece;
+    PageVector<char> piece;
     CHECK(stream.next(piece));
     // destructor joins the producer while it is blocked on a full queue
 }

@@ -306,10 +306,10 @@ TEST_CASE("FragmentChunk: one cell per stored fragment of a barcode with a group
     REQUIRE(reader.next(batch));
     FragmentChunk chunk;
     chunk.assign(batch, {1, -1, 0}, false);  // A -> 1, B -> none, C -> 0
-    CHECK(chunk.indptr == std::vector<int64_t>{0, 1, 2, 3});
-    CHECK(chunk.indices == std::vector<int64_t>{1, 7, 3});
-    CHECK(chunk.signed_lengths == std::vector<int32_t>{4, 2, -2});
-    CHECK(chunk.cell_group == std::vector<int32_t>{1, 0, 1});
+    CHECK(chunk.indptr == PageVector<int64_t>{0, 1, 2, 3});
+    CHECK(chunk.indices == PageVector<int64_t>{1, 7, 3});
+    CHECK(chunk.signed_lengths == PageVector<int32_t>{4, 2, -2});
+    CHECK(chunk.cell_group == PageVector<int32_t>{1, 0, 1});
     const CellChunk view = chunk.view();
     CHECK(view.n_cells == 3);
     CHECK(view.n_fragments == 3);
@@ -509,7 +509,7 @@ struct Reading {
 };
 
 template <class T>
-void append(std::vector<T>& to, const std::vector<T>& from) {
+void append(PageVector<T>& to, const PageVector<T>& from) {
     to.insert(to.end(), from.begin(), from.end());
 }
 

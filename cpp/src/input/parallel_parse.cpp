@@ -18,7 +18,7 @@ struct ParallelParser::Block {
     // input, from the splitter
     std::string head;           // the start of the block's first line (the previous piece's end), or,
     bool head_is_line = false;  // the file's last line, which has no '\n' (`text` is then unused)
-    std::vector<char> text;     // a piece of the decompressed stream...
+    PageVector<char> text;     // a piece of the decompressed stream...
     size_t text_end = 0;        // ...of which the block holds the lines before this (just after a '\n')
 
     // output, from a worker; line numbers count from 1 at the block's first line
@@ -118,7 +118,7 @@ void ParallelParser::split() {
 
 void ParallelParser::split_pieces() {
     std::string carry;       // the start of a line whose end is in a later piece
-    std::vector<char> text;  // a buffer for the next piece
+    PageVector<char> text;  // a buffer for the next piece
     for (;;) {
         std::unique_ptr<Block> block;
         {
@@ -151,7 +151,7 @@ void ParallelParser::split_pieces() {
         block->head.swap(carry);
         carry.assign(cut, text.size() - block->text_end);
         block->text = std::move(text);
-        text = std::vector<char>();
+        text = PageVector<char>();
         publish(std::move(block));
     }
 }
@@ -216,7 +216,7 @@ void ParallelParser::parse(Block& b, LineParser& parser) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (b.text.capacity() >= DecompressedStream::kPieceBytes && spare_text_.size() < window_)
             spare_text_.push_back(std::move(b.text));
-        b.text = std::vector<char>();
+        b.text = PageVector<char>();
         b.parsed = true;
     }
     changed_.notify_all();

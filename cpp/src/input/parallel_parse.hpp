@@ -80,7 +80,7 @@ private:
     std::condition_variable changed_;
     std::deque<std::unique_ptr<Block>> blocks_;    // in file order: being parsed, or parsed and not handed out
     std::vector<std::unique_ptr<Block>> spare_;    // recycled (their vectors keep their capacity)
-    std::vector<std::vector<char>> spare_text_;    // parsed pieces, for the stream to refill
+    std::vector<PageVector<char>> spare_text_;    // parsed pieces, for the stream to refill
     std::atomic<bool> stop_{false};                // written with mutex_ held
     bool split_done_ = false;                      // the splitter has ended...
     std::exception_ptr split_error_;               // ...with this error (decompression)
