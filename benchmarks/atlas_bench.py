@@ -106,9 +106,14 @@ def generate(out: Path, n_samples: int, n_fragments: int, n_cells: int, seed: in
     (out / "meta.json").write_text(json.dumps(dict(samples=n_samples, fragments=n_fragments, cells=n_cells)))
 
 
-def run(folder: Path, n_jobs: int, merged: bool, out_dir: Path | None = None, first: int | None = None) -> dict:
+def run(folder: Path, n_jobs: int, merged: bool, out_dir: Path | None = None, first: int | None = None,
+        cores: int | None = None) -> dict:
     """One export in this process; prints a JSON line. `first`: only the first samples' files and
-    cells (the same per-sample size, fewer samples: does memory grow with the number of samples?)."""
+    cells (the same per-sample size, fewer samples: does memory grow with the number of samples?).
+    `cores`: pin the process to its first `cores` processors (as a batch job's CPU allocation does),
+    so that n_jobs 1 on one core can be set against n_jobs 2 on two."""
+    if cores is not None:
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores])
     import fragcov
 
     fragcov.set_quiet(True)
@@ -128,12 +133,14 @@ def run(folder: Path, n_jobs: int, merged: bool, out_dir: Path | None = None, fi
                                   out_dir=out_dir, chrom_sizes=folder / "chrom.sizes", n_jobs=n_jobs,
                                   bin_size=10)
     wall = time.perf_counter() - t0
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process, imports included
     digest = hashlib.sha256()
     for key in sorted(res):
         digest.update(Path(res[key]).read_bytes())
     total = n_samples * meta["fragments"]
-    return dict(samples=n_samples, fragments=total, n_jobs=n_jobs, merged=merged, wall_s=round(wall, 2),
-                s_per_Mfrag=round(wall / (total / 1e6), 3),
+    return dict(samples=n_samples, fragments=total, n_jobs=n_jobs, merged=merged, cores=len(os.sched_getaffinity(0)),
+                wall_s=round(wall, 2), s_per_Mfrag=round(wall / (total / 1e6), 3),
+                cpu_s=round(usage.ru_utime + usage.ru_stime, 1),
                 peak_rss_MB=peak_rss_mb(),
                 sha256=digest.hexdigest()[:16], tracks=len(res))
 
@@ -170,12 +177,12 @@ def suite(total: int, out: Path, cells: int, repeat: int = 3) -> None:
 
 
 def scale(folder: Path, repeat: int = 1) -> None:
-    """N files at n_jobs 2 and 1, the merged single file at n_jobs 2 and 1, and the first 2 samples at
-    n_jobs 2 (same per-sample size: memory vs number of samples); median of `repeat` per row, the largest
-    peak RSS. Rows go to folder/scale.json."""
+    """N files at n_jobs 2, 1, and 1 pinned to one core; the merged single file at n_jobs 2 and 1; the
+    first 2 samples at n_jobs 2 (same per-sample size: memory vs number of samples); median of `repeat`
+    per row, the largest peak RSS. Rows go to folder/scale.json."""
     rows = []
-    for args in (("--n-jobs", 2), ("--n-jobs", 1), ("--n-jobs", 2, "--merged"), ("--n-jobs", 1, "--merged"),
-                 ("--n-jobs", 2, "--first", 2)):
+    for args in (("--n-jobs", 2), ("--n-jobs", 1), ("--n-jobs", 1, "--cores", 1), ("--n-jobs", 2, "--merged"),
+                 ("--n-jobs", 1, "--merged"), ("--n-jobs", 2, "--first", 2)):
         runs = [in_subprocess(folder, *args) for _ in range(repeat)]
         best = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
         best["peak_rss_MB"] = max(r["peak_rss_MB"] for r in runs)
@@ -197,6 +204,7 @@ def main(argv=None):
     r.add_argument("--n-jobs", type=int, default=2)
     r.add_argument("--merged", action="store_true")
     r.add_argument("--first", type=int, default=None, help="only the first FIRST samples (files and cells)")
+    r.add_argument("--cores", type=int, default=None, help="pin the process to this many processors")
     c = sub.add_parser("scale", help="the issue's series on one generated folder, fresh process per row")
     c.add_argument("folder", type=Path)
     c.add_argument("--repeat", type=int, default=1)
@@ -209,7 +217,7 @@ def main(argv=None):
     if a.cmd == "generate":
         generate(a.out, a.samples, size(a.fragments), a.cells)
     elif a.cmd == "run":
-        print(json.dumps(run(a.folder, a.n_jobs, a.merged, first=a.first)))
+        print(json.dumps(run(a.folder, a.n_jobs, a.merged, first=a.first, cores=a.cores)))
     elif a.cmd == "scale":
         scale(a.folder, a.repeat)
     else:

@@ -135,6 +135,14 @@ void FragmentChunk::assign(const FragmentBatch& batch, const std::vector<int32_t
     lengths.clear();
     signed_lengths.clear();
     cell_group.clear();
+    // At most one entry per line: reserving that up front maps each column once
+    // (growing mapped pages by doubling would copy and fault them again); pages
+    // never written are never resident.
+    indptr.reserve(batch.size() + 1);
+    indices.reserve(batch.size());
+    if (paired) lengths.reserve(batch.size());
+    else signed_lengths.reserve(batch.size());
+    cell_group.reserve(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
         if (batch.status[i] != LineStatus::Stored) continue;
         const uint32_t b = batch.barcode[i];
