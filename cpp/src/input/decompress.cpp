@@ -10,6 +10,7 @@
 #include <future>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include "util/io_error.hpp"
 #include "util/wait.hpp"
@@ -308,11 +309,26 @@ PageVector<char> inflate_batch(const BgzfBatch& batch, PageVector<char> out) {
 // section 4.1), so batches of them inflate in parallel. Hand-written rather than
 // htslib: we need only this loop, and libdeflate inflates about twice as fast as zlib.
 void DecompressedStream::read_bgzf(std::FILE* f) {
-    std::deque<std::future<PageVector<char>>> in_flight;
+    // a worker's result: the inflated piece, and the batch's compressed buffer for the next batch
+    // (reused rather than mapped afresh and regrown block by block: page faults)
+    using Result = std::pair<PageVector<char>, PageVector<unsigned char>>;
+    std::deque<std::future<Result>> in_flight;
+    std::vector<PageVector<unsigned char>> spare_raw;  // this thread's only
     uint64_t offset = 0;
     bool eof = false;
+    auto take_result = [&] {
+        Result r = in_flight.front().get();
+        in_flight.pop_front();
+        spare_raw.push_back(std::move(r.second));
+        return std::move(r.first);
+    };
     while (!eof) {
         BgzfBatch batch;
+        if (!spare_raw.empty()) {
+            batch.raw = std::move(spare_raw.back());
+            spare_raw.pop_back();
+            batch.raw.clear();
+        }
         while (batch.out_size < kPieceBytes) {
             unsigned char head[12];
             const size_t n = read_some(f, head, sizeof head, path_);
@@ -348,19 +364,14 @@ void DecompressedStream::read_bgzf(std::FILE* f) {
         if (batch.blocks.empty()) break;
         // std::async: one short-lived thread per ~4 MB batch; the queue bounds how many run at once
         in_flight.push_back(std::async(std::launch::async, [b = std::move(batch), out = take_buffer(0)]() mutable {
-            return inflate_batch(b, std::move(out));
+            PageVector<char> piece = inflate_batch(b, std::move(out));
+            return Result(std::move(piece), std::move(b.raw));
         }));
-        while (in_flight.size() > static_cast<size_t>(n_threads_) || (eof && !in_flight.empty())) {
-            PageVector<char> piece = in_flight.front().get();
-            in_flight.pop_front();
-            if (!push(std::move(piece))) return;
-        }
+        while (in_flight.size() > static_cast<size_t>(n_threads_) || (eof && !in_flight.empty()))
+            if (!push(take_result())) return;
     }
-    while (!in_flight.empty()) {
-        PageVector<char> piece = in_flight.front().get();
-        in_flight.pop_front();
-        if (!push(std::move(piece))) return;
-    }
+    while (!in_flight.empty())
+        if (!push(take_result())) return;
 }
 
 }  // namespace fragcov
