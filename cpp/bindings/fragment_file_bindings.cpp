@@ -34,9 +34,10 @@ py::array_t<T> to_numpy(std::vector<T, A>&& v) {
 
 // The column buffers of the chunks FragmentChunks hands to Python, given back
 // when numpy frees them and reused for the next chunks: a fresh mapped buffer
-// costs a page fault and zeroing per 4 KB (twice the faults of the whole
-// export, about 3% of its time), a recycled one nothing. Shared with the arrays,
-// so it outlives the reader when Python keeps a chunk longer.
+// costs a page fault and zeroing per 4 KB, a recycled one nothing (with the
+// BGZF buffers' reuse, a 20-file export's faults fell 4x and its wall time 13%:
+// BENCHMARKS.md, "Atlas"). Shared with the arrays, so it outlives the reader
+// when Python keeps a chunk longer.
 class ColumnPool {
 public:
     template <class T>
