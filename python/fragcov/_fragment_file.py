@@ -504,6 +504,7 @@ class FragmentFileSource(Source):
         is a negligible share of its reading. An error is the one of the first bad file in file order,
         whatever the threads' timing (docs/spec.md 13.6)."""
         n = len(self.inputs)
+        opens_early = [_is_small(inp.path) for inp in self.inputs]  # once per file, not per round
         active: list[tuple[int, object, object]] = []
         ahead: list[tuple[int, object, object]] = []  # opened, not read from yet (at most one)
         next_file = 0
@@ -526,7 +527,7 @@ class FragmentFileSource(Source):
                     open_next()
                 if ahead:
                     active.append(ahead.pop(0))
-            if not ahead and next_file < n and not errors and _is_small(self.inputs[next_file].path):
+            if not ahead and next_file < n and not errors and opens_early[next_file]:
                 open_next()
             for entry in list(active):
                 k, gen, reader = entry
