@@ -9,7 +9,7 @@ import pytest
 from helpers import REPO
 
 SRC = REPO / "cpp" / "src"
-FOLDERS = {"export", "input", "output", "util", "testing"}
+FOLDERS = {"common", "export", "input", "output", "util", "testing"}
 
 pytestmark = pytest.mark.skipif(not SRC.is_dir(), reason="needs the source tree (not in the sdist's tests)")
 
@@ -52,7 +52,44 @@ def test_one_cancellation_poll():
     assert copies == ["cpp/src/util/cancel_poll.hpp"], copies
     users = [p.name for p in [*SRC.rglob("*.cpp"), *(REPO / "cpp").glob("bindings/*.cpp")]
              if "poll_until_ready(" in p.read_text()]
-    assert sorted(users) == ["exporter.cpp", "fragment_file_bindings.cpp", "worker_team.cpp"]
+    assert sorted(users) == ["fragment_file_bindings.cpp", "worker_team.cpp"]
+
+
+# Which folders a folder's files may include (docs/architecture.md, "Folders"): the shared
+# vocabulary (common/, the public headers) below the readers and writers, the exporter above
+# them, so that input/ and output/ never depend on each other or on export/.
+MAY_INCLUDE = {
+    "common": {"common", "util"},
+    "input": {"common", "input", "util"},
+    "output": {"common", "output", "util"},
+    "export": {"common", "export", "output", "util"},
+    "util": {"util"},
+}
+# public headers that belong to the exporter; readers and writers use the vocabulary only
+EXPORTER_HEADERS = {"fragcov/exporter.hpp", "fragcov/fragcov.hpp"}
+
+
+def test_folders_depend_downwards_only():
+    wrong = []
+    for folder, allowed in MAY_INCLUDE.items():
+        for p in (SRC / folder).glob("*.[ch]pp"):
+            if p.name.endswith("_test.cpp"):
+                continue
+            for inc in re.findall(r'#include "([^"]+)"', p.read_text()):
+                top = inc.split("/")[0]
+                bad = inc in EXPORTER_HEADERS if top == "fragcov" else top not in allowed
+                # export/ implements the exporter's header; util/version.cpp the umbrella's version()
+                if bad and (folder, inc) not in {("export", "fragcov/exporter.hpp"),
+                                                 ("util", "fragcov/fragcov.hpp")}:
+                    wrong.append(f"{p.relative_to(REPO)}: {inc}")
+    assert not wrong, wrong
+
+
+def test_public_headers_do_not_include_the_exporter():
+    """The reader's header gets CellChunk from cell_chunk.hpp, not from the exporter's."""
+    inc = REPO / "cpp" / "include" / "fragcov"
+    users = [p.name for p in inc.glob("*.hpp") if p.name != "fragcov.hpp" and "exporter.hpp\"" in p.read_text()]
+    assert not users, users
 
 
 def test_one_io_error_convention():
@@ -65,7 +102,7 @@ def test_one_io_error_convention():
 
 def test_cancelled_has_its_own_header():
     inc = REPO / "cpp" / "include" / "fragcov"
-    assert "exporter.hpp" not in (inc / "worker_team.hpp").read_text()
+    assert "exporter.hpp" not in (SRC / "util" / "worker_team.hpp").read_text()
     assert "exporter.hpp" not in (SRC / "util" / "worker_team.cpp").read_text()
     assert '#include "fragcov/cancelled.hpp"' in (inc / "fragment_file.hpp").read_text()
     assert "struct Cancelled" in (REPO / "cpp" / "include" / "fragcov" / "cancelled.hpp").read_text()

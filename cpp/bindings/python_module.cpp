@@ -11,6 +11,7 @@
 
 #include "input/hdf5_column.hpp"
 #include "output/output_file.hpp"
+#include "util/worker_team.hpp"
 #include "fragcov/fragcov.hpp"
 
 namespace py = pybind11;

@@ -1,5 +1,6 @@
 // Grouped coverage export: feed cells in chunks, then write one track per group.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -8,25 +9,13 @@
 #include <vector>
 
 #include "fragcov/cancelled.hpp"
+#include "fragcov/cell_chunk.hpp"
 #include "fragcov/genome.hpp"
 #include "fragcov/options.hpp"
 #include "fragcov/regions.hpp"
 #include "fragcov/track_writer.hpp"
 
 namespace fragcov {
-
-// Fragments of a chunk of cells in SnapATAC2's CSR layout (docs/spec.md
-// section 2). add_cells() checks every field before it uses any (section 11).
-struct CellChunk {
-    size_t n_cells = 0;
-    size_t n_fragments = 0;             // length of indices and of lengths / signed_lengths
-    const int64_t* indptr = nullptr;    // n_cells + 1 offsets into indices/values: 0, never decreasing,
-                                        // ending at most at n_fragments
-    const int64_t* indices = nullptr;   // genome position (start, or last base of a reverse read)
-    const uint32_t* lengths = nullptr;  // paired-end: fragment length
-    const int32_t* signed_lengths = nullptr;  // single-end: +len forward, -len reverse
-    const int32_t* cell_group = nullptr;      // group id per cell in [0, number of tracks), -1: no group
-};
 
 // One output track: its file, and what its normalization needs to know about
 // its cells (docs/spec.md section 3.6).
@@ -102,12 +91,8 @@ private:
     void add_unit(Slot& slot, int32_t group, uint32_t chrom, int64_t start, int64_t end);
     void store(Slot& slot, int32_t group, uint32_t chrom, uint32_t first_bin, uint32_t end_bin);
     void flush_capped_cell(Slot& slot, int32_t group);
-    // Writes group `group`'s track and closes it (not yet renamed into place).
-    std::unique_ptr<TrackWriter> write_group(size_t group, const std::function<bool()>& stop_requested);
-    // Comparison mode (docs/spec.md section 14): every written track, chromosome
-    // by chromosome, the groups of a chromosome binned once for all tracks.
-    void write_comparisons(int n_threads, std::vector<std::unique_ptr<TrackWriter>>& out,
-                           const std::function<bool()>& stop_requested);
+    // Phase 2: every track, closed but not yet renamed into place (exporter.cpp).
+    void write_tracks(int n_threads, std::vector<std::unique_ptr<TrackWriter>>& out, std::atomic<bool>& stop);
 
     Genome genome_;
     Regions regions_;

@@ -8,7 +8,6 @@
 #include "fragcov/track_writer.hpp"
 #include "fragcov/exporter.hpp"
 #include "fragcov/fragment_file.hpp"
-#include "fragcov/worker_team.hpp"
 
 namespace fragcov {
 // Library version, e.g. "0.1.0".

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "fragcov/cancelled.hpp"
-#include "fragcov/exporter.hpp"  // CellChunk, what FragmentChunk::view() makes
+#include "fragcov/cell_chunk.hpp"  // what FragmentChunk::view() makes
 #include "fragcov/genome.hpp"
 #include "fragcov/page_allocator.hpp"
 

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "testing/test_support.hpp"
+#include "util/worker_team.hpp"
 
 #include <cstdio>
 #include <algorithm>

@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "fragcov/cancelled.hpp"
-#include "fragcov/worker_team.hpp"
+#include "util/worker_team.hpp"
 #include "input/decompress.hpp"
 #include "input/line_parser.hpp"
 #include "util/wait.hpp"

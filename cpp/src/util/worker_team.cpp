@@ -1,4 +1,4 @@
-#include "fragcov/worker_team.hpp"
+#include "util/worker_team.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,6 +1,8 @@
 // WorkerTeam: jobs run on distinct slots, errors are reported in submission
 // order whatever the timing, cancellation stops the team.
-#include "fragcov/fragcov.hpp"
+#include "util/worker_team.hpp"
+
+#include "fragcov/cancelled.hpp"
 
 #include <doctest/doctest.h>
 
