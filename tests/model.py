@@ -630,3 +630,104 @@ def comparison_tracks(chrom_sizes, chrom, start, end, group, *, cell, groups=Non
                                scale_factor=scale_factor, regions=regions)
     del names
     return out
+
+
+# ----------------------------------------------------------------------------
+# Profiles around anchors (docs/spec.md section 16)
+# ----------------------------------------------------------------------------
+
+def anchor_base(start: int, end: int, strand: str, reference_point: str) -> int:
+    """Section 16.3: the anchor base a of the interval [start, end) on ``strand``."""
+    minus = strand == "-"
+    if reference_point == "center":
+        return start + (end - start) // 2
+    if reference_point == "start":
+        return end - 1 if minus else start
+    if reference_point == "end":
+        return start if minus else end - 1
+    raise ValueError(reference_point)
+
+
+def _coverage_at(starts: np.ndarray, ends: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """c(x): how many units [s, e) hold base x, for every base in ``x`` (sorted unit starts and ends)."""
+    return np.searchsorted(starts, x, side="right") - np.searchsorted(ends, x, side="right")
+
+
+TSS_WINDOW, TSS_FLANK, TSS_CENTRE = 2000, 100, 101  # section 16.6 (ArchR's numbers)
+
+
+def profile_matrices(chrom_sizes, chrom, start, end, group, strand=None, *, anchors, upstream=2000,
+                     downstream=2000, bin_size=10, reference_point="center", counting_strategy="insertion",
+                     normalization="CPM", groups=None, blacklist=None, include_for_norm=None,
+                     exclude_for_norm=None, min_frag_length=None, max_frag_length=2000,
+                     effective_genome_size=None, n_cells=None, norm_by=None, scale_factor=1.0):
+    """Model of fragcov.profile (section 16): ``{group: (matrix, tss_enrichment)}``.
+
+    ``anchors``: ``[(chrom name, start, end, strand), ...]`` on known chromosomes, in order.
+    The fragments are given as for :func:`coverage_tracks`. Each bin value is counted
+    base by base: for every base of the bin, the number of the group's units holding
+    it (3.1-3.3), summed exactly, then one float64 division by ``bin_size x D``
+    (D of 3.6 for the group's own units), times ``scale_factor``, rounded to float32;
+    NaN when a base of the bin is outside its chromosome. The TSS enrichment is
+    section 16.6's ratio of raw counts.
+    """
+    names = [str(n) for n, _ in chrom_sizes]
+    lengths = {str(n): int(L) for n, L in chrom_sizes}
+    chrom_index = {n: i for i, n in enumerate(names)}
+    chrom = np.asarray(chrom)
+    if chrom.dtype.kind not in "iu":
+        chrom = np.array([chrom_index.get(str(x), -1) for x in chrom], dtype=np.int64)
+    chrom = chrom.astype(np.int64)
+    start = np.asarray(start, dtype=np.int64)
+    end = np.asarray(end, dtype=np.int64)
+    known = (chrom >= 0) & (chrom < len(names))
+    labels = np.array([None if _is_missing(g) else str(g) for g in group], dtype=object)
+    if groups is None:
+        groups = sorted({g for g in labels if g is not None})
+    n_bins = (upstream + downstream) // bin_size
+    offsets = np.arange(-upstream, downstream, dtype=np.int64)  # r of every base of the window
+    out = {}
+    for g in groups:
+        g = str(g)
+        sel = known & (labels == g)
+        c, s, e = make_units(chrom[sel], start[sel], end[sel], None if strand is None else np.asarray(strand)[sel],
+                             min_frag_length=min_frag_length, max_frag_length=max_frag_length,
+                             counting_strategy=counting_strategy)
+        if blacklist is not None:
+            keep = ~_RegionIndex(blacklist, chrom_index).overlaps(c, s, e)
+            c, s, e = c[keep], s[keep], e[keep]
+        _, S, N, n_len = _binned((c, s, e), None, chrom_sizes, bin_size=bin_size, blacklist=None,
+                                 include_for_norm=include_for_norm, exclude_for_norm=exclude_for_norm,
+                                 ceiling=None)
+        denom = _denominator(normalization, bin_size=bin_size, N=N, S=S, n_len=n_len,
+                             effective_genome_size=effective_genome_size,
+                             n_cells=0 if n_cells is None else n_cells.get(g, 0),
+                             norm_by_total=None if norm_by is None else norm_by.get(g, 0.0))
+        per_chrom = {ci: (np.sort(s[c == ci]), np.sort(e[c == ci])) for ci in range(len(names))}
+        matrix = np.empty((len(anchors), n_bins), dtype=np.float32)
+        centre = flank = 0
+        seen = set()
+        for i, (name, a_start, a_end, a_strand) in enumerate(anchors):
+            a = anchor_base(int(a_start), int(a_end), a_strand, reference_point)
+            minus = a_strand == "-"
+            L = lengths[name]
+            starts, ends = per_chrom[chrom_index[name]]
+            bases = a - offsets if minus else a + offsets
+            counts = _coverage_at(starts, ends, bases).reshape(n_bins, bin_size)
+            inside = ((bases >= 0) & (bases < L)).reshape(n_bins, bin_size).all(axis=1)
+            sums = counts.sum(axis=1)
+            if denom > 0:
+                values = sums / (bin_size * denom) * scale_factor
+            else:
+                values = np.zeros(n_bins)
+            matrix[i] = np.where(inside, values, np.nan).astype(np.float32)
+            if a >= TSS_WINDOW and a + TSS_WINDOW < L and (name, a) not in seen:
+                seen.add((name, a))
+                half = TSS_CENTRE // 2
+                centre += int(_coverage_at(starts, ends, np.arange(a - half, a + half + 1)).sum())
+                flank += int(_coverage_at(starts, ends, np.arange(a - TSS_WINDOW, a - TSS_WINDOW + TSS_FLANK)).sum())
+                flank += int(_coverage_at(starts, ends, np.arange(a + TSS_WINDOW - TSS_FLANK + 1,
+                                                                  a + TSS_WINDOW + 1)).sum())
+        tss = (centre / TSS_CENTRE) / (flank / (2 * TSS_FLANK)) if flank > 0 else float("nan")
+        out[g] = (matrix, tss)
+    return out
