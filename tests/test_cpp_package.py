@@ -91,7 +91,8 @@ def test_installed_package_builds_and_runs_example(tmp_path):
 
     headers = sorted(p.name for p in (prefix / "include" / "fragcov").glob("*.hpp"))
     assert headers == ["cancelled.hpp", "cell_chunk.hpp", "exporter.hpp", "fragcov.hpp", "fragment_file.hpp",
-                       "genome.hpp", "options.hpp", "page_allocator.hpp", "regions.hpp", "track_writer.hpp"]
+                       "genome.hpp", "options.hpp", "page_allocator.hpp", "profile.hpp", "regions.hpp",
+                       "track_writer.hpp"]
     libs = list(prefix.glob("lib*/libfragcov.a")) + list(prefix.glob("lib*/fragcov.lib"))
     assert libs, "static library not installed"
     configs = list(prefix.glob("lib*/cmake/fragcov/fragcovConfig.cmake"))

@@ -12,13 +12,15 @@
 #include "fragcov/cell_chunk.hpp"
 #include "fragcov/genome.hpp"
 #include "fragcov/options.hpp"
+#include "fragcov/profile.hpp"
 #include "fragcov/regions.hpp"
 #include "fragcov/track_writer.hpp"
 
 namespace fragcov {
 
 // One output track: its file, and what its normalization needs to know about
-// its cells (docs/spec.md section 3.6).
+// its cells (docs/spec.md section 3.6). An empty path: no file (the group is
+// counted for its normalization, its profile and, with compare, the others' rest).
 struct Track {
     explicit Track(std::string path_ = {}, uint64_t n_cells_ = 0, double norm_by_total_ = 0)
         : path(std::move(path_)), n_cells(n_cells_), norm_by_total(norm_by_total_) {}
@@ -53,6 +55,7 @@ struct Regions {
 
 class UnitStore;
 class TrackWriter;
+class ProfileCollector;
 
 class GroupedExporter {
 public:
@@ -82,6 +85,14 @@ public:
     // work stops, temporary files are removed and fragcov::Cancelled is thrown.
     std::vector<GroupStats> finish(const std::function<bool()>& cancelled = {});
 
+    // Profiles around anchors (docs/spec.md section 16), computed by finish()
+    // for every group from the same pass; call before the first add_cells.
+    // Throws std::invalid_argument for the rules of section 16.10.3 (options,
+    // anchors, memory; not with ceiling or compare).
+    void add_profiles(std::vector<ProfileAnchor> anchors, const ProfileOptions& options);
+    // After finish(): one GroupProfile per group (none without add_profiles).
+    std::vector<GroupProfile> take_profiles();
+
     const Genome& genome() const { return genome_; }
 
 private:
@@ -100,6 +111,8 @@ private:
     std::vector<Track> tracks_;
     std::vector<GroupStats> stats_;  // summed over the slots by finish()
     std::unique_ptr<UnitStore> units_;  // one shard per slot
+    std::vector<char> stores_units_;    // per group: its units are kept for a track (a file, or compare's rest)
+    std::unique_ptr<ProfileCollector> profiles_;  // add_profiles()
     // What one binning thread owns: its counts, and with a ceiling the current
     // cell's units (chrom, first bin, end bin), capped when the cell ends.
     struct CellUnit { uint32_t chrom, first, end; };

@@ -5,6 +5,7 @@
 #include "fragcov/genome.hpp"
 #include "fragcov/regions.hpp"
 #include "fragcov/options.hpp"
+#include "fragcov/profile.hpp"
 #include "fragcov/track_writer.hpp"
 #include "fragcov/exporter.hpp"
 #include "fragcov/fragment_file.hpp"

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "export/profile.hpp"
 #include "export/unit_store.hpp"
 #include "fragcov/exporter.hpp"
 
@@ -28,6 +29,7 @@ inline void GroupedExporter::add_unit(Slot& slot, int32_t group, uint32_t chrom,
     const uint64_t b = static_cast<uint64_t>(options_.bin_size);
     const uint32_t first = static_cast<uint32_t>(start / b), last = static_cast<uint32_t>((end - 1) / b) + 1;
     ++st.n_units;
+    if (profiles_) profiles_->add(slot.index, static_cast<size_t>(group), chrom, start, end);
     if (options_.ceiling) {
         slot.cell_units.push_back({chrom, first, last});  // capped with the cell's other units (flush_capped_cell)
         return;
@@ -40,6 +42,7 @@ inline void GroupedExporter::add_unit(Slot& slot, int32_t group, uint32_t chrom,
 // `regions` restricts the output and no record they can reach (smoothing
 // included) is inside one: that is the work a `regions` export skips.
 inline void GroupedExporter::store(Slot& slot, int32_t group, uint32_t chrom, uint32_t first_bin, uint32_t end_bin) {
+    if (!stores_units_[static_cast<size_t>(group)]) return;  // no track to write
     if (regions_.has_output) {
         const int64_t b = options_.bin_size, reach = options_.smooth_base.value_or(0);
         if (!regions_.output.overlaps(chrom, int64_t{first_bin} * b - reach, int64_t{end_bin} * b + reach)) return;

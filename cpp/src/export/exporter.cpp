@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "export/normalization.hpp"
+#include "export/profile.hpp"
 #include "export/unit_store.hpp"
 #include "export/writing.hpp"
 #include "output/bigwig_file.hpp"
@@ -34,8 +35,9 @@ std::vector<Track> tracks_of(std::vector<std::string> paths) {
     return tracks;
 }
 
-// docs/spec.md 4.1.2 and 14: every written track's path usable and distinct,
-// its norm_by total a number, a comparison's reference another group.
+// docs/spec.md 4.1.2 and 14: every written track's path usable and distinct
+// (an empty path: no file, Track), its norm_by total a number, a comparison's
+// reference another group.
 void check_tracks(const std::vector<Track>& tracks, bool compare) {
     std::unordered_set<std::string> seen;
     for (size_t g = 0; g < tracks.size(); ++g) {
@@ -47,13 +49,15 @@ void check_tracks(const std::vector<Track>& tracks, bool compare) {
                 throw std::invalid_argument("track " + std::to_string(g) + " has reference " +
                                             std::to_string(t.reference) + "; it must be -1 (the rest) or another "
                                             "group's index");
-            if (t.path.empty()) continue;  // binned for the others' rest only
         }
-        check_output_path(t.path);
-        if (!seen.insert(t.path).second)
-            throw std::invalid_argument("two tracks have the same output path '" + t.path + "'");
+        if (!t.path.empty()) {
+            check_output_path(t.path);
+            if (!seen.insert(t.path).second)
+                throw std::invalid_argument("two tracks have the same output path '" + t.path + "'");
+        }
         if (!(t.norm_by_total >= 0) || !std::isfinite(t.norm_by_total))
-            throw std::invalid_argument("the norm_by total of '" + t.path + "' must be a finite number >= 0");
+            throw std::invalid_argument("the norm_by total of track " + std::to_string(g) + " ('" + t.path +
+                                        "') must be a finite number >= 0");
     }
 }
 
@@ -75,7 +79,9 @@ GroupedExporter::GroupedExporter(Genome genome, Regions regions, ExportOptions o
             throw std::invalid_argument("chromosome " + genome_.name(c) + " has too many bins of " +
                                         std::to_string(options_.bin_size) + " bases");
     if (options_.format == OutputFormat::BigWig) check_bigwig_genome(genome_);
-    check_tracks(tracks_, options_.compare != CompareOperation::None);
+    const bool compare = options_.compare != CompareOperation::None;
+    check_tracks(tracks_, compare);
+    for (const Track& t : tracks_) stores_units_.push_back(compare || !t.path.empty());
     if (!options_.tempdir.empty() && access(options_.tempdir.c_str(), W_OK | X_OK) != 0)
         throw io_error("tempdir is not a writable directory:", options_.tempdir);
     slots_.resize(static_cast<size_t>(binning_threads(options_.n_jobs)));
@@ -97,9 +103,23 @@ int binning_threads(int64_t n_jobs) {
 
 GroupedExporter::~GroupedExporter() = default;
 
+void GroupedExporter::add_profiles(std::vector<ProfileAnchor> anchors, const ProfileOptions& options) {
+    if (options_.ceiling)
+        throw std::invalid_argument("profiles count every unit: they cannot be computed with a ceiling");
+    if (options_.compare != CompareOperation::None)
+        throw std::invalid_argument("profiles cannot be computed with comparison tracks");
+    profiles_ = std::make_unique<ProfileCollector>(genome_, std::move(anchors), options, tracks_.size(),
+                                                   slots_.size(), options_.memory_budget_bytes, options_.tempdir);
+}
+
+std::vector<GroupProfile> GroupedExporter::take_profiles() {
+    return profiles_ ? profiles_->take() : std::vector<GroupProfile>{};
+}
+
 // Writes the tracks on n_threads threads, each taking the next unwritten group
 // (largest first: a big group started last would leave the other threads idle
-// at the end; only the order of writing changes, not a byte), or the
+// at the end; only the order of writing changes, not a byte), then the
+// profiles' (group, chromosome) tasks (docs/spec.md section 16.10), or the
 // comparison tracks. A failure or `stop` ends the writing; the first error is
 // rethrown.
 void GroupedExporter::write_tracks(int n_threads, std::vector<std::unique_ptr<TrackWriter>>& out,
@@ -119,13 +139,19 @@ void GroupedExporter::write_tracks(int n_threads, std::vector<std::unique_ptr<Tr
     for (size_t g = 0; g < order.size(); ++g) order[g] = g;
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return stats_[a].n_units > stats_[b].n_units; });
-    parallel_for(order.size(), n_threads, [&](size_t k) {
-        const size_t g = order[k];
+    std::vector<double> denominators(tracks_.size());  // 0: an all-zero track (and profile)
+    for (size_t g = 0; g < tracks_.size(); ++g)
+        stats_[g].denominator = denominators[g] = std::max(0.0, denominator(options_, stats_[g], tracks_[g]));
+    const size_t n_profile_tasks = profiles_ ? profiles_->n_tasks() : 0;
+    parallel_for(order.size() + n_profile_tasks, n_threads, [&](size_t k) {
         if (stop_requested()) return;
         try {
-            const double denom = denominator(options_, stats_[g], tracks_[g]);
-            stats_[g].denominator = denom > 0 ? denom : 0;
-            out[g] = write_track(ctx, g, tracks_[g], denom, stop_requested);
+            if (k >= order.size())
+                return profiles_->run_task(k - order.size(), denominators, options_.scale_factor, stop_requested);
+            const size_t g = order[k];
+            if (!tracks_[g].path.empty())
+                out[g] = write_track(ctx, g, tracks_[g], denominator(options_, stats_[g], tracks_[g]),
+                                     stop_requested);
         } catch (...) {
             stop = true;
             throw;
@@ -136,7 +162,8 @@ void GroupedExporter::write_tracks(int n_threads, std::vector<std::unique_ptr<Tr
 std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& cancelled) {
     const int n_groups = static_cast<int>(tracks_.size());
     int n_threads = options_.n_jobs <= 0 ? processor_count() : options_.n_jobs;
-    n_threads = std::max(1, std::min(n_threads, n_groups));
+    const int n_tasks = std::max(n_groups, profiles_ ? static_cast<int>(profiles_->n_tasks()) : 0);
+    n_threads = std::max(1, std::min(n_threads, n_tasks));
     for (size_t g = 0; g < tracks_.size(); ++g) {  // every slot's counts
         stats_[g] = GroupStats{};
         for (const Slot& slot : slots_) add_counts(stats_[g], slot.stats[g]);
