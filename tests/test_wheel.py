@@ -18,9 +18,9 @@ Which files: $FRAGCOV_WHEELS (paths separated by os.pathsep; scripts/test.sh
 sets it) or $FRAGCOV_WHEEL (one), and $FRAGCOV_SDIST; else every
 dist/fragcov-<version>-*manylinux*.whl and dist/fragcov-<version>.tar.gz;
 without them these tests are skipped. Each wheel's Python is
-$FRAGCOV_PYTHON_<3XX> (e.g. FRAGCOV_PYTHON_313), else ~/.pyenv/versions/3.X.*,
-else python3.X on PATH (as scripts/build_wheel.sh finds them); a missing one
-fails the test. The fresh virtualenvs take their dependencies from PyPI (pip's
+$FRAGCOV_PYTHON_<3XX> (e.g. FRAGCOV_PYTHON_313), else pyenv's 3.X.*, else
+python3.X on PATH (as scripts/find_python.sh finds them); a missing one fails
+the test. The fresh virtualenvs take their dependencies from PyPI (pip's
 cache makes later runs quicker).
 """
 from __future__ import annotations
@@ -44,9 +44,11 @@ from helpers import (FIXTURE_CASES, REPO, compare_records, fixture_case_id, mode
 MODEL_CASES = [c for c in FIXTURE_CASES if c[:2] == ("smooth_tiny", "smooth4_bin10_cpm")]
 BIGWIG_MAGIC = 0x888FFC26
 DEMO_BIGWIGS = ["CD14 Mono.bw", "CD4 Naive.bw", "CD8 Memory.bw"]  # python/fragcov/data/demo/groups.tsv
-# README (Install) promises these Pythons and this floor: glibc 2.28 (RHEL/Rocky/Alma 8,
-# Debian 10, Ubuntu 20.04 and newer)
-PYTHONS = os.environ.get("FRAGCOV_WHEEL_PYTHONS", "3.10,3.11,3.12,3.13").split(",")
+# README (Install) promises wheels for these Pythons and this floor: glibc 2.28 (RHEL/Rocky/Alma 8,
+# Debian 10, Ubuntu 20.04 and newer). scripts/test.sh builds the wheels of the CPythons it finds
+# and names them in $FRAGCOV_WHEEL_PYTHONS (CI requires all four).
+PYTHONS = sorted(os.environ.get("FRAGCOV_WHEEL_PYTHONS", "3.10,3.11,3.12,3.13").split(","),
+                 key=lambda v: tuple(map(int, v.split("."))))
 FLOOR = "manylinux_2_28"
 
 
@@ -67,18 +69,24 @@ def _python_of(wheel: Path) -> str:
 
 
 def find_python(version: str) -> Path:
-    """The interpreter of CPython `version` ('3.13'), found as scripts/build_wheel.sh does."""
+    """The interpreter of CPython `version` ('3.13'), found as scripts/find_python.sh does:
+    $FRAGCOV_PYTHON_3XX, else pyenv's newest 3.X.* (pyenv on PATH or $PYENV_ROOT set), else
+    python3.X on PATH."""
     var = f"FRAGCOV_PYTHON_{version.replace('.', '')}"
     candidates = [os.environ[var]] if os.environ.get(var) else []
-    candidates += sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python"), reverse=True)
+    pyenv_root = os.environ.get("PYENV_ROOT")
+    if not pyenv_root and shutil.which("pyenv"):
+        pyenv_root = subprocess.run(["pyenv", "root"], stdout=subprocess.PIPE, text=True).stdout.strip()
+    if pyenv_root:
+        candidates += sorted(Path(pyenv_root).glob(f"versions/{version}.*/bin/python"), reverse=True)
     candidates += [shutil.which(f"python{version}")] if shutil.which(f"python{version}") else []
     for c in candidates:
         out = subprocess.run([str(c), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                              stdout=subprocess.PIPE, text=True)
         if out.returncode == 0 and out.stdout.strip() == version:
             return Path(c)
-    pytest.fail(f"no CPython {version} to test its wheel with: set {var}=/path/to/python{version} "
-                f"or install it (pyenv install {version})")
+    pytest.fail(f"no CPython {version} to test its wheel with: set {var}=/path/to/python{version}, put "
+                f"python{version} on PATH, or install it (pyenv install {version})")
 
 
 def _built(env_var: str, pattern: str) -> Path:
@@ -114,8 +122,14 @@ def _run(cmd, env=None, cwd=None, timeout=900) -> str:
 
 
 def _fresh_venv(path: Path, python=sys.executable) -> Path:
-    """A virtualenv of the interpreter `python` with no site packages; returns its bin/."""
-    _run([python, "-m", "venv", path])
+    """A virtualenv of the interpreter `python` with no site packages; returns its bin/. Where
+    `python` has no ensurepip (Debian without python3-venv, as scripts/python_env.sh allows), the
+    virtualenv is made without pip and this test's pip installs pip into it."""
+    has_ensurepip = subprocess.run([python, "-c", "import ensurepip"], capture_output=True).returncode == 0
+    _run([python, "-m", "venv", path] + ([] if has_ensurepip else ["--without-pip"]))
+    if not has_ensurepip:
+        _run([sys.executable, "-m", "pip", "--python", path / "bin" / "python", "install", "-q",
+              "--disable-pip-version-check", "pip"])
     return path / "bin"
 
 
@@ -146,7 +160,7 @@ def test_a_wheel_for_every_python():
     if not WHEELS:
         pytest.skip("no wheel in dist/: run scripts/build_wheel.sh")
     built = sorted({_python_of(w) for w in WHEELS}, key=lambda v: tuple(map(int, v.split("."))))
-    assert built == PYTHONS, f"wheels for {built}, README promises {PYTHONS}: run scripts/build_wheel.sh"
+    assert built == PYTHONS, f"wheels for {built}, expected {PYTHONS}: run scripts/build_wheel.sh"
 
 
 def test_wheel_name_and_contents(wheel):
@@ -337,6 +351,22 @@ def test_wheel_extension_needs_only_the_wheel_and_the_policy(wheel, wheel_env):
                    and not n.startswith(("linux-vdso", "/")) and not n.startswith("ld-linux")}
     assert from_system <= allowed, f"outside the {tag} policy: {sorted(from_system - allowed)}\n{ldd}"
     assert not from_wheel, ldd  # everything but the policy's libraries is linked statically
+
+
+def test_wheel_plot_extra_runs_the_readme_figure(wheel, wheel_env):
+    """`pip install 'fragcov-....whl[plot]'` brings what `fragcov plot` needs (README, quick start);
+    run last on this wheel's virtualenv, after the tests of the bare wheel."""
+    bindir, env, work = wheel_env
+    _run([bindir / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", "--only-binary=:all:",
+          f"{wheel}[plot]"], env=env)
+    demo = Path(_run([bindir / "python", "-I", "-c", "import fragcov; print(fragcov.datasets.demo('folder'))"],
+                     env=env, cwd=work).strip())
+    out = work / "tracks.png"
+    _run([bindir / "fragcov", "plot", demo / "fragments.tsv.gz", "--groups", demo / "groups.tsv",
+          "--chrom-sizes", demo / "chrom.sizes", "--region", "chr21:11,900,000-11,960,000", "--bin-size", "250",
+          "--genes", demo / "genes.gtf", "--highlight", "chr21:11,939,000-11,940,500", "--output", out],
+         env=env, cwd=work)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
 
 
 def test_sdist_builds_outside_the_repository(sdist, tmp_path):
