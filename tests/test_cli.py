@@ -126,7 +126,7 @@ def test_errors_exit_2_and_write_nothing(tmp_path, capsys):
     out = tmp_path / "o"
     assert main(["-q", "export-coverage", str(FRAGS), "--groups", str(GROUPS), "--chrom-sizes", str(SIZES),
                  "--out-dir", str(out), "--bin-size", "0"]) == 2
-    assert "bin_size must be >= 1" in capsys.readouterr().err
+    assert "--bin-size must be >= 1" in capsys.readouterr().err  # flags, not Python arguments
     assert not out.exists()
     assert main(["export-coverage", str(FRAGS), "--out-dir", str(out)]) == 2
     err = capsys.readouterr().err

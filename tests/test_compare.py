@@ -107,7 +107,7 @@ def test_rest_is_every_other_labelled_cell_not_only_the_selection(tmp_path):
         warnings.simplefilter("error")  # D gets no track, so nothing to warn about
         paths = run(tmp_path, selections="A")
     assert list(paths) == ["A"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["A.bedgraph"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["A.log2.bedgraph"]  # tag kept (14.1)
     check(paths, expected(groups=["A"]), "A vs rest")
     # the model with the rest restricted to the selection would differ
     narrow = model.comparison_tracks(CHROM_SIZES, DATA["chrom"], DATA["start"], DATA["end"],

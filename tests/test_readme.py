@@ -1,12 +1,9 @@
 """README.md's code runs as written: every ```python block and every ```bash
-block of `fragcov` commands, in order, in one folder that holds the files the
-README names, made from the bundled demo data:
-
-* fragments.tsv.gz: the demo's 10x fragment file (60 cells on chr21/chr22);
-* barcode_to_cluster.tsv: `barcode<TAB>cell_type<TAB>sample<TAB>ReadsInTSS` with
-  that header: the demo's cell types, a sample per cell (donor1/donor2 in
-  turn) and a made-up ReadsInTSS per cell;
-* hg38-blacklist.bed: two regions on chr21.
+block of `fragcov` commands, in order, in a copy of the bundled demo folder
+(python/fragcov/data/demo, `fragcov.datasets.demo("folder")`), as the README
+tells a newcomer to make it: the files the examples name (fragments.tsv.gz,
+barcode_to_cluster.tsv with `barcode<TAB>cell_type<TAB>sample<TAB>ReadsInTSS`,
+blacklist.bed) are shipped there, nothing is made up here.
 
 Blocks that set up or install (scripts/, pip, apt-get, conda, cmake) are
 named in SETUP_BLOCKS and not run here: scripts/test.sh and test_wheel.py run
@@ -42,6 +39,7 @@ SETUP_BLOCKS = {
     "find_package(fragcov": "test_cpp_package.py",
     "pip install": "scripts/test.sh",
     "fragcov plot python/fragcov/data/demo/": "test_plot.py::test_readme_figure_command (run from the repository)",
+    "cp -r": "the readme_folder fixture below (a copy of the demo folder)",
 }
 
 
@@ -74,16 +72,11 @@ def classify(lang: str, code: str) -> str:
 
 @pytest.fixture
 def readme_folder(tmp_path, monkeypatch):
-    import pandas as pd
-
-    shutil.copy(DEMO / "fragments.tsv.gz", tmp_path / "fragments.tsv.gz")
-    groups = pd.read_csv(DEMO / "groups.tsv", sep="\t", header=None, names=["barcode", "cell_type"])
-    groups["sample"] = ["donor1" if i % 2 == 0 else "donor2" for i in range(len(groups))]
-    groups["ReadsInTSS"] = [100 + 7 * i for i in range(len(groups))]
-    groups.to_csv(tmp_path / "barcode_to_cluster.tsv", sep="\t", index=False)
-    (tmp_path / "hg38-blacklist.bed").write_text("chr21\t5000000\t5010000\nchr21\t9000000\t9000500\n")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    folder = tmp_path / "demo-data"
+    shutil.copytree(DEMO, folder)  # README: cp -r "$(...demo("folder"))" demo-data
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("FRAGCOV_DATA_DIR", str(tmp_path / "cache"))  # fragcov.datasets.demo()'s .h5ad
+    return folder
 
 
 def test_every_block_is_run_or_set_aside():

@@ -8,8 +8,9 @@ from ._notices import FragcovWarning
 from ._genomes import resolve_chrom_sizes
 
 from ._import import import_fragments
+from ._read import read
 
-from . import ex, pp, pl  # noqa: E402  (SnapATAC2-style namespaces)
+from . import ex, pp, pl, datasets, genome  # noqa: E402  (SnapATAC2-style namespaces)
 
-__all__ = ["export_coverage", "compare_groups", "pl", "export_fragments", "import_fragments", "ex", "pp",
-           "set_quiet", "resolve_chrom_sizes", "FragcovWarning", "__version__"]
+__all__ = ["export_coverage", "compare_groups", "pl", "export_fragments", "import_fragments", "read", "ex", "pp",
+           "datasets", "genome", "set_quiet", "resolve_chrom_sizes", "FragcovWarning", "__version__"]

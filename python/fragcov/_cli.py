@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import inspect
 import logging
+import re
 import sys
 import traceback
 import warnings
 
 def _none_or_int(text: str):
     return None if text.lower() == "none" else int(text)
+
+
+def _whole_number(text: str) -> int:
+    """An integer, also written as a float with a whole value (2.7e9, as in deepTools' docs)."""
+    from ._options import as_size
+
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return as_size("value", float(text))
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
 
 
 def _none_or_str(text: str):
@@ -42,7 +57,7 @@ def _add_export_options(p: argparse.ArgumentParser, compare: bool = False) -> No
     p.add_argument("--normalization", type=_none_or_str, default=d["normalization"],
                    help="RPKM, CPM, BPM, RPGC, n_cells or none (default %(default)s)"
                         + ("; each side of a comparison by its own total" if compare else ""))
-    p.add_argument("--effective-genome-size", type=int, metavar="G",
+    p.add_argument("--effective-genome-size", type=_whole_number, metavar="G",
                    help="RPGC's effective genome size (e.g. 2913022398 for GRCh38)")
     p.add_argument("--scale-factor", type=float, default=d["scale_factor"],
                    help="multiply every value (default %(default)s)")
@@ -103,6 +118,14 @@ def _import_defaults() -> dict:
     return {k: v.default for k, v in inspect.signature(import_fragments).parameters.items()}
 
 
+def _add_kept_option(p: argparse.ArgumentParser) -> None:
+    d = _import_defaults()
+    p.add_argument("--min-kept-fraction", type=float, default=d["min_kept_fraction"], metavar="F",
+                   help="fragment-file input: fail when fewer than this fraction of a file's lines fit "
+                        "--chrom-sizes (the wrong genome, e.g. mm10 for human data); 0 keeps any fraction, "
+                        "e.g. to take only chr21 on purpose (default %(default)s)")
+
+
 def _add_shift_options(p: argparse.ArgumentParser) -> None:
     d = _import_defaults()
     p.add_argument("--shift-left", type=int, default=d["shift_left"],
@@ -144,7 +167,8 @@ def cmd_compare(a) -> dict:
                              "and --chrom-sizes (file or genome name such as hg38)")
         return compare_groups(a.input, a.groups, **_compare_kwargs(a), chrom_sizes=a.chrom_sizes,
                               min_num_fragments=a.min_num_fragments, is_paired=not a.single_end,
-                              shift_left=a.shift_left, shift_right=a.shift_right)
+                              shift_left=a.shift_left, shift_right=a.shift_right,
+                              min_kept_fraction=a.min_kept_fraction)
     return compare_groups(a.input, _groupby(a), **_compare_kwargs(a))
 
 
@@ -184,7 +208,8 @@ def cmd_export_coverage(a) -> dict:
                              "and --chrom-sizes (file or genome name such as hg38)")
         return export_coverage(inputs, a.groups, **_export_kwargs(a), chrom_sizes=a.chrom_sizes,
                                min_num_fragments=a.min_num_fragments, is_paired=not a.single_end,
-                               shift_left=a.shift_left, shift_right=a.shift_right, sample_sep=a.sample_sep)
+                               shift_left=a.shift_left, shift_right=a.shift_right, sample_sep=a.sample_sep,
+                               min_kept_fraction=a.min_kept_fraction)
     if len(a.input) > 1:
         return export_coverage(a.input, _groupby(a), **_export_kwargs(a))
     a.input = a.input[0]
@@ -249,7 +274,8 @@ def cmd_import_fragments(a):
                              groups=a.groups, sample_sep=a.sample_sep,
                              min_num_fragments=a.min_num_fragments, sorted_by_barcode=not a.unsorted,
                              whitelist=a.whitelist, chrM=tuple(a.chrm), tempdir=a.tempdir, n_jobs=a.n_jobs,
-                             shift_left=a.shift_left, shift_right=a.shift_right)
+                             shift_left=a.shift_left, shift_right=a.shift_right,
+                             min_kept_fraction=a.min_kept_fraction)
     print(f"wrote {a.output}: {adata.n_obs} cells")
 
 
@@ -264,10 +290,83 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line 'fragcov: error: ...' and exit status 2, like every other error."""
+    """argparse, but a usage error is one line 'fragcov: error: ...' and exit status 2, like every other error;
+    an unknown flag names the closest known one."""
 
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def parse_args(self, args=None, namespace=None):
+        ns, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = self.subcommands.get(getattr(ns, "command", None) or "")
+            known = _option_strings(self) + (_option_strings(command) if command is not None else [])
+            hints = [f"{x.split('=')[0]} (did you mean {match[0]}?)" if (match := difflib.get_close_matches(
+                     x.split("=")[0], known, n=1, cutoff=0.6)) else x for x in extras]
+            (command or self).error(f"unrecognized arguments: {' '.join(hints)}")
+        return ns
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+
+
+def _global_flags() -> argparse.ArgumentParser:
+    """-q/--quiet and --debug, accepted after the subcommand too (spec 10.6). SUPPRESS: when not
+    given there, the subcommand leaves the value given before it in place."""
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="no progress bars or log messages")
+    flags.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the Python traceback of an error")
+    return flags
+
+
+# Python argument -> flag, where the CLI's flag is not the argument's name in kebab case
+# (errors come from the Python API and name its arguments; the CLI speaks in flags, spec 10.5.3)
+_FLAG_OF_ARGUMENT = {
+    "sorted_by_barcode=False": "--unsorted", "sorted_by_barcode": "--unsorted",
+    "is_paired=False": "--single-end", "is_paired": "--single-end",
+    "chrM": "--chrm", "fragment_file": "FRAGMENTS", "adata": "INPUT",
+}
+
+
+def in_flags(message: str, parser: argparse.ArgumentParser | None) -> str:
+    """An error message of the Python API in the words of the command line: ``name=value`` and
+    ``snake_case`` argument names become the subcommand's flags (``normalization=None`` ->
+    ``--normalization none``, ``effective_genome_size`` -> ``--effective-genome-size``)."""
+    if parser is None:
+        return message
+    flags = {}
+    for action in parser._actions:
+        longs = [o for o in action.option_strings if o.startswith("--")]
+        if longs:
+            flags[action.dest] = longs[0]
+
+    def value_text(v: str) -> str:
+        v = v.strip("'\"")
+        return "none" if v == "None" else v
+
+    def replace(m: re.Match) -> str:
+        word, value = m.group(1), m.group(3)
+        after = message[m.end():m.end() + 2]
+        if m.group(2) is None and after[:1] in tuple("./-") and after[1:].isalnum():
+            return m.group(0)  # part of a file name
+        if m.group(0) in _FLAG_OF_ARGUMENT:
+            return _FLAG_OF_ARGUMENT[m.group(0)]
+        if word in _FLAG_OF_ARGUMENT and value is None:
+            return _FLAG_OF_ARGUMENT[word]
+        flag = flags.get(word)
+        if flag is None or (value is None and m.group(2) is None and "_" not in word):
+            return m.group(0)  # an ordinary word (e.g. "groups"), not an argument
+        if value is None:
+            return flag
+        if value in ("True", "False") and word in flags:
+            return flag
+        return f"{flag} {value_text(value)}"
+
+    message = re.sub(r"(?<![\w./'-])([A-Za-z][A-Za-z0-9_]*)(=('[^']*'|\"[^\"]*\"|[^\s,;)]+)?)?", replace, message)
+    return re.sub(r"(?<![\w'])None\b", "none", message)  # the flags' spelling of None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -279,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or log messages")
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.subcommands = sub.choices  # name -> subparser, for messages in its flags
+    _add = sub.add_parser
+    sub.add_parser = lambda name, **kw: _add(name, parents=[_global_flags()], **kw)
 
     p = sub.add_parser("export-coverage", help="write one coverage track per group",
                        description="Write one coverage track per cell group from an .h5ad/.h5ads file or "
@@ -295,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fragment-file input: drop barcodes with fewer fragments, as import does (default: keep "
                         "every barcode of --groups, which already names the cells; a threshold reads the file twice)")
     _add_shift_options(p)
+    _add_kept_option(p)
     _add_export_options(p)
     p.set_defaults(func=cmd_export_coverage)
 
@@ -314,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-num-fragments", type=int, default=None,
                    help="fragment-file input: drop barcodes with fewer fragments (default: keep every barcode)")
     _add_shift_options(p)
+    _add_kept_option(p)
     _add_export_options(p, compare=True)
     p.set_defaults(func=cmd_compare)
 
@@ -381,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chrm", nargs="+", default=list(d["chrM"]),
                    help="mitochondrial chromosome names (default: %(default)s)")
     _add_shift_options(p)
+    _add_kept_option(p)
     p.add_argument("--tempdir", help="folder for the sort files of --unsorted input (default: system temp folder)")
     p.add_argument("--n-jobs", type=int, default=d["n_jobs"],
                    help="BGZF decompression threads, and parsing threads with --whitelist; <= 0 for all cores "
@@ -416,8 +521,10 @@ def main(argv=None) -> int:
 
 
 def _run(argv, debug: bool) -> int:
+    parser = build_parser()
+    args = None
     try:
-        args = build_parser().parse_args(argv)
+        args = parser.parse_args(argv)
         from ._settings import set_quiet
 
         if args.quiet:
@@ -429,6 +536,8 @@ def _run(argv, debug: bool) -> int:
         if debug:
             traceback.print_exc()
         message = " ".join(str(err).split()) or type(err).__name__  # one line
+        if not isinstance(err, UsageError) and args is not None:
+            message = in_flags(message, parser.subcommands.get(args.command))
         print(f"fragcov: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -39,6 +39,20 @@ def comparison_plan(names: list[str], selections, reference) -> tuple[list[str],
     return chosen, [ref if n in written else -1 for n in names]
 
 
+def comparison_suffix(suffix, operation: str):
+    """The file suffix of a comparison track always starts with the operation's tag (spec 14.1), so
+    that comparison tracks never take the names of export_coverage's tracks in the same folder:
+    None -> ".log2.bw"; ".bedgraph.gz" -> ".log2.bedgraph.gz"; ".log2.bw" stays."""
+    if suffix is None:
+        return f".{operation}.bw"
+    if not isinstance(suffix, str):
+        return suffix  # output_paths names the type error
+    tag = f".{operation}"
+    if suffix.lower().startswith(tag + ".") or suffix.lower() == tag:
+        return suffix
+    return tag + (suffix if suffix.startswith(".") or not suffix else "." + suffix)
+
+
 def comparison_result(names, written, references, stats, paths, options) -> dict:
     """Warn about empty comparison tracks (section 14.4) and return {group: path}."""
     by_name = dict(zip(names, zip(stats, references)))
@@ -86,6 +100,7 @@ def compare_groups(
     is_paired=True,
     shift_left=0,
     shift_right=0,
+    min_kept_fraction=0.01,
 ) -> dict:
     """Write one comparison track per group: the group against the rest of the cells, or against one group.
 
@@ -115,7 +130,9 @@ def compare_groups(
         Applied to each side with its own total: ``"CPM"`` (default), ``"RPKM"``,
         ``"BPM"``, ``"RPGC"``, ``"n_cells"`` or ``None``.
     suffix
-        Default ``".<operation>.bw"``; ``.bedgraph`` (+ ``.gz``/``.zst``) for text.
+        Default ``".<operation>.bw"``; ``.bedgraph`` (+ ``.gz``/``.zst``) for text. The
+        operation's tag is always kept: ``suffix=".bw"`` writes ``A.log2.bw``, so comparison
+        tracks never overwrite the tracks of ``export_coverage`` in the same folder.
     other parameters
         As :func:`fragcov.export_coverage`; smoothing is applied to each side
         before the comparison.
@@ -130,8 +147,7 @@ def compare_groups(
     if not isinstance(operation, str) or operation.lower() not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}: use 'log2', 'ratio' or 'difference'")
     operation = operation.lower()
-    if suffix is None:
-        suffix = f".{operation}.bw"
+    suffix = comparison_suffix(suffix, operation)
     return _export(
         adata, groupby, selections, bin_size=bin_size, blacklist=blacklist, normalization=normalization,
         include_for_norm=include_for_norm, exclude_for_norm=exclude_for_norm, min_frag_length=min_frag_length,
@@ -141,4 +157,4 @@ def compare_groups(
         effective_genome_size=effective_genome_size, norm_by=None, scale_factor=scale_factor, ceiling=ceiling,
         max_cells=None, random_state=0, split_by=None, regions=regions, chrom_sizes=chrom_sizes,
         min_num_fragments=min_num_fragments, is_paired=is_paired, shift_left=shift_left, shift_right=shift_right,
-        compare=operation, reference=reference, pseudocount=pseudocount)
+        min_kept_fraction=min_kept_fraction, compare=operation, reference=reference, pseudocount=pseudocount)

@@ -56,6 +56,7 @@ def export_coverage(
     shift_left=0,
     shift_right=0,
     sample_sep="#",
+    min_kept_fraction=0.01,
 ) -> dict:
     """Export one genome coverage track (bigWig or bedGraph) per cell group.
 
@@ -167,6 +168,11 @@ def export_coverage(
         holding all fragments with ``sample#barcode`` barcodes.
     sample_sep
         Separator of ``sample#barcode`` cell names (several fragment files).
+    min_kept_fraction
+        Fragment-file input: a file of which fewer than this fraction of the lines fit
+        ``chrom_sizes`` (the others on chromosomes it lacks, or past their ends) is an error before
+        any output: ``chrom_sizes`` is then almost surely the wrong genome. Default 0.01; ``0``
+        keeps any fraction (e.g. to take only chr21 of a whole-genome file on purpose).
 
     Returns
     -------
@@ -182,15 +188,15 @@ def export_coverage(
         effective_genome_size=effective_genome_size, norm_by=norm_by, scale_factor=scale_factor, ceiling=ceiling,
         max_cells=max_cells, random_state=random_state, split_by=split_by, regions=regions,
         chrom_sizes=chrom_sizes, min_num_fragments=min_num_fragments, is_paired=is_paired, shift_left=shift_left,
-        shift_right=shift_right, sample_sep=sample_sep)
+        shift_right=shift_right, sample_sep=sample_sep, min_kept_fraction=min_kept_fraction)
 
 
 def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, include_for_norm, exclude_for_norm,
             min_frag_length, max_frag_length, counting_strategy, smooth_base, out_dir, prefix, suffix,
             output_format, compression, compression_level, tempdir, n_jobs, effective_genome_size, norm_by,
             scale_factor, ceiling, max_cells, random_state, split_by, regions, chrom_sizes, min_num_fragments,
-            is_paired, shift_left, shift_right, sample_sep="#", compare=None, reference=None,
-            pseudocount=None) -> dict:
+            is_paired, shift_left, shift_right, sample_sep="#", min_kept_fraction=0.01, compare=None,
+            reference=None, pseudocount=None) -> dict:
     """export_coverage, and with ``compare`` (an operation name) compare_groups (docs/spec.md section 14)."""
 
     # ---- every check that can fail comes before any file is touched ----------
@@ -216,7 +222,7 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
 
     # a fragment file is its own Source (its cells: the barcodes of groupby); all else is as for AnnData input
     fragment_options = dict(chrom_sizes=chrom_sizes, min_num_fragments=min_num_fragments, is_paired=is_paired,
-                            shift_left=shift_left, shift_right=shift_right)
+                            shift_left=shift_left, shift_right=shift_right, min_kept_fraction=min_kept_fraction)
     inputs = fragment_inputs(adata)
     if inputs is not None:
         source = open_fragment_file(inputs, groupby, n_jobs=n_jobs, whole_cells=options.ceiling is not None,
@@ -270,7 +276,12 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
             finally:
                 bar.close()
 
-        log.info("exporting %d %s track(s) to %s", len(tracks.keys), _format_name(options), os.fspath(out_dir))
+        if compare is None:
+            log.info("exporting %d %s track(s) to %s", len(tracks.keys), _format_name(options), os.fspath(out_dir))
+        else:  # the reference group is binned but gets no track
+            log.info("writing %d %s comparison track(s) (%s, each group vs %s) to %s", len(written),
+                     _format_name(options), compare, "the rest" if reference is None else repr(str(reference)),
+                     os.fspath(out_dir))
         try:
             stats = _core.export_coverage(
                 chrom_names=source.names,

@@ -58,6 +58,7 @@ class ReaderSettings:
     shift_left: int
     shift_right: int
     n_threads: int
+    min_kept_fraction: float = 0.01  # check_kept
 
     @property
     def kind(self) -> str:
@@ -71,7 +72,7 @@ class ReaderSettings:
 
 
 def reader_settings(chrom_sizes, *, is_paired=True, shift_left=0, shift_right=0, chrM=("chrM", "M"),
-                    n_jobs=8) -> ReaderSettings:
+                    n_jobs=8, min_kept_fraction=0.01) -> ReaderSettings:
     if chrom_sizes is None:
         raise ValueError("a fragment file needs chrom_sizes: a genome name such as 'hg38', a dict "
                          "{chromosome: length} or a chrom.sizes file")
@@ -90,11 +91,43 @@ def reader_settings(chrom_sizes, *, is_paired=True, shift_left=0, shift_right=0,
         shift_left=_check_int("shift_left", shift_left, -(2**31) + 1, 2**31 - 1),
         shift_right=_check_int("shift_right", shift_right, -(2**31) + 1, 2**31 - 1),
         n_threads=_check_int("n_jobs", n_jobs, -(2**31), 2**31 - 1),
+        min_kept_fraction=_check_fraction("min_kept_fraction", min_kept_fraction),
     )
 
 
+def _check_fraction(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number from 0 to 1, got {value!r}")
+    if not 0 <= float(value) <= 1:
+        raise ValueError(f"{name} must lie between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def check_kept(path, stats: dict, settings: ReaderSettings) -> None:
+    """docs/spec.md 8.21: a file of which almost every line is skipped for the genome (a chromosome
+    not in chrom_sizes, or a start past its end) was read with the wrong chrom_sizes; that is an
+    error, before any output, unless min_kept_fraction allows it (0 turns the check off)."""
+    lines, unknown, past = stats["lines"], stats["unknown_chrom"], stats["past_chrom_end"]
+    if not lines or not unknown + past or lines - unknown - past >= settings.min_kept_fraction * lines:
+        return
+    kept = lines - unknown - past
+    parts = []
+    if unknown:
+        parts.append(f"{unknown:,} on chromosomes not in chrom_sizes")
+    if past:
+        parts.append(f"{past:,} past their chromosome's end (first: line {stats['first_past_chrom_end_line']}, "
+                     f"{stats['first_past_chrom_end']})")
+    given = ", ".join(settings.names[:4]) + (", ..." if len(settings.names) > 4 else "")
+    raise ValueError(
+        f"{path}: only {kept:,} of {lines:,} fragment lines ({100 * kept / lines:.2g}%) fit chrom_sizes "
+        f"({len(settings.names)} chromosome(s): {given}); {' and '.join(parts)}. chrom_sizes is probably not the "
+        "genome the fragments were aligned to (e.g. mm10 for human data), or names the chromosomes differently "
+        "('1' vs 'chr1'). If you meant to keep only these chromosomes, pass min_kept_fraction=0.")
+
+
 def warn_skipped(path, stats: dict, settings: ReaderSettings, stacklevel: int = 3) -> None:
-    """Warnings for the fragments the reader left out (docs/spec.md section 8)."""
+    """Warnings for the fragments the reader left out (docs/spec.md section 8), after check_kept."""
+    check_kept(path, stats, settings)
     if stats["past_chrom_end"]:
         notices.warn(
             f"{path}: {stats['past_chrom_end']:,} fragment(s) start at or past the end of their chromosome in "
@@ -423,10 +456,10 @@ class FragmentFileSource(Source):
                         "give the table a sample column or write its barcodes as sample#barcode")
             seen[rows] = k
             yield chunk
-        for k in sorted(stats):  # per-file warnings, in file order
-            warn_skipped(self.inputs[k].path, stats[k], self.settings, stacklevel=4)
-        if not self._report_done:
+        if not self._report_done:  # first: "no fragment at all" (13.7) is the more precise error
             self._report(seen >= 0, self._obs.index)
+        for k in sorted(stats):  # per-file errors (8.21) and warnings, in file order
+            warn_skipped(self.inputs[k].path, stats[k], self.settings, stacklevel=4)
 
     def _report(self, present: np.ndarray, names) -> None:
         """docs/spec.md 13.7: the table-vs-file barcode match report."""
@@ -553,13 +586,14 @@ class FragmentFileSource(Source):
 
 
 def open_fragment_file(inputs, groupby, *, chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right,
-                       n_jobs, whole_cells=False, tempdir=None, sample_sep="#") -> FragmentFileSource:
+                       n_jobs, whole_cells=False, tempdir=None, sample_sep="#",
+                       min_kept_fraction=0.01) -> FragmentFileSource:
     """export_coverage's fragment-file input. min_num_fragments=None means 0: the groups table
     already chooses the cells (docs/spec.md section 13)."""
     if not isinstance(inputs, list):
         inputs = fragment_inputs(inputs)
     settings = reader_settings(chrom_sizes, is_paired=is_paired, shift_left=shift_left, shift_right=shift_right,
-                               n_jobs=n_jobs)
+                               n_jobs=n_jobs, min_kept_fraction=min_kept_fraction)
     minimum = 0 if min_num_fragments is None else _check_int("min_num_fragments", min_num_fragments, 0, 2**63 - 1)
     table, column = barcode_table(groupby)
     return FragmentFileSource(inputs, table, column, settings, minimum, whole_cells=whole_cells, tempdir=tempdir,
@@ -568,7 +602,8 @@ def open_fragment_file(inputs, groupby, *, chrom_sizes, min_num_fragments, is_pa
 
 def reject_fragment_file_options(**options) -> None:
     """export_coverage's fragment-file keywords given for an AnnData input."""
-    defaults = dict(chrom_sizes=None, min_num_fragments=None, is_paired=True, shift_left=0, shift_right=0)
+    defaults = dict(chrom_sizes=None, min_num_fragments=None, is_paired=True, shift_left=0, shift_right=0,
+                    min_kept_fraction=0.01)
     given = [k for k, v in options.items() if (v is not None if defaults[k] is None else v != defaults[k])]
     if given:
         raise ValueError(f"{', '.join(given)} only apply when adata is a fragment file (an AnnData already "

@@ -38,7 +38,8 @@ from pathlib import Path
 from . import _notices as notices
 from . import _core
 from ._atomic import atomic_output
-from ._fragment_file import reader_settings, warn_skipped
+from ._fragment_file import check_kept, reader_settings, warn_skipped
+from ._outputs import file_in_the_way
 from ._h5ad_fragments import open_backed, to_anndata, write_h5ad
 
 __all__ = ["import_fragments"]
@@ -61,6 +62,9 @@ def _check_input(path: Path):
 
 def _check_output(path: Path):
     parent = path.parent if str(path.parent) else Path(".")
+    blocking = file_in_the_way(parent)
+    if blocking is not None:
+        raise NotADirectoryError(f"cannot write {str(path)!r}: {str(blocking)!r} is a file, not a folder")
     if not parent.is_dir():
         raise FileNotFoundError(
             f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist (create it first)"
@@ -128,6 +132,7 @@ def import_fragments(
     shift_right: int = 0,
     groups=None,
     sample_sep: str = "#",
+    min_kept_fraction: float = 0.01,
 ):
     """Import a fragment file into an AnnData in SnapATAC2's layout.
 
@@ -211,6 +216,12 @@ def import_fragments(
         ``end += shift_right`` (ArchR's +4/-5 is ``shift_left=4, shift_right=-5``).
         A fragment left with length <= 0 or a start below 0 is dropped; a
         warning counts them.
+    min_kept_fraction
+        A file of which fewer than this fraction of the lines fit ``chrom_sizes``
+        (the others are on chromosomes it lacks, or start past their ends) is an
+        error, before any output: ``chrom_sizes`` is then almost surely not the
+        file's genome (``"mm10"`` for human data). Default 0.01; ``0`` keeps
+        any fraction, e.g. to import only chr21 of a whole-genome file on purpose.
 
     Returns
     -------
@@ -226,7 +237,8 @@ def import_fragments(
         folder does not exist.
     ValueError
         Bad ``chrom_sizes`` or arguments, malformed lines (the message names the
-        file and line number), unsorted input with ``sorted_by_barcode=True``.
+        file and line number), unsorted input with ``sorted_by_barcode=True``,
+        a file that hardly fits ``chrom_sizes`` (``min_kept_fraction``).
 
     Warns
     -----
@@ -294,7 +306,7 @@ def import_fragments(
         raise ValueError("the output files in 'file' must be distinct")
 
     settings = reader_settings(chrom_sizes, is_paired=is_paired, shift_left=shift_left, shift_right=shift_right,
-                               chrM=chrM, n_jobs=n_jobs)
+                               chrM=chrM, n_jobs=n_jobs, min_kept_fraction=min_kept_fraction)
     min_num_fragments = _positive_int("min_num_fragments", min_num_fragments, 0)
     chunk_size = _positive_int("chunk_size", chunk_size, 1)
     if tempdir is not None and not Path(tempdir).is_dir():
@@ -321,6 +333,7 @@ def import_fragments(
         else:
             with atomic_output(out) as tmp:
                 n_cells = write_h5ad(tmp, cells, settings, obs_hook)
+                check_kept(inp, cells.stats(), settings)  # before the file takes its name
         stats = cells.stats()
         warn_skipped(inp, stats, settings)
         if n_cells == 0:

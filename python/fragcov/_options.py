@@ -36,6 +36,16 @@ def as_int(name: str, value, *, allow_none: bool = False) -> int | None:
     return value
 
 
+def as_size(name: str, value, *, allow_none: bool = False) -> int | None:
+    """as_int, but a float with a whole value is accepted too (``2.7e9``: genome sizes are
+    written that way, e.g. deepTools' effective genome sizes), docs/spec.md 1.3.22."""
+    if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+        if not np.isfinite(value) or not float(value).is_integer():
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        value = int(value)
+    return as_int(name, value, allow_none=allow_none)
+
+
 def codec_of_suffix(suffix: str) -> str | None:
     """'gzip' / 'zstandard' when ``suffix`` ends in a codec extension, else None."""
     s = suffix.lower()
@@ -82,7 +92,7 @@ def export_options(*, bin_size, normalization, min_frag_length, max_frag_length,
     o.tempdir = "" if tempdir is None else os.fspath(tempdir)
     o.n_jobs = as_int("n_jobs", n_jobs)
     o.memory_budget_bytes = settings.memory_budget_bytes
-    o.effective_genome_size = as_int("effective_genome_size", effective_genome_size, allow_none=True)
+    o.effective_genome_size = as_size("effective_genome_size", effective_genome_size, allow_none=True)
     o.norm_by = norm_by is not None
     o.scale_factor = as_float("scale_factor", scale_factor)
     o.ceiling = as_int("ceiling", ceiling, allow_none=True)

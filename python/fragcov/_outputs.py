@@ -50,10 +50,22 @@ def output_paths(out_dir, prefix, groups: list[str], suffix, keys=None) -> tuple
     out_path = Path(out_dir_str)
     if out_path.exists() and not out_path.is_dir():
         raise NotADirectoryError(f"out_dir '{out_path}' exists and is not a directory")
+    blocking = file_in_the_way(out_path)
+    if blocking is not None:
+        raise NotADirectoryError(f"out_dir '{out_path}' cannot be created: '{blocking}' is a file, not a folder")
     paths = [os.path.join(out_dir_str, n) for n in names]
     for p in paths:
         _core.check_output_path(p)
     return out_path, paths
+
+
+def file_in_the_way(path: Path) -> Path | None:
+    """What stands where the folder `path` should be: `path` itself or its nearest existing
+    ancestor, when that is not a folder (`afile/sub` with `afile` a file); else None."""
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return None if p.is_dir() else p
 
 
 class OutDir:

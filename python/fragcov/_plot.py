@@ -314,6 +314,8 @@ def tracks(source, region, groups=None, *, groupby=None, genes=None, highlight=N
         if fmt is None:
             raise ValueError(f"cannot tell the figure format of {os.fspath(output)!r}: use a .png, .pdf or .svg "
                              "file name")
+    if isinstance(source, (str, os.PathLike)) and not os.path.exists(source):
+        raise FileNotFoundError(f"source not found: '{os.fspath(source)}'")
     _require("matplotlib")
     # a bare Figure (no pyplot): drawn headless whatever the session's backend; Jupyter shows it when returned
     from matplotlib.figure import Figure
