@@ -18,6 +18,9 @@ namespace py = pybind11;
 using namespace fragcov;
 
 void bind_fragment_file(py::module_& m);  // fragment_file_bindings.cpp
+void bind_profiles(py::module_& m);       // profile_bindings.cpp
+void add_profiles(GroupedExporter& exporter, const py::tuple& profile);
+py::list take_profiles(GroupedExporter& exporter, const py::tuple& profile);
 
 namespace {
 
@@ -143,12 +146,12 @@ bool check_signals() {
     return PyErr_CheckSignals() != 0;  // a KeyboardInterrupt is now pending
 }
 
-py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint64_t> chrom_lengths,
+py::object export_coverage(std::vector<std::string> chrom_names, std::vector<uint64_t> chrom_lengths,
                          py::iterable chunks, std::vector<std::string> output_paths, py::tuple blacklist,
                          py::object include_for_norm, py::tuple exclude_for_norm, const ExportOptions& options,
                          std::optional<std::vector<uint64_t>> n_cells,
                          std::optional<std::vector<double>> norm_by_totals, py::object regions_out,
-                         std::optional<std::vector<int32_t>> references) {
+                         std::optional<std::vector<int32_t>> references, py::object profile) {
     Genome genome(std::move(chrom_names), std::move(chrom_lengths));
     Regions regions;
     regions.blacklist = to_index(genome.size(), blacklist);
@@ -170,6 +173,7 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
         for (size_t g = 0; g < n_tracks; ++g) tracks[g].reference = (*references)[g];
 
     GroupedExporter exporter(std::move(genome), std::move(regions), options, std::move(tracks));
+    if (!profile.is_none()) add_profiles(exporter, profile.cast<py::tuple>());
     try {
         // Phase 1 (docs/spec.md section 7.2): this thread takes chunks from
         // Python (which needs the GIL) while binning_slots() workers read and
@@ -221,6 +225,7 @@ py::list export_coverage(std::vector<std::string> chrom_names, std::vector<uint6
         d["reference_denominator"] = s.reference_denominator;
         out.append(d);
     }
+    if (!profile.is_none()) return py::make_tuple(out, take_profiles(exporter, profile.cast<py::tuple>()));
     return out;
 }
 
@@ -318,9 +323,12 @@ PYBIND11_MODULE(_core, m) {
           py::arg("chunks"), py::arg("output_paths"), py::arg("blacklist"), py::arg("include_for_norm"),
           py::arg("exclude_for_norm"), py::arg("options"), py::arg("n_cells") = py::none(),
           py::arg("norm_by_totals") = py::none(), py::arg("regions") = py::none(),
-          py::arg("references") = py::none(),
+          py::arg("references") = py::none(), py::arg("profile") = py::none(),
           "Bin, normalise, smooth and write one coverage track per group (see fragcov.export_coverage); with "
-          "options.compare, one comparison track per group with a path, against references[g] (-1: the rest).");
+          "options.compare, one comparison track per group with a path, against references[g] (-1: the "
+          "rest); with `profile` ((chroms, positions, minus, upstream, downstream, bin_size)), also every "
+          "group's profile around the anchors (docs/spec.md section 16): returns (stats, [(values, "
+          "tss_centre, tss_flank), ...]).");
 
     auto output_file = py::class_<PyOutputFile>(m, "OutputFile",
                              "A file written under a temporary name, optionally gzip/zstd-compressed, and "
@@ -394,4 +402,5 @@ PYBIND11_MODULE(_core, m) {
         "The level a codec will use: `level` checked against its range, or its default (0 for 'none').");
 
     bind_fragment_file(m);
+    bind_profiles(m);
 }

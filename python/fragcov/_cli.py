@@ -1,5 +1,5 @@
-"""Command line: ``fragcov export-coverage | compare | plot | export-fragments | import-fragments | demo``
-(also ``python -m fragcov``); docs/spec.md section 10."""
+"""Command line: ``fragcov export-coverage | compare | profile | plot | export-fragments | import-fragments |
+demo`` (also ``python -m fragcov``); docs/spec.md sections 10, 14.7, 15.5, 16.9."""
 from __future__ import annotations
 
 import argparse
@@ -170,6 +170,115 @@ def cmd_compare(a) -> dict:
                               shift_left=a.shift_left, shift_right=a.shift_right,
                               min_kept_fraction=a.min_kept_fraction)
     return compare_groups(a.input, _groupby(a), **_compare_kwargs(a))
+
+
+def _add_profile_options(p: argparse.ArgumentParser) -> None:
+    """The flags of fragcov.profile (docs/spec.md section 16.9), with its defaults."""
+    from ._profile import profile
+
+    d = {k: v.default for k, v in inspect.signature(profile).parameters.items()}
+    p.add_argument("--anchors", nargs="+", required=True, metavar="ANCHORS",
+                   help="BED file (strand from column 6), GTF/GFF3 file (one anchor per gene, at its TSS), or "
+                        "chrom:start-end region strings")
+    p.add_argument("--upstream", type=int, default=d["upstream"],
+                   help="bases before the anchor, a multiple of --bin-size (default %(default)s)")
+    p.add_argument("--downstream", type=int, default=d["downstream"],
+                   help="bases from the anchor on, a multiple of --bin-size (default %(default)s)")
+    p.add_argument("--reference-point", default=d["reference_point"],
+                   help="anchor base of a BED interval: center, start (TSS: 5' end on its strand) or end (TES) "
+                        "(default %(default)s); gene annotations always give the TSS")
+    p.add_argument("--matrix", metavar="FILE.gz", help="write deepTools' computeMatrix file (plotHeatmap, "
+                                                        "plotProfile read it)")
+    p.add_argument("--plot", metavar="FIGURE", help="mean profile of each group (.png, .pdf or .svg)")
+    p.add_argument("--enrichment", action="store_true",
+                   help="--plot: divide each line by its mean in the window's outermost 100 bases (ArchR's TSS "
+                        "enrichment curve)")
+    p.add_argument("--heatmap", metavar="FIGURE", help="one heatmap panel per group (.png, .pdf or .svg)")
+    p.add_argument("--bin-size", type=int, default=d["bin_size"], help="bin width in bases (default %(default)s)")
+    p.add_argument("--blacklist", help="BED file of regions to drop")
+    p.add_argument("--normalization", type=_none_or_str, default=d["normalization"],
+                   help="CPM, RPKM, BPM, RPGC, n_cells or none, each group by its own total (default %(default)s)")
+    p.add_argument("--effective-genome-size", type=_whole_number, metavar="G",
+                   help="RPGC's effective genome size (e.g. 2913022398 for GRCh38)")
+    p.add_argument("--scale-factor", type=float, default=d["scale_factor"],
+                   help="multiply every value (default %(default)s)")
+    p.add_argument("--include-for-norm", nargs="+", metavar="REGION",
+                   help="BED file or chrom:start-end regions counted for normalization")
+    p.add_argument("--exclude-for-norm", nargs="+", metavar="REGION",
+                   help="BED file or chrom:start-end regions not counted for normalization")
+    p.add_argument("--min-frag-length", type=_none_or_int, default=d["min_frag_length"],
+                   help="drop paired-end fragments shorter than this (default %(default)s)")
+    p.add_argument("--max-frag-length", type=_none_or_int, default=d["max_frag_length"],
+                   help="drop paired-end fragments longer than this (default %(default)s; 'none' for no limit)")
+    p.add_argument("--counting-strategy", choices=["fragment", "insertion"], default=d["counting_strategy"],
+                   help="count Tn5 insertion sites or whole fragments (default %(default)s)")
+    _add_track_options(p, d)
+    p.add_argument("--tempdir", help="folder for spill files (default: system temp folder)")
+    p.add_argument("--n-jobs", type=int, default=d["n_jobs"], help="threads, <= 0 for all cores (default %(default)s)")
+
+
+def _check_profile_outputs(a) -> None:
+    """Every output of `fragcov profile` is usable before the input is read (docs/spec.md 16.9)."""
+    import os
+
+    from . import _core
+    from ._profile_plot import _figure_format
+
+    if not (a.matrix or a.plot or a.heatmap):
+        raise UsageError("give at least one of --matrix FILE.gz, --plot FIGURE, --heatmap FIGURE")
+    for flag, path in (("--matrix", a.matrix), ("--plot", a.plot), ("--heatmap", a.heatmap)):
+        if path is None:
+            continue
+        if flag == "--matrix":
+            _core.check_output_path(path)
+        else:
+            _figure_format(path)
+        folder = os.path.dirname(path) or "."
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"{flag}: folder '{folder}' does not exist")
+
+
+def cmd_profile(a):
+    from ._profile import profile
+
+    _check_profile_outputs(a)
+    kw = dict(upstream=a.upstream, downstream=a.downstream, bin_size=a.bin_size,
+              reference_point=a.reference_point, counting_strategy=a.counting_strategy,
+              normalization=a.normalization, selections=a.selections, blacklist=a.blacklist,
+              include_for_norm=_regions(a.include_for_norm), exclude_for_norm=_regions(a.exclude_for_norm),
+              min_frag_length=a.min_frag_length, max_frag_length=a.max_frag_length,
+              effective_genome_size=a.effective_genome_size, norm_by=a.norm_by, scale_factor=a.scale_factor,
+              max_cells=a.max_cells, random_state=a.random_state, split_by=a.split_by, tempdir=a.tempdir,
+              n_jobs=a.n_jobs)
+    anchors = a.anchors[0] if len(a.anchors) == 1 else a.anchors
+    inputs = _fragment_inputs(a.input)
+    if inputs is not None:
+        if not a.groups or not a.chrom_sizes:
+            raise UsageError("a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
+                             "and --chrom-sizes (file or genome name such as hg38)")
+        result = profile(inputs, a.groups, anchors, **kw, chrom_sizes=a.chrom_sizes,
+                         min_num_fragments=a.min_num_fragments, is_paired=not a.single_end,
+                         shift_left=a.shift_left, shift_right=a.shift_right, sample_sep=a.sample_sep,
+                         min_kept_fraction=a.min_kept_fraction)
+    else:
+        if len(a.input) == 1:
+            a.input = a.input[0]
+        result = profile(a.input, _groupby(a), anchors, **kw)
+    for key, value in result.tss_enrichment.items():
+        print("\t".join([*(key if isinstance(key, tuple) else (key,)), f"{value:.4g}"]))
+    if a.matrix:
+        result.to_deeptools(a.matrix, n_jobs=a.n_jobs)
+        print(f"wrote {a.matrix}")
+    if a.plot:
+        from ._profile_plot import profile as plot_profile
+
+        plot_profile(result, enrichment=a.enrichment, output=a.plot)
+        print(f"wrote {a.plot}")
+    if a.heatmap:
+        from ._profile_plot import heatmap
+
+        heatmap(result, output=a.heatmap)
+        print(f"wrote {a.heatmap}")
 
 
 def cmd_plot(a):
@@ -420,6 +529,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kept_option(p)
     _add_export_options(p, compare=True)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("profile", help="profiles, heatmaps and TSS enrichment of each group around anchors",
+                       description="Per group, the mean normalized coverage around each anchor (a BED, GTF/GFF3 or "
+                                   "regions) in one pass over an .h5ad or fragment file: deepTools' matrix file "
+                                   "(--matrix), a profile plot, a heatmap, and each group's TSS enrichment "
+                                   "(printed; docs/spec.md section 16).")
+    _add_input_and_groups(p, ".h5ad/.h5ads file(s), or fragment file(s) with --groups and --chrom-sizes (several "
+                             "as SAMPLE=PATH)", several=True)
+    p.add_argument("--sample-sep", default="#", help="several fragment files: separator of sample#barcode names "
+                                                     "(default %(default)s)")
+    p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
+    p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
+    p.add_argument("--min-num-fragments", type=int, default=None,
+                   help="fragment-file input: drop barcodes with fewer fragments (default: keep every barcode)")
+    _add_shift_options(p)
+    _add_kept_option(p)
+    _add_profile_options(p)
+    p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("plot", help="draw a browser-track figure of a locus (one row per group, gene models)",
                        description="Draw one filled coverage track per group at a locus, with gene models, from "

@@ -38,6 +38,13 @@ class _GroupStats(TypedDict):
     denominator: float  # what values were divided by; 0.0: an empty track (section 3.6.2)
     reference_denominator: float  # comparison tracks: the other side's denominator (section 14.4)
 
+# Profiles (docs/spec.md section 16): (chromosome index uint32, anchor base int64, minus strand bool) per
+# anchor, then upstream, downstream and bin_size.
+_ProfileRequest = tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.bool_], int, int, int]
+# Per group: values float32 (anchors x bins; NaN outside the chromosome), and per anchor the TSS
+# enrichment's centre and flank sums (uint64, section 16.6).
+_GroupProfile = tuple[npt.NDArray[np.float32], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]
+
 class ExportOptions:
     """The core's options (C++ ``fragcov::ExportOptions``), defaults as export_coverage's.
 
@@ -81,7 +88,8 @@ def export_coverage(
     norm_by_totals: Sequence[float] | None = None,
     regions: _RegionArrays | None = None,
     references: Sequence[int] | None = None,
-) -> list[_GroupStats]:
+    profile: _ProfileRequest | None = None,
+) -> list[_GroupStats] | tuple[list[_GroupStats], list[_GroupProfile]]:
     """Bin, normalise, smooth and write one coverage track per group.
 
     The engine behind :func:`fragcov.export_coverage`, which converts the
@@ -112,11 +120,15 @@ def export_coverage(
         With ``options.compare``: per track, the other side (-1: the rest of
         the cells, else a track index); tracks with an empty path are binned
         but not written (docs/spec.md section 14).
+    profile
+        Anchors and window of profiles (docs/spec.md section 16, ``_ProfileRequest``); tracks with an empty
+        path then get no file.
 
     Returns
     -------
     list of dict
-        Per track, in ``output_paths`` order (``_GroupStats``).
+        Per track, in ``output_paths`` order (``_GroupStats``); with ``profile``, ``(stats, profiles)``, one
+        ``_GroupProfile`` per track.
 
     Raises
     ------
@@ -270,3 +282,12 @@ def count_fragments(
     n_threads: int = 1,
 ) -> tuple[npt.NDArray[np.uint64], _ReaderStats]:
     """Stored non-mitochondrial fragments per barcode (n_fragment) and the reader's statistics."""
+
+def check_profile_options(upstream: int, downstream: int, bin_size: int) -> None:
+    """Raise ValueError when the window breaks docs/spec.md section 16.4.1 (multiples of bin_size, ranges)."""
+
+def write_deeptools_matrix(path: str, header: str, prefixes: Sequence[str],
+                           samples: Sequence[npt.NDArray[np.float32]], n_bins: int, n_jobs: int) -> None:
+    """Write deepTools' computeMatrix file (docs/spec.md section 16.7) atomically: the line ``'@' + header``,
+    then per row ``prefixes[i]`` and each sample's ``n_bins`` values of row ``i`` (C-contiguous float32,
+    rows x n_bins); gzip members compressed on ``n_jobs`` threads."""

@@ -196,8 +196,13 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
             output_format, compression, compression_level, tempdir, n_jobs, effective_genome_size, norm_by,
             scale_factor, ceiling, max_cells, random_state, split_by, regions, chrom_sizes, min_num_fragments,
             is_paired, shift_left, shift_right, sample_sep="#", min_kept_fraction=0.01, compare=None,
-            reference=None, pseudocount=None) -> dict:
-    """export_coverage, and with ``compare`` (an operation name) compare_groups (docs/spec.md section 14)."""
+            reference=None, pseudocount=None, profile=None):
+    """export_coverage, and with ``compare`` (an operation name) compare_groups (docs/spec.md section 14).
+
+    With ``profile`` (a ``_profile.ProfileRequest``) no file is written: every group is counted in the same
+    one pass and its profile around the request's anchors computed (docs/spec.md section 16); the request
+    makes the result.
+    """
 
     # ---- every check that can fail comes before any file is touched ----------
     options = export_options(
@@ -248,8 +253,11 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
                               "are ignored", stacklevel=3)
             options.min_frag_length = options.max_frag_length = None
 
-        out_path, paths = output_paths(out_dir, prefix, written, suffix,
-                                       keys=tracks.keys if compare is None else written)
+        if profile is None:
+            out_path, paths = output_paths(out_dir, prefix, written, suffix,
+                                           keys=tracks.keys if compare is None else written)
+        else:  # profiles only: no file (an empty path), no out_dir
+            out_path, paths = None, [""] * len(written)
         core_paths = paths
         if compare is not None:
             path_of = dict(zip(written, paths))
@@ -260,14 +268,16 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
         output_regions = parse_output_regions(regions, dict(zip(source.names, map(int, source.lengths))))
         if not tracks.keys:
             notices.warn("no cell has a group label: nothing to export", stacklevel=3)
-            return {}
+            return {} if profile is None else profile.result([], [], [])
+        core_profile = None if profile is None else profile.core_anchors(source.names, source.lengths)
         codes = tracks.codes
-        out = OutDir(out_path)
+        out = OutDir(out_path) if out_path is not None else None
 
         def chunks():
             # The core pulls the first chunk only after its own checks (options,
             # genome, output paths), so out_dir is created once nothing can be rejected.
-            out.make()
+            if out is not None:
+                out.make()
             bar = settings.progress_bar(total=source.n_fragments(), desc="reading fragments", unit="frag")
             try:
                 for ch in source.core_chunks():
@@ -296,19 +306,31 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
                 norm_by_totals=norm_by_totals,
                 regions=output_regions,
                 references=references,
+                profile=core_profile,
             )
         except BaseException:
-            out.undo()
+            if out is not None:
+                out.undo()
             raise
+    if profile is not None:
+        stats, profiles = stats
+        for key, st in zip(tracks.keys, stats):
+            _warn_empty(key, st, options, "its profile is 0")
+        return profile.result(tracks.keys, stats, profiles)
     if compare is not None:
         return comparison_result(tracks.names, written, references, stats, paths, options)
     for key, st in zip(tracks.keys, stats):
-        if st["n_units"] == 0:
-            notices.warn(f"group {key!r} has no fragments to count: wrote an empty track", stacklevel=3)
-        elif st["denominator"] == 0:
-            notices.warn(f"group {key!r} has a normalization total of 0 ({_total_name(options)}): wrote an "
-                          "empty track", stacklevel=3)
+        _warn_empty(key, st, options, "wrote an empty track")
     return dict(zip(tracks.keys, paths))
+
+
+def _warn_empty(key, st, options, what: str) -> None:
+    """Docs/spec.md 4.8 and 16.4.4: a group without units, or with a normalization total of 0."""
+    if st["n_units"] == 0:
+        notices.warn(f"group {key!r} has no fragments to count: {what}", stacklevel=4)
+    elif st["denominator"] == 0:
+        notices.warn(f"group {key!r} has a normalization total of 0 ({_total_name(options)}): {what}",
+                     stacklevel=4)
 
 
 def _total_name(options) -> str:

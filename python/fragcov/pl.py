@@ -1,4 +1,4 @@
-"""fragcov.pl: figures of exported tracks (docs/spec.md section 15)."""
+"""fragcov.pl: figures of exported tracks and of profiles (docs/spec.md sections 15, 16.8)."""
 from __future__ import annotations
 
 
@@ -8,4 +8,19 @@ def tracks(*args, **kwargs):
     return _tracks(*args, **kwargs)
 
 
-__all__ = ["tracks"]
+def profile(*args, **kwargs):
+    from ._profile_plot import profile as _profile
+
+    return _profile(*args, **kwargs)
+
+
+def heatmap(*args, **kwargs):
+    from ._profile_plot import heatmap as _heatmap
+
+    return _heatmap(*args, **kwargs)
+
+
+profile.__doc__ = "Mean profile of each group around the anchors of a fragcov.profile result (spec 16.8.1)."
+heatmap.__doc__ = "One heatmap panel per group of a fragcov.profile result, as plotHeatmap draws (spec 16.8.2)."
+
+__all__ = ["tracks", "profile", "heatmap"]

@@ -1,0 +1,258 @@
+"""fragcov.profile: per-group profiles, heatmap matrices and TSS enrichment around anchors
+(docs/spec.md section 16), computed in export_coverage's one pass over the fragments.
+
+The arguments, the input, the groups and the normalization are export_coverage's
+own (``_export._export`` with a ``ProfileRequest``): the core counts every group as
+for a track, writes no file, and sweeps each group's units around the anchors.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._anchors import read_anchors, reference_point_of, resolve
+from ._options import DEFAULTS, as_int
+
+# docs/spec.md section 16.6: ArchR's window, flanks and centre (the core's constants)
+TSS_WINDOW, TSS_FLANK, TSS_CENTRE = 2000, 100, 101
+_DEEPTOOLS_POINT = {"center": "center", "start": "TSS", "end": "TES"}
+
+
+@dataclass
+class Profiles:
+    """Per-group profiles around anchors (docs/spec.md section 16.5).
+
+    ``matrices[group]`` is a float32 array (anchors x bins), rows in anchor order; ``anchors`` the anchors used
+    (chrom, start, end, name, strand, position = the anchor base, index = the place among the anchors read);
+    ``bins`` the relative start of each bin; ``mean_profile[group]`` the mean of each bin over the anchors (NaN
+    ignored); ``tss_enrichment[group]`` ArchR's TSS enrichment of the group (16.6).
+    """
+
+    matrices: dict
+    anchors: pd.DataFrame
+    bins: np.ndarray
+    tss_enrichment: dict
+    upstream: int
+    downstream: int
+    bin_size: int
+    reference_point: str
+    normalization: str | None
+    counting_strategy: str
+    colors: dict = field(default_factory=dict)
+    _mean: dict | None = field(default=None, repr=False)
+
+    @property
+    def groups(self) -> list:
+        return list(self.matrices)
+
+    @property
+    def mean_profile(self) -> dict:
+        if self._mean is None:
+            self._mean = {g: _nan_mean_rows(m) for g, m in self.matrices.items()}
+        return self._mean
+
+    def __repr__(self) -> str:
+        return (f"Profiles({len(self.matrices)} groups x {len(self.anchors)} anchors x {len(self.bins)} bins; "
+                f"-{self.upstream}..+{self.downstream} bp around the {self.reference_point}, bins of "
+                f"{self.bin_size} bp, {self.normalization or 'no normalization'}, {self.counting_strategy}s)")
+
+    def to_deeptools(self, path, n_jobs: int = DEFAULTS.n_jobs) -> str:
+        """Write deepTools' ``computeMatrix reference-point`` file (gzip; docs/spec.md section 16.7), which
+        ``plotHeatmap`` and ``plotProfile`` read. Written atomically; returns the path."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a file path, got {type(path).__name__}")
+        path = os.fspath(path)
+        _core.check_output_path(path)
+        n_jobs = as_int("n_jobs", n_jobs)
+        k, n_bins = len(self.matrices), len(self.bins)
+        header = {
+            "upstream": [self.upstream] * k, "downstream": [self.downstream] * k, "body": [0] * k,
+            "bin size": [self.bin_size] * k, "ref point": [_DEEPTOOLS_POINT[self.reference_point]] * k,
+            "verbose": False, "bin avg type": "mean", "missing data as zero": False, "min threshold": None,
+            "max threshold": None, "scale": 1, "skip zeros": False, "nan after end": False, "proc number": 1,
+            "sort regions": "keep", "sort using": "mean", "unscaled 5 prime": [0] * k, "unscaled 3 prime": [0] * k,
+            "group_labels": ["anchors"], "group_boundaries": [0, len(self.anchors)],
+            "sample_labels": [_label(g) for g in self.matrices],
+            "sample_boundaries": [i * n_bins for i in range(k + 1)],
+        }
+        a = self.anchors
+        prefixes = [f"{c}\t{s}\t{e}\t{_one_field(n)}\t0\t{st}" for c, s, e, n, st in
+                    zip(a["chrom"], a["start"].tolist(), a["end"].tolist(), a["name"], a["strand"])]
+        samples = [np.ascontiguousarray(m, dtype=np.float32) for m in self.matrices.values()]
+        _core.write_deeptools_matrix(path, json.dumps(header, separators=(",", ":")), prefixes, samples, n_bins,
+                                     n_jobs)
+        return path
+
+
+def _label(key) -> str:
+    return "_".join(map(str, key)) if isinstance(key, tuple) else str(key)
+
+
+def _one_field(text: str) -> str:
+    """A name as one field of a tab-separated line (the format has no escapes)."""
+    return text.replace("\t", " ").replace("\n", " ").replace("\r", " ")
+
+
+def _nan_mean_rows(m: np.ndarray) -> np.ndarray:
+    """Per column, the mean of the non-NaN values in float64 (NaN where there is none), without numpy's
+    all-NaN warning and without a second copy of a large matrix."""
+    sums = np.zeros(m.shape[1], dtype=np.float64)
+    counts = np.zeros(m.shape[1], dtype=np.int64)
+    for lo in range(0, m.shape[0], 8192):  # blocks: memory of 8192 rows, not of the matrix
+        block = m[lo:lo + 8192].astype(np.float64)
+        ok = ~np.isnan(block)
+        sums += np.where(ok, block, 0.0).sum(axis=0)
+        counts += ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+@dataclass
+class ProfileRequest:
+    """What _export needs for profiles: the anchors (resolved against the input's chromosomes once it is
+    open) and the window; it builds the Profiles from the core's output."""
+
+    anchors: pd.DataFrame
+    from_annotation: bool
+    upstream: int
+    downstream: int
+    bin_size: int
+    reference_point: str
+    normalization: str | None
+    counting_strategy: str
+    colors: dict
+    used: pd.DataFrame | None = None
+    lengths: np.ndarray | None = None
+
+    def core_anchors(self, chrom_names, chrom_lengths) -> tuple:
+        self.used = resolve(self.anchors, chrom_names, chrom_lengths, self.reference_point)
+        self.lengths = np.asarray([int(x) for x in chrom_lengths], dtype=np.int64)
+        u = self.used
+        return (np.ascontiguousarray(u["chrom_index"].to_numpy(dtype=np.uint32)),
+                np.ascontiguousarray(u["position"].to_numpy(dtype=np.int64)),
+                np.ascontiguousarray((u["strand"] == "-").to_numpy(dtype=bool)),
+                self.upstream, self.downstream, self.bin_size)
+
+    def result(self, keys, stats, profiles) -> Profiles:
+        used = self.used if self.used is not None else self.anchors.assign(index=np.arange(len(self.anchors)))
+        matrices, tss = {}, {}
+        qualifies = None
+        if self.used is not None:
+            pos = used["position"].to_numpy()
+            inside = (pos >= TSS_WINDOW) & (pos + TSS_WINDOW < self.lengths[used["chrom_index"].to_numpy()])
+            qualifies = inside & ~used.duplicated(subset=["chrom", "position"]).to_numpy()  # ArchR's unique(TSS)
+        for key, (values, centre, flank) in zip(keys, profiles):
+            matrices[key] = values
+            c, f = int(centre[qualifies].sum()), int(flank[qualifies].sum())
+            tss[key] = (c / TSS_CENTRE) / (f / (2 * TSS_FLANK)) if f > 0 else float("nan")
+        anchors = used[["chrom", "start", "end", "name", "strand"] +
+                       (["position"] if "position" in used else []) + ["index"]].reset_index(drop=True)
+        return Profiles(matrices=matrices, anchors=anchors,
+                        bins=np.arange(-self.upstream, self.downstream, self.bin_size, dtype=np.int64),
+                        tss_enrichment=tss, upstream=self.upstream, downstream=self.downstream,
+                        bin_size=self.bin_size, reference_point="start" if self.from_annotation else
+                        self.reference_point, normalization=self.normalization,
+                        counting_strategy=self.counting_strategy,
+                        colors={k: v for k, v in self.colors.items() if k in matrices})
+
+
+def profile(
+    source,
+    groupby,
+    anchors,
+    *,
+    upstream=2000,
+    downstream=2000,
+    bin_size=10,
+    reference_point="center",
+    counting_strategy="insertion",
+    normalization="CPM",
+    selections=None,
+    blacklist=None,
+    include_for_norm=None,
+    exclude_for_norm=None,
+    min_frag_length=None,
+    max_frag_length=DEFAULTS.max_frag_length,
+    effective_genome_size=None,
+    norm_by=None,
+    scale_factor=DEFAULTS.scale_factor,
+    max_cells=None,
+    random_state=0,
+    split_by=None,
+    tempdir=None,
+    n_jobs=DEFAULTS.n_jobs,
+    chrom_sizes=None,
+    min_num_fragments=None,
+    is_paired=True,
+    shift_left=0,
+    shift_right=0,
+    sample_sep="#",
+    min_kept_fraction=0.01,
+) -> Profiles:
+    """Per-group profiles around anchors: matrices for heatmaps, mean profiles and TSS enrichment.
+
+    For every group, the mean normalized coverage in bins from ``upstream`` bases before each anchor to
+    ``downstream`` bases after it (strand-aware), straight from the fragments in one pass (docs/spec.md
+    section 16), as deepTools' ``computeMatrix reference-point`` computes it from bigWigs, and the group's TSS
+    enrichment as ArchR defines it.
+
+    Parameters
+    ----------
+    source, groupby
+        As :func:`fragcov.export_coverage`'s ``adata`` and ``groupby``: an AnnData, ``.h5ad``/``.h5ads`` path,
+        fragment file(s) with ``chrom_sizes`` and a groups table, ...
+    anchors
+        A BED file (3 or 6 columns; strand from column 6), a GTF/GFF3 file (one anchor per gene, at its TSS),
+        region strings ``"chr1:1,000-2,000"``, ``(chrom, start, end[, strand])`` tuples, or a DataFrame with
+        columns chrom, start, end (and strand, name). Kept in input order.
+    upstream, downstream
+        Bases before and after the anchor base (multiples of ``bin_size``).
+    bin_size
+        Bin width in bases; a bin holds the mean over its bases of the normalized per-base coverage.
+    reference_point
+        ``"center"`` (default), ``"start"`` (``"TSS"``: the 5' end on the anchor's strand) or ``"end"``
+        (``"TES"``). Gene annotations always give the TSS.
+    counting_strategy
+        ``"insertion"`` (default: Tn5 insertion sites) or ``"fragment"``.
+    normalization
+        ``"CPM"`` (default), ``"RPKM"``, ``"BPM"``, ``"RPGC"``, ``"n_cells"`` or ``None``: each group by its own
+        total over the whole genome, as its track would be.
+    other parameters
+        As :func:`fragcov.export_coverage` (selections, blacklist, normalization regions, length filters,
+        norm_by, scale_factor, max_cells, split_by, fragment-file options, n_jobs).
+
+    Returns
+    -------
+    Profiles
+        ``matrices``, ``anchors``, ``bins``, ``mean_profile``, ``tss_enrichment``; ``to_deeptools(path)``
+        writes deepTools' matrix file. Figures: :func:`fragcov.pl.profile`, :func:`fragcov.pl.heatmap`.
+    """
+    from ._export import _export
+
+    upstream, downstream = as_int("upstream", upstream), as_int("downstream", downstream)
+    bin_size = as_int("bin_size", bin_size)
+    _core.check_profile_options(upstream, downstream, bin_size)
+    point = reference_point_of(reference_point)
+    frame, from_annotation = read_anchors(anchors)
+    from ._plot import _uns_colors
+
+    request = ProfileRequest(anchors=frame, from_annotation=from_annotation, upstream=upstream,
+                             downstream=downstream, bin_size=bin_size, reference_point=point,
+                             normalization=normalization, counting_strategy=counting_strategy,
+                             colors=_uns_colors(source, groupby))
+    result = _export(
+        source, groupby, selections, bin_size=bin_size, blacklist=blacklist, normalization=normalization,
+        include_for_norm=include_for_norm, exclude_for_norm=exclude_for_norm, min_frag_length=min_frag_length,
+        max_frag_length=max_frag_length, counting_strategy=counting_strategy, smooth_base=None, out_dir="./",
+        prefix="", suffix=".bedgraph", output_format=None, compression=None, compression_level=None,
+        tempdir=tempdir, n_jobs=n_jobs, effective_genome_size=effective_genome_size, norm_by=norm_by,
+        scale_factor=scale_factor, ceiling=None, max_cells=max_cells, random_state=random_state,
+        split_by=split_by, regions=None, chrom_sizes=chrom_sizes, min_num_fragments=min_num_fragments,
+        is_paired=is_paired, shift_left=shift_left, shift_right=shift_right, sample_sep=sample_sep,
+        min_kept_fraction=min_kept_fraction, profile=request)
+    return result
