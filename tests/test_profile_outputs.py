@@ -234,8 +234,8 @@ def test_cli_profile(tmp_path):
     ([], "give at least one of --matrix"),
     (["--plot", "p.gif"], "cannot tell the figure format"),
     (["--matrix", "missing/m.gz"], "--matrix: folder 'missing' does not exist"),
-    (["--matrix", "m.gz", "--upstream", "15"], "upstream=15 is not a multiple of bin_size=10"),
-    (["--matrix", "m.gz", "--reference-point", "summit"], "unknown reference_point 'summit'"),
+    (["--matrix", "m.gz", "--upstream", "15"], "--upstream 15 is not a multiple of --bin-size 10"),
+    (["--matrix", "m.gz", "--reference-point", "summit"], "unknown --reference-point 'summit'"),
 ])
 def test_cli_profile_errors(tmp_path, extra, match):
     frag = _demo_like(tmp_path)
