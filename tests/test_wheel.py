@@ -201,6 +201,10 @@ def symbol_version_violations(elf: Path, policy_name: str = FLOOR, arch: str = "
     GLIBCXX / CXXABI / GCC / ZLIB / LIBATOMIC version not among the policy's."""
     allowed = _policies()[policy_name]["symbol_versions"][arch]
     newest_glibc = max(allowed["GLIBC"], key=_version_key)
+    if shutil.which("objdump") is None:
+        if os.environ.get("CI"):
+            pytest.fail("objdump is needed (binutils; scripts/setup.sh installs it as root)")
+        pytest.skip("no objdump (binutils) to read the symbol versions with; CI checks them")
     dump = _run(["objdump", "-T", elf])
     needed = set()
     for line in dump.splitlines():

@@ -394,6 +394,11 @@ def cmd_demo(a):
     run_demo(a.out_dir)
 
 
+def _examples(*commands: str) -> str:
+    """The 'examples:' block at the end of a command's --help."""
+    return "examples:\n" + "\n".join(f"  {c}" for c in commands)
+
+
 class UsageError(Exception):
     """A wrong combination of command-line arguments."""
 
@@ -481,19 +486,36 @@ def in_flags(message: str, parser: argparse.ArgumentParser | None) -> str:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = _Parser(prog="fragcov", description="Coverage tracks per cell group from "
-                     "single-cell ATAC-seq fragments (bigWig / bedGraph).")
+    parser = _Parser(prog="fragcov", formatter_class=argparse.RawDescriptionHelpFormatter,
+                     description="Coverage tracks per cell group from single-cell ATAC-seq fragments (bigWig / "
+                                 "bedGraph), a faster drop-in for snapatac2.ex.export_coverage.",
+                     epilog=_examples("fragcov demo --out-dir demo",
+                                      "fragcov export-coverage data.h5ad --groupby cell_type --out-dir tracks",
+                                      "fragcov export-coverage --help     # every command explains itself"))
     parser.add_argument("--version", action="version", version=f"fragcov {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or log messages")
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     parser.subcommands = sub.choices  # name -> subparser, for messages in its flags
     _add = sub.add_parser
-    sub.add_parser = lambda name, **kw: _add(name, parents=[_global_flags()], **kw)
+    sub.add_parser = lambda name, **kw: _add(name, parents=[_global_flags()],
+                                             formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
 
     p = sub.add_parser("export-coverage", help="write one coverage track per group",
-                       description="Write one coverage track per cell group from an .h5ad/.h5ads file or "
-                                   "straight from a 10x fragment file.")
+                       description="Write one coverage track per cell group (bigWig, or bedGraph plain, .gz or "
+                                   ".zst by --suffix) from an .h5ad/.h5ads file (fragments streamed from disk) or "
+                                   "straight from 10x fragment files with a barcode<TAB>group table, in one pass. "
+                                   "Per group: fragments are length-filtered, counted per bin (whole fragments or "
+                                   "their two Tn5 insertion sites), normalized (RPKM by default) and optionally "
+                                   "smoothed. Prints group<TAB>path per track. Files appear complete or not at all.",
+                       epilog=_examples(
+                           "fragcov export-coverage data.h5ad --groupby cell_type --out-dir tracks",
+                           "fragcov export-coverage fragments.tsv.gz --groups barcode_to_cluster.tsv \\\n"
+                           "    --chrom-sizes hg38 --suffix .bedgraph.zst --normalization CPM --bin-size 1",
+                           "fragcov export-coverage s1=a.tsv.gz s2=b.tsv.gz --groups cells.tsv --chrom-sizes hg38 "
+                           "--split-by sample",
+                           "fragcov export-coverage data.h5ad --groupby cell_type --normalization RPGC "
+                           "--effective-genome-size 2.7e9"))
     _add_input_and_groups(p, ".h5ad/.h5ads file(s), or fragment file(s) (.tsv.gz) with --groups and "
                              "--chrom-sizes; several fragment files (one per sample) as SAMPLE=PATH, or PATH "
                              "(sample = file name without extensions)", several=True)
@@ -512,8 +534,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="write one group-vs-rest (or group-vs-group) comparison track per group",
                        description="Write one track per cell group of log2((group + p) / (rest + p)) (or ratio, "
-                                   "difference), both sides normalized by their own totals, from an .h5ad/.h5ads "
-                                   "file or a fragment file, in one pass (docs/spec.md section 14).")
+                                   "difference), both sides normalized by their own totals (CPM by default), from "
+                                   "an .h5ad/.h5ads file or a fragment file, in one pass. The rest is every other "
+                                   "labelled cell; --reference GROUP compares with that group instead (it gets no "
+                                   "track). File names keep the operation: GROUP.log2.bw, also with --suffix.",
+                       epilog=_examples(
+                           "fragcov compare data.h5ad --groupby cell_type --out-dir compare",
+                           "fragcov compare data.h5ad --groupby cell_type --reference 'CD4 Naive' "
+                           "--operation difference",
+                           "fragcov compare fragments.tsv.gz --groups barcode_to_cluster.tsv --chrom-sizes hg38 "
+                           "--suffix .bedgraph.gz"))
     _add_input_and_groups(p, ".h5ad/.h5ads file, or a fragment file (.tsv.gz) with --groups and --chrom-sizes")
     p.add_argument("--reference", metavar="GROUP",
                    help="compare every group with this group instead of with the rest of the cells")
@@ -550,8 +580,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="draw a browser-track figure of a locus (one row per group, gene models)",
                        description="Draw one filled coverage track per group at a locus, with gene models, from "
-                                   "bigWigs (a folder or export-coverage's output) or computed on the fly from an "
-                                   ".h5ad or fragment file (docs/spec.md section 15).")
+                                   "a folder of bigWig/bedGraph tracks or computed on the fly from an .h5ad or "
+                                   "fragment file (only the window is computed; normalization is over the whole "
+                                   "genome). Needs the plot extra: pip install 'fragcov[plot]'.",
+                       epilog=_examples(
+                           "fragcov plot fragments.tsv.gz --groups barcode_to_cluster.tsv --chrom-sizes chrom.sizes "
+                           "\\\n    --region chr21:11,900,000-11,960,000 --genes genes.gtf --output locus.png",
+                           "fragcov plot tracks/ --region MONO1 --genes genes.gtf --output mono1.pdf"))
     p.add_argument("source", help="folder of bigWig/bedGraph tracks, an .h5ad/.h5ads file (with --groupby), or a "
                                   "fragment file (with --groups and --chrom-sizes)")
     p.add_argument("--region", required=True,
@@ -580,7 +615,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export-fragments", help="write one fragment BED file per group (for peak callers)",
                        description="Write the fragments of each cell group to a BED file "
-                                   "(chrom, start, end, cell id, 1), like snapatac2.ex.export_fragments.")
+                                   "(chrom, start, end, cell id, 1), the lines of snapatac2.ex.export_fragments, "
+                                   "for peak callers such as MACS3. Prints group<TAB>path per file.",
+                       epilog=_examples(
+                           "fragcov export-fragments data.h5ad --groupby cell_type --out-dir fragments "
+                           "--suffix .bed.gz"))
     _add_input_and_groups(p, ".h5ad/.h5ads file")
     p.add_argument("--ids", help="obs column used as the cell id (default: obs names)")
     p.add_argument("--min-frag-length", type=_none_or_int, help="drop fragments shorter than this (default: none)")
@@ -593,7 +632,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export_fragments)
 
     d = _import_defaults()
-    p = sub.add_parser("import-fragments", help="fragment file -> .h5ad (SnapATAC2 layout)")
+    p = sub.add_parser("import-fragments", help="fragment file -> .h5ad (SnapATAC2 layout)",
+                       description="Import a 10x fragment file (plain, gzip, bgzip or zstd; chrom, start, end, "
+                                   "barcode[, count]) into an .h5ad in SnapATAC2's layout (fragments in "
+                                   "obsm['fragment_paired'], QC columns n_fragment, frac_dup, frac_mito), like "
+                                   "snapatac2.pp.import_fragments, with flat memory. Cells with fewer than "
+                                   "--min-num-fragments fragments are dropped; lines on chromosomes missing from "
+                                   "--chrom-sizes are skipped (a warning counts them; almost all skipped is an "
+                                   "error, see --min-kept-fraction). Prints 'wrote OUTPUT: N cells'.",
+                       epilog=_examples(
+                           "fragcov import-fragments fragments.tsv.gz --chrom-sizes hg38 --output data.h5ad "
+                           "--unsorted   # 10x files are sorted by position",
+                           "fragcov import-fragments fragments.tsv.gz --chrom-sizes hg38 --output data.h5ad "
+                           "--groups barcode_to_cluster.tsv",
+                           "fragcov import-fragments s1=a.tsv.gz s2=b.tsv.gz --chrom-sizes mm10 --output atlas.h5ad"))
     p.add_argument("fragments", nargs="+",
                    help="fragment file; several (one per sample) as SAMPLE=PATH or PATH (sample = file name "
                         "without extensions) are imported into one .h5ad with cells named SAMPLE#BARCODE")
@@ -619,7 +671,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default %(default)s)")
     p.set_defaults(func=cmd_import_fragments)
 
-    p = sub.add_parser("demo", help="export tracks from a small bundled dataset")
+    p = sub.add_parser("demo", help="export tracks from a small bundled dataset",
+                       description="Import the bundled demo (60 cells of 3 cell types on chr21/chr22, shipped in "
+                                   "the package) and write one bigWig (bin 10, RPKM) and one .bedgraph.gz (bin 100, "
+                                   "CPM, insertions) per cell type into --out-dir; prints where they are.",
+                       epilog=_examples("fragcov demo --out-dir demo"))
     p.add_argument("--out-dir", default="fragcov-demo", help="output folder (default %(default)s)")
     p.set_defaults(func=cmd_demo)
     return parser

@@ -104,8 +104,9 @@ def compare_groups(
 ) -> dict:
     """Write one comparison track per group: the group against the rest of the cells, or against one group.
 
-    Per bin (docs/spec.md section 14), with g the group's and r the other
-    side's normalized value (each side normalized by its own total):
+    Per bin (or per base when smoothed), with g the group's and r the other
+    side's normalized value (each side normalized by its own total, with
+    ``normalization``):
     ``log2((g + p) / (r + p))`` (default), ``(g + p) / (r + p)`` (``"ratio"``)
     or ``g - r`` (``"difference"``), as deepTools' ``bigwigCompare`` names
     them, but from the fragments in one pass, and against "all other cells".
@@ -133,14 +134,48 @@ def compare_groups(
         Default ``".<operation>.bw"``; ``.bedgraph`` (+ ``.gz``/``.zst``) for text. The
         operation's tag is always kept: ``suffix=".bw"`` writes ``A.log2.bw``, so comparison
         tracks never overwrite the tracks of ``export_coverage`` in the same folder.
-    other parameters
-        As :func:`fragcov.export_coverage`; smoothing is applied to each side
-        before the comparison.
+    bin_size, blacklist, include_for_norm, exclude_for_norm
+        As :func:`fragcov.export_coverage`: bin width in bases (default 10);
+        regions whose units are dropped from both sides; regions that count (or
+        do not count) towards each side's CPM/RPKM total.
+    min_frag_length, max_frag_length, counting_strategy
+        Paired-end length bounds (inclusive; ``None`` is open) and what is
+        counted: ``"fragment"`` (whole fragments) or ``"insertion"`` (their two
+        Tn5 insertion sites).
+    smooth_base
+        Width in bases of a moving-window mean applied to each side, at base
+        resolution, before the comparison.
+    out_dir, prefix, output_format, compression, compression_level
+        Output file ``out_dir/prefix + group + suffix``; format and codec from
+        ``suffix`` unless given (``"bigwig"``/``"bedgraph"``,
+        ``"gzip"``/``"zstandard"``); gzip level 1-9, zstandard 1-22.
+    tempdir, n_jobs
+        Folder of the spill file of large inputs; threads (``<= 0``: all cores;
+        the output does not depend on it).
+    effective_genome_size, scale_factor, ceiling, regions
+        RPGC's genome size (``2.7e9`` is accepted); a factor applied to both
+        sides before the comparison; ArchR's per-cell cap of a bin; chromosome
+        names, region strings or a BED file: only records inside them are
+        written.
+    chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right, min_kept_fraction
+        Fragment-file input, as :func:`fragcov.export_coverage`: the genome,
+        a per-barcode fragment threshold (default none), single-end reads, Tn5
+        offsets, and the smallest fraction of the file's lines that must fit
+        ``chrom_sizes`` (default 0.01; ``0`` turns the check off).
 
     Returns
     -------
     dict
         Group name -> output path, for the groups that got a track.
+
+    Examples
+    --------
+    >>> import fragcov
+    >>> fragcov.compare_groups(fragcov.datasets.demo(), "cell_type", out_dir="compare")  # each vs the rest
+    {'CD14 Mono': 'compare/CD14 Mono.log2.bw', 'CD4 Naive': 'compare/CD4 Naive.log2.bw', ...}
+    >>> fragcov.compare_groups(fragcov.datasets.demo(), "cell_type", reference="CD4 Naive",
+    ...                        operation="difference", out_dir="compare")  # doctest: +SKIP
+    {'CD14 Mono': 'compare/CD14 Mono.difference.bw', 'CD8 Memory': 'compare/CD8 Memory.difference.bw'}
     """
     from ._export import _export
 

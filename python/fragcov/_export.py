@@ -178,6 +178,28 @@ def export_coverage(
     -------
     dict
         Group name (or ``(group, split)`` with ``split_by``) to output file path.
+
+    Examples
+    --------
+    The bundled demo (60 cells, 3 cell types): an annotated ``.h5ad``, passed as a path so that
+    its fragments are streamed from disk.
+
+    >>> import fragcov
+    >>> fragcov.export_coverage(fragcov.datasets.demo(), groupby="cell_type", out_dir="tracks")
+    {'CD14 Mono': 'tracks/CD14 Mono.bw', 'CD4 Naive': 'tracks/CD4 Naive.bw', 'CD8 Memory': 'tracks/CD8 Memory.bw'}
+
+    Straight from a 10x fragment file and a barcode -> cell type table, insertion counts per
+    million at base resolution, as zstd-compressed bedGraph:
+
+    >>> fragcov.export_coverage(fragcov.datasets.demo("fragment"), groupby=fragcov.datasets.demo("cell_table"),
+    ...                         chrom_sizes="hg38", counting_strategy="insertion", normalization="CPM",
+    ...                         bin_size=1, suffix=".bedgraph.zst", out_dir="tracks")  # doctest: +SKIP
+
+    One track per (cell type, sample), deepTools' 1x coverage (RPGC), only chr21 written:
+
+    >>> fragcov.export_coverage(fragcov.datasets.demo(), groupby="cell_type", split_by="sample",
+    ...                         normalization="RPGC", effective_genome_size=2.7e9, regions="chr21",
+    ...                         out_dir="tracks")  # doctest: +SKIP
     """
     return _export(
         adata, groupby, selections, bin_size=bin_size, blacklist=blacklist, normalization=normalization,

@@ -196,6 +196,14 @@ def export_fragments(
     See Also
     --------
     export_coverage
+
+    Examples
+    --------
+    >>> import fragcov
+    >>> fragcov.export_fragments(fragcov.datasets.demo(), groupby="cell_type", out_dir="fragments",
+    ...                          suffix=".bed.gz")  # doctest: +SKIP
+    {'CD14 Mono': 'fragments/CD14 Mono.bed.gz', 'CD4 Naive': 'fragments/CD4 Naive.bed.gz', ...}
+    >>> # one file per group for MACS3: macs3 callpeak -t "fragments/CD14 Mono.bed.gz" -f BED ...
     """
     # ---- every check that can fail comes before any file is touched ----------
     min_frag_length, max_frag_length = _length_bounds(min_frag_length, max_frag_length)

@@ -130,6 +130,16 @@ def resolve_chrom_sizes(chrom_sizes) -> list[tuple[str, int]]:
         non-integer length, or a malformed chrom.sizes line (file and line number).
     TypeError
         An object of an unsupported type.
+
+    Examples
+    --------
+    >>> import fragcov
+    >>> fragcov.resolve_chrom_sizes("GRCh38")[:2]
+    [('chr1', 248956422), ('chr2', 242193529)]
+    >>> fragcov.resolve_chrom_sizes({"chr21": 46709983, "chr22": 50818468})
+    [('chr21', 46709983), ('chr22', 50818468)]
+    >>> fragcov.resolve_chrom_sizes(fragcov.datasets.demo("chrom_sizes"))
+    [('chr21', 46709983), ('chr22', 50818468), ('chrM', 16569)]
     """
     if chrom_sizes is None:
         raise ValueError(

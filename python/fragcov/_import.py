@@ -199,7 +199,7 @@ def import_fragments(
         folder.
     n_jobs
         Threads that decompress BGZF input and, with a ``whitelist``, parse
-        the lines (docs/spec.md 8.1.1); ``<= 0`` uses all cores. The result
+        the lines; ``<= 0`` uses all cores. The result
         does not depend on it. Files in a list are imported one after another.
     groups
         A barcode -> group table, in the forms ``export_coverage`` takes
@@ -272,7 +272,16 @@ def import_fragments(
     Examples
     --------
     >>> import fragcov
-    >>> adata = fragcov.import_fragments("fragments.tsv.gz", "hg38", file="pbmc.h5ad")
+    >>> frags, cells = fragcov.datasets.demo("fragment"), fragcov.datasets.demo("cell_table")
+    >>> adata = fragcov.import_fragments(frags, "hg38", file="pbmc.h5ad", groups=cells, min_num_fragments=0)
+    >>> adata.n_obs, list(adata.obs.columns)
+    (60, ['n_fragment', 'frac_dup', 'frac_mito', 'cell_type', 'sample', 'ReadsInTSS'])
+    >>> fragcov.export_coverage("pbmc.h5ad", groupby="cell_type", out_dir="tracks")  # doctest: +SKIP
+
+    A 10x file (sorted by position) of several samples into one AnnData, cells ``sample#barcode``:
+
+    >>> fragcov.import_fragments({"s1": "s1.tsv.gz", "s2": "s2.tsv.gz"}, fragcov.genome.hg38,
+    ...                          file="atlas.h5ad", sorted_by_barcode=False)  # doctest: +SKIP
     """
     # ---- validate everything up front ----
     samples = None

@@ -304,10 +304,38 @@ def tracks(source, region, groups=None, *, groupby=None, genes=None, highlight=N
     bin_size, normalization, chrom_sizes, n_jobs
         On-the-fly tracks: bin width (default: about 500 bins over the window, at least 10), normalization
         (default CPM), the fragment file's genome, threads.
+    flank
+        Bases added on each side of a gene given as ``region`` (default: 20% of its length, at least 2,000).
+    title, width, track_height, ylabel, dpi
+        Figure title (default: the region), width in inches (default 3.5: one journal column), height of one
+        track row in inches, y-axis label, resolution of a ``.png``.
 
     Returns
     -------
     matplotlib.figure.Figure
+        A bare ``Figure`` (no pyplot state), drawn headless; Jupyter shows it when it is the cell's value.
+
+    Raises
+    ------
+    ImportError
+        matplotlib (or pyBigWig, to read bigWigs) is missing: ``pip install 'fragcov[plot]'``.
+    FileNotFoundError
+        ``source`` is a path that does not exist.
+    ValueError
+        An unreadable region, a gene not in ``genes``, an output suffix other than .png/.pdf/.svg.
+
+    Examples
+    --------
+    >>> import fragcov
+    >>> demo = fragcov.datasets.demo
+    >>> fig = fragcov.pl.tracks(demo("fragment"), "chr21:11,900,000-11,960,000", groupby=demo("cell_table"),
+    ...                         chrom_sizes=demo("chrom_sizes"), genes=demo("genes"),
+    ...                         highlight=["chr21:11,939,000-11,940,500"], output="locus.png")
+
+    From tracks already exported (the dict ``export_coverage`` returns, or their folder), at a gene:
+
+    >>> tracks = fragcov.export_coverage(demo(), groupby="cell_type", out_dir="tracks")  # doctest: +SKIP
+    >>> fig = fragcov.pl.tracks(tracks, "MONO1", genes=demo("genes"), output="mono1.pdf")  # doctest: +SKIP
     """
     if output is not None:
         fmt = _FIGURE_SUFFIXES.get(Path(os.fspath(output)).suffix.lower())

@@ -22,7 +22,25 @@ def progress_bar(**kwargs):
 
 
 def set_quiet(quiet: bool = True) -> None:
-    """Silence (or restore) fragcov's progress bars and log messages."""
+    """Silence (or restore) fragcov's progress bars and log messages.
+
+    ``set_quiet(True)`` (the default) hides the progress bars (tqdm) and sets the logger
+    ``"fragcov"`` to ``WARNING``; ``set_quiet(False)`` shows bars again on an interactive terminal
+    and restores the logger's level. Warnings about the input (``fragcov.FragcovWarning``) are
+    not affected: hide those with ``warnings.filterwarnings("ignore", category=fragcov.FragcovWarning)``.
+    The command line's ``-q`` does the same.
+
+    Parameters
+    ----------
+    quiet
+        ``True``: silence; ``False``: restore.
+
+    Examples
+    --------
+    >>> import fragcov
+    >>> fragcov.set_quiet()          # e.g. in a pipeline's many small jobs
+    >>> fragcov.set_quiet(False)
+    """
     global progress
     progress = False if quiet else None
     logging.getLogger("fragcov").setLevel(logging.WARNING if quiet else logging.NOTSET)

@@ -1,11 +1,15 @@
-"""Small datasets shipped with fragcov, in the spirit of ``snapatac2.datasets`` (docs/spec.md 1.10.5).
+"""Small datasets shipped with fragcov, in the spirit of ``snapatac2.datasets``.
 
 :func:`demo` gives the bundled demo: 60 cells of three cell types (``CD14 Mono``, ``CD4 Naive``,
 ``CD8 Memory``) on chr21/chr22 of hg38, as a 10x fragment file, a cell table and an annotated
-``.h5ad`` made from them, so that SnapATAC2's own example runs after ``import fragcov as snap``::
+``.h5ad`` made from them, so that SnapATAC2's own example runs after ``import fragcov as snap``.
 
-    data = snap.read(snap.datasets.demo(), backed="r")
-    snap.ex.export_coverage(data, groupby="cell_type", selections=["CD14 Mono"], suffix=".bedgraph.zst")
+Examples
+--------
+>>> import fragcov as snap
+>>> data = snap.read(snap.datasets.demo(), backed="r")
+>>> snap.ex.export_coverage(data, groupby="cell_type", selections=["CD14 Mono"], suffix=".bedgraph.zst")
+{'CD14 Mono': './CD14 Mono.bedgraph.zst'}
 """
 from __future__ import annotations
 

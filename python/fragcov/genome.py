@@ -1,4 +1,4 @@
-"""Built-in genomes as objects, like ``snapatac2.genome``: ``fragcov.genome.hg38`` (docs/spec.md 1.10.4).
+"""Built-in genomes as objects, like ``snapatac2.genome``: ``fragcov.genome.hg38``.
 
 Each is a :class:`Genome` whose ``chrom_sizes`` is ``{chromosome: length}`` (UCSC's primary
 assembly: autosomes, X, Y, M, in SnapATAC2's order). A Genome, SnapATAC2's

@@ -1,26 +1,24 @@
-"""fragcov.pl: figures of exported tracks and of profiles (docs/spec.md sections 15, 16.8)."""
+"""fragcov.pl: figures. ``tracks``: a browser-track figure of one locus (one row per group, gene
+models); ``profile`` and ``heatmap``: figures of a ``fragcov.profile`` result. matplotlib and
+pyBigWig come with ``pip install 'fragcov[plot]'``.
+
+Each is loaded when first used (PEP 562), so ``import fragcov`` stays light, and each is the
+drawing function itself, with its own signature and help: ``help(fragcov.pl.tracks)``.
+"""
 from __future__ import annotations
 
+import importlib
 
-def tracks(*args, **kwargs):
-    from ._plot import tracks as _tracks
-
-    return _tracks(*args, **kwargs)
-
-
-def profile(*args, **kwargs):
-    from ._profile_plot import profile as _profile
-
-    return _profile(*args, **kwargs)
+# name -> the module that defines it
+_HOMES = {"tracks": "._plot", "profile": "._profile_plot", "heatmap": "._profile_plot"}
+__all__ = list(_HOMES)  # noqa: F822 (loaded on first use by __getattr__)
 
 
-def heatmap(*args, **kwargs):
-    from ._profile_plot import heatmap as _heatmap
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name], __name__), name)
+    raise AttributeError(f"module 'fragcov.pl' has no attribute {name!r}")
 
-    return _heatmap(*args, **kwargs)
 
-
-profile.__doc__ = "Mean profile of each group around the anchors of a fragcov.profile result (spec 16.8.1)."
-heatmap.__doc__ = "One heatmap panel per group of a fragcov.profile result, as plotHeatmap draws (spec 16.8.2)."
-
-__all__ = ["tracks", "profile", "heatmap"]
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
