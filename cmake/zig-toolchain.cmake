@@ -1,6 +1,8 @@
-# CMake toolchain for the release wheels only (scripts/build_wheel.sh selects it
-# with -C cmake.define.CMAKE_TOOLCHAIN_FILE=...; source installs, conda and the
-# C++ tests use the system compiler and never read this file).
+# CMake toolchain for the release wheels (scripts/build_wheel.sh selects it with
+# -C cmake.define.CMAKE_TOOLCHAIN_FILE=...), for builds without root on a machine
+# without a compiler (scripts/no_root.sh) and for CI's macOS cross-compile check
+# (scripts/cross_compile_macos.sh); source installs with a compiler, conda and
+# the sanitized C++ tests use the system compiler and never read this file.
 #
 # `zig cc` / `zig c++` (zig's clang, from the `ziglang` package on PyPI) link
 # against stubs of an older glibc than the build machine's, named in the
@@ -28,6 +30,15 @@ if(DEFINED ENV{FRAGCOV_ZIG_TARGET} AND NOT "$ENV{FRAGCOV_ZIG_TARGET}" STREQUAL "
   set(_fragcov_zig_target "$ENV{FRAGCOV_ZIG_TARGET}")
 else()
   set(_fragcov_zig_target "x86_64-linux-gnu.2.28")
+endif()
+
+# a macOS target (scripts/cross_compile_macos.sh: CI's compile-and-link check of the library and
+# its C++ tests) is a cross build: CMake must not take this Linux host's platform rules
+if(_fragcov_zig_target MATCHES "macos")
+  set(CMAKE_SYSTEM_NAME Darwin)
+  set(CMAKE_SYSTEM_PROCESSOR "${_fragcov_zig_target}")
+  string(REGEX REPLACE "-.*" "" CMAKE_SYSTEM_PROCESSOR "${CMAKE_SYSTEM_PROCESSOR}")
+  set(CMAKE_OSX_SYSROOT "/")  # zig brings macOS's headers and libSystem stubs; there is no SDK here
 endif()
 
 set(_fragcov_zig_dir "${CMAKE_CURRENT_LIST_DIR}/../build/zig-${_fragcov_zig_target}")

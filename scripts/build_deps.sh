@@ -17,7 +17,7 @@
 # zig cannot use the system's -dev packages at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ZSTANDARD_SDIST=zstandard==0.25.0 DEFLATE_SDIST=deflate==0.9.0
+ZSTANDARD_SDIST=zstandard==0.25.0 DEFLATE_SDIST=deflate==0.9.0 ZLIBNG_SDIST=zlib-ng==1.1.0
 if [ -n "${FRAGCOV_ZIG:-}" ]; then
   target=${FRAGCOV_ZIG_TARGET:-x86_64-linux-gnu.2.28}
   cc=("$FRAGCOV_ZIG" cc -target "$target") ar=("$FRAGCOV_ZIG" ar)
@@ -51,6 +51,25 @@ if [ "$(cat "$prefix/stamp" 2>/dev/null)" != "$stamp" ]; then
   cp "$zstd_src"/zstd.h "$zstd_src"/zstd_errors.h "$zstd_src"/zdict.h "$prefix/include/"
   echo "$stamp" > "$prefix/stamp"
   echo "==> static libdeflate + zstd built in $((SECONDS - dep_start)) s ($compiler)" >&2
+fi
+if [[ "$target" == *macos* ]]; then
+  # a macOS target (scripts/cross_compile_macos.sh): no system zlib to link against here, so zlib's
+  # API from source, static: zlib-ng in its zlib-compatible mode, from the PyPI sdist `zlib-ng`
+  zlib_stamp="$stamp $ZLIBNG_SDIST"
+  if [ "$(cat "$prefix/zlib/stamp" 2>/dev/null)" != "$zlib_stamp" ]; then
+    rm -rf "$prefix/zlib" "$deps/zlib-build"
+    "${PYTHON:-python3}" scripts/pypi_sdist.py "$deps/src" "$ZLIBNG_SDIST"
+    tar -xzf "$deps"/src/zlib_ng-*.tar.gz -C "$deps/src"
+    cmake -S "$(ls -d "$deps"/src/zlib_ng-*/src/zlib_ng/zlib-ng)" -B "$deps/zlib-build" -G Ninja "${toolchain[@]}" \
+      -DCMAKE_BUILD_TYPE=Release -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_INSTALL_PREFIX="$prefix/zlib" \
+      -DCMAKE_INSTALL_LIBDIR=lib -DZLIB_COMPAT=ON -DBUILD_SHARED_LIBS=OFF -DBUILD_TESTING=OFF \
+      -DWITH_GTEST=OFF -DWITH_GZFILEOP=ON >/dev/null
+    cmake --build "$deps/zlib-build" -j2 >/dev/null
+    cmake --install "$deps/zlib-build" >/dev/null
+    echo "$zlib_stamp" > "$prefix/zlib/stamp"
+  fi
+  echo "$prefix"
+  exit 0
 fi
 # zlib: its headers alone in a folder (never the rest of /usr/include, whose glibc headers are
 # newer than zig's target) and the system's libz.so.1, which every Linux has and every manylinux

@@ -2,6 +2,7 @@
 #pragma once
 #include <doctest/doctest.h>
 #include <stdlib.h>
+#include <unistd.h>  // mkdtemp on macOS (glibc declares it in stdlib.h)
 
 #include <algorithm>
 #include <filesystem>
