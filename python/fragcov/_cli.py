@@ -564,7 +564,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Per group, the mean normalized coverage around each anchor (a BED, GTF/GFF3 or "
                                    "regions) in one pass over an .h5ad or fragment file: deepTools' matrix file "
                                    "(--matrix), a profile plot, a heatmap, and each group's TSS enrichment "
-                                   "(printed; docs/spec.md section 16).")
+                                   "(printed).",
+                       epilog=_examples(
+                           "fragcov profile data.h5ad --groupby cell_type --anchors genes.gtf --plot tss.png "
+                           "--enrichment",
+                           "fragcov profile fragments.tsv.gz --groups barcode_to_cluster.tsv --chrom-sizes hg38 "
+                           "\\\n    --anchors peaks.bed --matrix matrix.gz --heatmap heatmap.pdf"))
     _add_input_and_groups(p, ".h5ad/.h5ads file(s), or fragment file(s) with --groups and --chrom-sizes (several "
                              "as SAMPLE=PATH)", several=True)
     p.add_argument("--sample-sep", default="#", help="several fragment files: separator of sample#barcode names "
