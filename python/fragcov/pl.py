@@ -16,7 +16,7 @@ __all__ = list(_HOMES)  # noqa: F822 (loaded on first use by __getattr__)
 
 def __getattr__(name: str):
     if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name], __name__), name)
+        return getattr(importlib.import_module(_HOMES[name], __package__), name)
     raise AttributeError(f"module 'fragcov.pl' has no attribute {name!r}")
 
 
