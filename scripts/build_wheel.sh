@@ -84,8 +84,12 @@ fi
 # ---- one wheel per Python, repaired and tagged by auditwheel ----------------
 for py in "${interpreters[@]}"; do
   echo "==> wheel for $("$py" -c 'import platform; print("CPython", platform.python_version())') ($toolchain toolchain)"
+  # the Python headers as one folder (zig searches no /usr/include; Debian keeps pyconfig.h apart)
+  inc=$("$py" scripts/python_include.py "$PWD/build/python-include/$("$py" -c 'import sys; print(sys.version_info[1])')" \
+        "${FRAGCOV_PYTHON_INCLUDE_ROOT:-}") || { echo "error: no Python.h for $py (Debian: libpython3.X-dev)" >&2; exit 1; }
   CMAKE_BUILD_PARALLEL_LEVEL=2 "$py" -m pip wheel -q --disable-pip-version-check --no-deps \
-    --wheel-dir "$raw" "${settings[@]}" "$sdist"
+    --wheel-dir "$raw" "${settings[@]}" "--config-settings=cmake.define.Python_INCLUDE_DIR=$inc" \
+    "--config-settings=cmake.define.Python3_INCLUDE_DIR=$inc" "$sdist"
 done
 for built in "$raw"/fragcov-*.whl; do
   "$PYTHON" -m auditwheel repair "${repair[@]}" --wheel-dir "$dist" "$built"

@@ -51,10 +51,11 @@ fi
 # holding the headers with the real pyconfig.h needs no other include path
 pyver=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 if [ -f "$sysroot/usr/include/python$pyver/Python.h" ]; then
-  pyinc=$no_root/python$pyver-include
-  rm -rf "$pyinc" && cp -r "$sysroot/usr/include/python$pyver" "$pyinc"
-  cp "$(ls "$sysroot"/usr/include/*-linux-gnu*/python"$pyver"/pyconfig.h | head -1)" "$pyinc/pyconfig.h"
-  echo "export SKBUILD_CMAKE_DEFINE=\"Python_INCLUDE_DIR=$pyinc;Python3_INCLUDE_DIR=$pyinc\"" >> "$no_root/env.sh.new"
+  pyinc=$("$PYTHON" scripts/python_include.py "$no_root/python$pyver-include" "$sysroot/usr/include")
+  {
+    echo "export SKBUILD_CMAKE_DEFINE=\"Python_INCLUDE_DIR=$pyinc;Python3_INCLUDE_DIR=$pyinc\""
+    echo "export FRAGCOV_PYTHON_INCLUDE_ROOT=\"$sysroot/usr/include\"  # scripts/build_wheel.sh"
+  } >> "$no_root/env.sh.new"
 fi
 
 # the rest matters only when a library or the compiler is missing (not for a missing venv
