@@ -1,4 +1,4 @@
-// Writes one bedGraph per cell group with the fragcov C++ library.
+// Writes one bedGraph per cell group with the fragcov C++ library, in one call.
 //
 //   export_example OUT_DIR     -> OUT_DIR/B.bedGraph, OUT_DIR/T.bedGraph
 //
@@ -25,12 +25,8 @@ int main(int argc, char** argv) {
     try {
         std::filesystem::create_directories(out_dir);
 
-        // Genome position of (chrom, pos) = length of the chromosomes before + pos,
-        // so chr1:x is x and chr2:x is 1000 + x.
-        fragcov::Genome genome({"chr1", "chr2"}, {1000, 500});
-
-        const std::vector<std::string> group_names = {"B", "T"};
         // cell 0, 1 -> B (group 0); cell 2 -> T (group 1); cell 3 -> no group (-1)
+        const std::vector<std::string> group_names = {"B", "T"};
         const std::vector<int32_t> cell_group = {0, 0, 1, -1};
         const std::vector<int64_t> indptr = {0, 2, 5, 7, 8};
         const std::vector<int64_t> indices = {
@@ -41,22 +37,20 @@ int main(int argc, char** argv) {
         };
         const std::vector<uint32_t> lengths = {50, 15, 2500, 10, 20, 50, 30, 100};
 
-        fragcov::ExportOptions options;
-        options.bin_size = 10;
-        options.normalization = fragcov::Normalization::CPM;
-        options.max_frag_length = 2000;  // the default, as in SnapATAC2
-        options.counting = fragcov::CountingStrategy::Fragment;
-        options.format = fragcov::OutputFormat::BedGraph;
-        options.compression = fragcov::Compression::None;
-        options.n_jobs = 2;
-
-        std::vector<std::string> paths;
+        // The plan: the genome (genome position of (chrom, pos) = length of the
+        // chromosomes before + pos, so chr1:x is x and chr2:x is 1000 + x), the
+        // regions (none), the options and one track per group.
+        fragcov::ExportPlan plan;
+        plan.genome = fragcov::Genome({"chr1", "chr2"}, {1000, 500});
+        plan.options.bin_size = 10;
+        plan.options.normalization = fragcov::Normalization::CPM;
+        plan.options.max_frag_length = 2000;  // the default, as in SnapATAC2
+        plan.options.format = fragcov::OutputFormat::BedGraph;
+        plan.options.n_jobs = 2;
         for (const std::string& name : group_names)
-            paths.push_back((out_dir / (name + ".bedGraph")).string());
+            plan.tracks.emplace_back((out_dir / (name + ".bedGraph")).string());
 
-        fragcov::GroupedExporter exporter(genome, fragcov::Regions{}, options, paths);
-
-        // Cells may be fed in any number of chunks; here, all four at once.
+        // Cells may come in any number of chunks; here, all four at once.
         fragcov::CellChunk chunk;
         chunk.n_cells = cell_group.size();
         chunk.n_fragments = indices.size();
@@ -64,12 +58,12 @@ int main(int argc, char** argv) {
         chunk.indices = indices.data();
         chunk.lengths = lengths.data();  // paired-end (signed_lengths for single-end)
         chunk.cell_group = cell_group.data();
-        exporter.add_cells(chunk);
+        fragcov::CellChunks cells({chunk});
 
-        const std::vector<fragcov::GroupStats> stats = exporter.finish();
-        for (size_t g = 0; g < paths.size(); ++g)
-            std::cout << group_names[g] << ": " << stats[g].n_units << " units, N = "
-                      << stats[g].norm_count << " -> " << paths[g] << "\n";
+        const std::vector<fragcov::GroupStats> stats = fragcov::export_coverage(plan, cells).stats;
+        for (size_t g = 0; g < group_names.size(); ++g)
+            std::cout << group_names[g] << ": " << stats[g].n_units << " units, N = " << stats[g].norm_count
+                      << " -> " << plan.tracks[g].path << "\n";
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;

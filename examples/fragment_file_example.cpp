@@ -1,6 +1,7 @@
-// Tracks straight from a 10x fragment file with the fragcov C++ library: the
-// reader parses the file (plain, gzip, BGZF or zstd), FragmentChunk turns each
-// batch into exporter input, one pass, one bedGraph per group.
+// Tracks straight from a 10x fragment file with the fragcov C++ library, in one
+// call: the file is decompressed (plain, gzip, BGZF or zstd) and parsed on its
+// own threads while n_jobs threads bin its chunks, as in Python; one pass, one
+// bedGraph per group.
 //
 //   fragment_file_example FRAGMENTS CHROM_SIZES GROUPS_TSV OUT_DIR
 //
@@ -12,7 +13,6 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -47,47 +47,39 @@ int main(int argc, char** argv) {
             names.push_back(name);
             lengths.push_back(std::stoull(length));
         }
-        fragcov::Genome genome(names, lengths);
+        const fragcov::Genome genome(names, lengths);
 
-        // The table's barcodes get ids 0, 1, ... (their rows); the group of id i is group_of_barcode[i].
-        std::vector<std::string> barcodes, group_names;
+        // The table's rows are the cells: barcode i is cell i, in group group_of_cell[i].
+        fragcov::FragmentFileInput file{argv[1], "", {}, {}};
+        fragcov::FragmentFilesOptions reading;
+        std::vector<std::string> group_names;
         std::map<std::string, int32_t> group_id;
-        std::vector<int32_t> group_of_barcode;
         for (const auto& [barcode, group] : read_pairs(argv[3])) {
             auto [it, added] = group_id.emplace(group, static_cast<int32_t>(group_names.size()));
             if (added) group_names.push_back(group);
-            barcodes.push_back(barcode);
-            group_of_barcode.push_back(it->second);
+            file.cell_of_barcode.push_back(static_cast<int32_t>(file.barcodes.size()));
+            file.barcodes.push_back(barcode);  // other barcodes are left out
+            reading.group_of_cell.push_back(it->second);
         }
+        reading.reading.genome = genome;
+        reading.reading.n_threads = 2;
 
-        fragcov::FragmentFileOptions reading;
-        reading.genome = genome;
-        reading.barcodes = barcodes;  // other barcodes get kNoBarcode and are left out
-        reading.n_threads = 2;
-        fragcov::FragmentFileReader reader(argv[1], reading);
-
-        fragcov::ExportOptions options;  // as export_example: CPM, bin 10, bedGraph
-        options.bin_size = 10;
-        options.normalization = fragcov::Normalization::CPM;
-        options.format = fragcov::OutputFormat::BedGraph;
-        options.n_jobs = 2;
+        fragcov::ExportPlan plan;  // CPM, bins of 10, bedGraph
+        plan.genome = genome;
+        plan.options.bin_size = 10;
+        plan.options.normalization = fragcov::Normalization::CPM;
+        plan.options.format = fragcov::OutputFormat::BedGraph;
+        plan.options.n_jobs = 2;
         const std::filesystem::path out_dir = argv[4];
         std::filesystem::create_directories(out_dir);
-        std::vector<std::string> paths;
-        for (const std::string& name : group_names) paths.push_back((out_dir / (name + ".bedGraph")).string());
-        fragcov::GroupedExporter exporter(genome, fragcov::Regions{}, options, paths);
+        for (const std::string& name : group_names) plan.tracks.emplace_back((out_dir / (name + ".bedGraph")).string());
 
-        fragcov::FragmentBatch batch;
-        fragcov::FragmentChunk chunk;
-        while (reader.next(batch)) {
-            chunk.assign(batch, group_of_barcode, reading.is_paired);
-            exporter.add_cells(chunk.view());
-        }
-        const std::vector<fragcov::GroupStats> stats = exporter.finish();
-        for (size_t g = 0; g < paths.size(); ++g)
-            std::cout << group_names[g] << ": " << stats[g].n_units << " units -> " << paths[g] << "\n";
-        std::cout << reader.stats().stored << " fragments stored, " << reader.stats().unknown_chrom
-                  << " lines on other chromosomes\n";
+        fragcov::FragmentFiles files({file}, reading);
+        const std::vector<fragcov::GroupStats> stats = fragcov::export_coverage(plan, files).stats;
+        for (size_t g = 0; g < group_names.size(); ++g)
+            std::cout << group_names[g] << ": " << stats[g].n_units << " units -> " << plan.tracks[g].path << "\n";
+        const fragcov::FragmentFileStats& read = files.file_stats()[0];
+        std::cout << read.stored << " fragments stored, " << read.unknown_chrom << " lines on other chromosomes\n";
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;

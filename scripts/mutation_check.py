@@ -15,7 +15,8 @@ matches (update MUTANTS when the code it mutates changes).
 
 Prints a table: each mutant and the tests that fail on it ("kill" it). Exit
 status 0 when every mutant is killed, 1 when one survives, 2 on a setup problem.
-Not part of the default test run: it takes about two minutes per mutant.
+Not part of the default test run: it takes about two minutes per mutant
+(--first-kill with --pytest-args=-x: about one).
 """
 from __future__ import annotations
 
@@ -46,19 +47,19 @@ class Mutant:
 # Whitespace in the patterns is matched loosely (\s*), so reformatting does not break them.
 MUTANTS = [
     Mutant("bin-first-edge", "first bin of a unit computed from start+1 (a unit starting on a bin's "
-           "last base skips that bin)", "cpp/src/export/exporter.cpp",
+           "last base skips that bin)", "cpp/src/export/binning.cpp",
            r"static_cast<uint32_t>\(\s*start\s*/\s*b\s*\)", "static_cast<uint32_t>((start + 1) / b)"),
     Mutant("bin-last-edge", "last bin of a unit computed from end instead of end-1 (a unit ending on a "
-           "bin edge also counts in the next bin)", "cpp/src/export/exporter.cpp",
+           "bin edge also counts in the next bin)", "cpp/src/export/binning.cpp",
            r"static_cast<uint32_t>\(\s*\(\s*end\s*-\s*1\s*\)\s*/\s*b\s*\)\s*\+\s*1",
            "static_cast<uint32_t>(end / b) + 1"),
     Mutant("region-overlap-start", "region overlap `<` -> `<=` at the region start (a unit ending where "
-           "a region starts overlaps it)", "cpp/src/export/regions.cpp",
+           "a region starts overlaps it)", "cpp/src/common/regions.cpp",
            r"it->start\s*<\s*end\b", "it->start <= end"),
     Mutant("region-overlap-end", "region overlap `<` -> `<=` at the region end (a unit starting where "
-           "a region ends overlaps it)", "cpp/src/export/regions.cpp",
+           "a region ends overlaps it)", "cpp/src/common/regions.cpp",
            r"return\s+s\s*<\s*iv\.end\s*;", "return s <= iv.end;"),
-    Mutant("bpm-sum-plus-one", "BPM divides by (S + 1) / 1e6", "cpp/src/export/exporter.cpp",
+    Mutant("bpm-sum-plus-one", "BPM divides by (S + 1) / 1e6", "cpp/src/export/normalization.cpp",
            r"return\s+st\.bin_sum\s*/\s*1e6\s*;", "return (st.bin_sum + 1) / 1e6;"),
     Mutant("smooth-left-right-swapped", "smoothing window sides swapped (left = w-1-right)",
            "cpp/src/export/coverage.hpp",
@@ -68,9 +69,9 @@ MUTANTS = [
            "cpp/src/export/coverage.hpp",
            r"const\s+int64_t\s+left\s*=\s*\(\s*w\s*-\s*1\s*\)\s*/\s*2\s*,\s*right\s*=\s*w\s*-\s*1\s*-\s*left\s*;",
            "const int64_t left = (w - 1) / 2, right = w - left;"),
-    Mutant("smooth-divisor-plus-one", "smoothed values divided by w+1", "cpp/src/export/exporter.cpp",
-           r"denom\s*\*\s*static_cast<double>\(\s*\*options_\.smooth_base\s*\)",
-           "denom * static_cast<double>(*options_.smooth_base + 1)"),
+    Mutant("smooth-divisor-plus-one", "smoothed values divided by w+1", "cpp/src/export/writing.cpp",
+           r"denom\s*\*\s*static_cast<double>\(\s*\*options\.smooth_base\s*\)",
+           "denom * static_cast<double>(*options.smooth_base + 1)"),
     Mutant("spill-read-offset", "spilled blocks read back from the start of the spill file",
            "cpp/src/export/unit_store.cpp",
            r"static_cast<off_t>\(\s*b\.offset\s*\+\s*done\s*\)", "static_cast<off_t>(done)"),
@@ -94,30 +95,70 @@ MUTANTS = [
            r"std::min<uint64_t>\(\s*next\s*\*\s*bin_size\s*,\s*chrom_length\s*\)",
            "(next * bin_size + 0 * chrom_length)"),  # chrom_length stays used: -Werror
     Mutant("unit-not-clipped", "units not clipped at the chromosome end before binning (bins past the "
-           "end count in BPM's S)", "cpp/src/export/exporter.cpp",
+           "end count in BPM's S)", "cpp/src/export/binning.cpp",
            r"end\s*=\s*std::min\(\s*end\s*,\s*len\s*\)\s*;", "(void)len;"),
     Mutant("insertion-end-shifted", "second insertion of a fragment at end instead of end-1",
-           "cpp/src/export/exporter.cpp",
+           "cpp/src/export/binning.cpp",
            r"add_unit\(\s*slot\s*,\s*g\s*,\s*chrom\s*,\s*end\s*-\s*1\s*,\s*end\s*\)\s*;",
            "add_unit(slot, g, chrom, end, end + 1);"),
-    Mutant("min-length-exclusive", "min_frag_length bound exclusive", "cpp/src/export/exporter.cpp",
+    Mutant("min-length-exclusive", "min_frag_length bound exclusive", "cpp/src/export/binning.cpp",
            r"len\s*<\s*min_len\b", "len <= min_len"),
     # the options other tools' users bring (docs/spec.md sections 3.5.5, 3.6, 4.9)
     Mutant("rpgc-by-count", "RPGC divides by the unit count N instead of their summed length L",
-           "cpp/src/export/exporter.cpp", r"static_cast<double>\(\s*st\.norm_length\s*\)",
+           "cpp/src/export/normalization.cpp", r"static_cast<double>\(\s*st\.norm_length\s*\)",
            "static_cast<double>(st.norm_count)"),
-    Mutant("ceiling-plus-one", "a cell's count in a bin capped at ceiling + 1", "cpp/src/export/exporter.cpp",
+    Mutant("ceiling-plus-one", "a cell's count in a bin capped at ceiling + 1", "cpp/src/export/binning.cpp",
            r"std::min<int64_t>\(\s*\*options_\.ceiling\s*,", "std::min<int64_t>(*options_.ceiling + 1,"),
-    Mutant("n-cells-plus-one", "n_cells divides by one cell more", "cpp/src/export/exporter.cpp",
+    Mutant("n-cells-plus-one", "n_cells divides by one cell more", "cpp/src/export/normalization.cpp",
            r"return\s+static_cast<double>\(\s*track\.n_cells\s*\)\s*;",
            "return static_cast<double>(track.n_cells + 1);"),
-    Mutant("norm-by-per-thousand", "norm_by scales by 1e3 / Q instead of 1e4 / Q", "cpp/src/export/exporter.cpp",
+    Mutant("norm-by-per-thousand", "norm_by scales by 1e3 / Q instead of 1e4 / Q",
+           "cpp/src/export/normalization.cpp",
            r"track\.norm_by_total\s*/\s*1e4", "track.norm_by_total / 1e3"),
-    Mutant("scale-factor-ignored", "scale_factor not applied to unsmoothed values", "cpp/src/export/exporter.cpp",
-           r"r\.count\s*/\s*denom\s*\*\s*scale", "r.count / denom * (0 * scale + 1)"),
+    Mutant("scale-factor-ignored", "scale_factor not applied to unsmoothed values", "cpp/src/export/writing.cpp",
+           r"count\s*/\s*denom\s*\*\s*scale", "count / denom * (0 * scale + 1)"),
     Mutant("regions-not-cut", "records overlapping a region written whole, not cut at its end",
-           "cpp/src/export/exporter.cpp", r"std::min\(\s*e\s*,\s*regions_\[j\]\.end\s*\)",
+           "cpp/src/export/writing.hpp", r"std::min\(\s*e\s*,\s*regions_\[j\]\.end\s*\)",
            "(e + 0 * regions_[j].end)"),
+    # comparison tracks (docs/spec.md section 14)
+    Mutant("compare-rest-includes-group", "the rest of a group is every group, itself included",
+           "cpp/src/export/comparison.cpp", r"add_steps\(\s*total_\s*,\s*runs_\[g\]\s*,\s*-1\s*\)", "total_"),
+    Mutant("compare-rest-denominator-includes-group", "the rest's denominator counts the group itself",
+           "cpp/src/export/normalization.cpp", r"if\s*\(\s*h\s*==\s*g\s*\)\s*continue\s*;", "(void)g;"),
+    Mutant("compare-log2-pseudocount", "log2 adds the pseudocount twice to the reference side",
+           "cpp/src/export/comparison.cpp", r"std::log2\(\s*\(\s*va\s*\+\s*p\s*\)\s*/\s*\(\s*vb\s*\+\s*p\s*\)\s*\)",
+           "std::log2((va + p) / (vb + 2 * p))"),
+    Mutant("compare-ratio-inverted", "ratio is reference / group",
+           "cpp/src/export/comparison.cpp",
+           r"Ratio:\s*return\s*\(\s*va\s*\+\s*p\s*\)\s*/\s*\(\s*vb\s*\+\s*p\s*\)\s*;",
+           "Ratio: return (vb + p) / (va + p);"),
+    Mutant("compare-difference-sign", "difference is reference - group", "cpp/src/export/comparison.cpp",
+           r"default:\s*return\s+va\s*-\s*vb\s*;", "default: return vb - va;"),
+    Mutant("compare-reference-unsmoothed", "with smooth_base only the group's side is smoothed",
+           "cpp/src/export/comparison.cpp",
+           r"b\s*=\s*smoothed\(\s*b\s*,", "(void)smoothed(b,"),
+    # the reading paths of the one call (docs/spec.md 11.10, 13.6, 2.5.0)
+    Mutant("files-rows-not-mapped", "a fragment file's chunks keep the cells' rows instead of their groups",
+           "cpp/src/pipeline/fragment_files.cpp",
+           r"chunk\.cells\[i\]\s*=\s*o\.group_of_cell\[chunk\.cells\[i\]\]\s*;", "(void)0;"),
+    Mutant("files-collision-ignored", "a cell in two fragment files is merged instead of refused",
+           "cpp/src/pipeline/fragment_files.cpp",
+           r"if\s*\(\s*check_collisions\s*&&", "if (false && check_collisions &&"),
+    Mutant("files-later-error-wins", "with two bad fragment files the last error read is raised",
+           "cpp/src/pipeline/fragment_files.cpp",
+           r"std::rethrow_exception\(\s*s\.errors\.begin\(\)->second\s*\)",
+           "std::rethrow_exception(s.errors.rbegin()->second)"),
+    Mutant("h5ad-subset-not-gathered", "a subset of an .h5ad's cells is read as the whole range between them",
+           "cpp/src/pipeline/h5ad_cells.cpp", r"if\s*\(\s*!chunk->contiguous\s*\)", "if (false)"),
+    Mutant("h5ad-chunk-read-skipped", "the binning thread does not run the chunk's read (columns never read)",
+           "cpp/src/pipeline/bin_chunks.cpp", r"if\s*\(\s*read\s*\)\s*read\(\s*cells\s*,\s*slot\s*\)\s*;",
+           "(void)read;"),
+    Mutant("h5ad-blosc-lz4-accepted", "Blosc chunks of any compressor are taken for zstd ones",
+           "cpp/src/input/hdf5_column.cpp", r"f\.values\[6\]\s*==\s*kBloscZstd", "(f.values[6] | 1)"),
+    Mutant("h5ad-addresses-unchecked", "chunk addresses are trusted without reading chunk 0 there",
+           "cpp/src/input/hdf5_column.cpp",
+           r"!first_chunk_in_place\(\s*fd\s*,\s*address\[0\]\s*,\s*size\[0\]\s*,\s*layout\.first_chunk\s*\)",
+           "(false && !first_chunk_in_place(fd, address[0], size[0], layout.first_chunk))"),
 ]
 
 
@@ -179,24 +220,32 @@ def _has_build_backend(python: Path) -> bool:
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
-def run_suite(tree: Path, python: Path, log: Path, pytest_args: list[str], timeout: int) -> dict:
-    """The default suite: C++ unit tests, then pytest from tests/. Returns the failing tests."""
-    env = dict(os.environ, PYTHON=str(python), FRAGCOV_REQUIRE_SNAPATAC2="1",
-               PATH=f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    failed: list[str] = []
-    code, out = run(["bash", "scripts/test_cpp.sh"], tree, log, env=env, timeout=timeout)
+def _env(python: Path) -> dict:
+    return dict(os.environ, PYTHON=str(python), FRAGCOV_REQUIRE_SNAPATAC2="1",
+                PATH=f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def run_cpp_tests(tree: Path, python: Path, log: Path, timeout: int) -> list[str]:
+    """The C++ unit tests (sanitized, -Werror); returns the failing test cases."""
+    code, out = run(["bash", "scripts/test_cpp.sh"], tree, log, env=_env(python), timeout=timeout)
     if code is None:
-        failed.append("C++ unit tests: timeout")
-    elif code != 0 and "Test project" not in out:  # ctest never started: the build failed
+        return ["C++ unit tests: timeout"]
+    if code != 0 and "Test project" not in out:  # ctest never started: the build failed
         fail(f"the C++ unit tests do not build (-Werror, sanitizers) with this code; see {log}")
-    elif code != 0:
+    if code != 0:
         cases = sorted(set(re.findall(r"^TEST CASE:\s+(.+?)\s*$", out, flags=re.M)))
-        failed += [f"cpp: {c}" for c in cases] or ["cpp: build or run failed (see log)"]
+        return [f"cpp: {c}" for c in cases] or ["cpp: build or run failed (see log)"]
+    return []
+
+
+def run_pytest(tree: Path, python: Path, log: Path, pytest_args: list[str], timeout: int) -> list[str]:
+    """pytest from tests/ on the installed build; returns the failing tests."""
+    failed: list[str] = []
     junit = tree / "pytest-junit.xml"
     if junit.exists():
         junit.unlink()
     code, out = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
-                     *pytest_args], tree / "tests", log, env=env, timeout=timeout)
+                     *pytest_args], tree / "tests", log, env=_env(python), timeout=timeout)
     if code is None:
         failed.append("pytest: timeout")
     elif junit.exists():
@@ -206,7 +255,19 @@ def run_suite(tree: Path, python: Path, log: Path, pytest_args: list[str], timeo
                 failed.append(f"{module}.py::{case.get('name')}")
     elif code != 0:
         failed.append("pytest: did not run (see log)")
-    return {"failed": failed, "pytest_exit": code}
+    return failed
+
+
+def run_suite(tree: Path, python: Path, log: Path, pytest_args: list[str], timeout: int,
+              first_kill: bool = False) -> list[str]:
+    """The default suite: C++ unit tests, then (installed) pytest in tests/. Returns the failing tests;
+    with first_kill, pytest is skipped once the C++ tests fail."""
+    failed = run_cpp_tests(tree, python, log, timeout)
+    if failed and first_kill:
+        return failed
+    if not build_and_install(tree, python, log):
+        fail(f"the code does not build into the package; see {log}")
+    return failed + run_pytest(tree, python, log, pytest_args, timeout)
 
 
 def summarise(tests: list[str], limit: int = 8) -> str:
@@ -227,6 +288,9 @@ def main() -> int:
     ap.add_argument("--skip-baseline", action="store_true", help="do not run the suite on the unchanged code first")
     ap.add_argument("--markdown", metavar="FILE", help="also write the result table to FILE")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per suite run (a hang counts as a kill)")
+    ap.add_argument("--first-kill", action="store_true",
+                    help="a mutant the C++ unit tests kill is not also run through pytest (faster; the table "
+                         "then lists the C++ cases only)")
     ap.add_argument("--pytest-args", default="",
                     help="extra pytest arguments, written with '=': --pytest-args=-x or --pytest-args='-x -k bw'")
     a = ap.parse_args()
@@ -258,25 +322,21 @@ def main() -> int:
 
         if not a.skip_baseline:
             print("baseline (unchanged code) ...", flush=True)
-            if not build_and_install(tree, python, log):
-                fail(f"the unchanged code does not build; see {log}")
             base = run_suite(tree, python, log, pytest_args, a.timeout)
-            if base["failed"]:
-                fail(f"the suite fails on the unchanged code: {base['failed'][:10]}; see {log}")
+            if base:
+                fail(f"the suite fails on the unchanged code: {base[:10]}; see {log}")
 
         rows = []
         for m in mutants:
             t = time.time()
             original = apply(m, tree)
             try:
-                if not build_and_install(tree, python, log):
-                    fail(f"mutant {m.name} does not compile (its replacement is wrong); see {log}")
-                res = run_suite(tree, python, log, pytest_args, a.timeout)
+                failed = run_suite(tree, python, log, pytest_args, a.timeout, a.first_kill)
             finally:
                 (tree / m.path).write_text(original)
-            killed = bool(res["failed"])
-            rows.append((m, killed, res["failed"]))
-            print(f"{m.name}: {'killed by ' + str(len(res['failed'])) + ' tests' if killed else 'SURVIVED'} "
+            killed = bool(failed)
+            rows.append((m, killed, failed))
+            print(f"{m.name}: {'killed by ' + str(len(failed)) + ' tests' if killed else 'SURVIVED'} "
                   f"({time.time() - t:.0f} s)", flush=True)
         if not build_and_install(tree, python, log):  # leave the venv with the unchanged build
             print("warning: rebuilding the unchanged code failed", file=sys.stderr)

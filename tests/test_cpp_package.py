@@ -1,4 +1,5 @@
-"""The installed C++ package: find_package(fragcov CONFIG) works for another project (docs/spec.md section 11.8).
+"""The installed C++ package: find_package(fragcov CONFIG) works for another project (docs/spec.md section 11.9),
+and its one call exports from cells in memory and from a fragment file (section 11.10).
 
 Builds and installs the library with -DFRAGCOV_BUILD_PYTHON=OFF into a
 temporary prefix, builds examples/ against that prefix with nothing but
@@ -93,8 +94,8 @@ def test_installed_package_builds_and_runs_example(tmp_path):
 
     headers = sorted(p.name for p in (prefix / "include" / "fragcov").glob("*.hpp"))
     assert headers == ["cancelled.hpp", "cell_chunk.hpp", "exporter.hpp", "fragcov.hpp", "fragment_file.hpp",
-                       "genome.hpp", "options.hpp", "page_allocator.hpp", "profile.hpp", "regions.hpp",
-                       "track_writer.hpp"]
+                       "fragment_files.hpp", "genome.hpp", "h5ad_columns.hpp", "hdf5_layout.hpp", "options.hpp",
+                       "pipeline.hpp", "profile.hpp", "regions.hpp", "track_writer.hpp"]
     libs = list(prefix.glob("lib*/libfragcov.a")) + list(prefix.glob("lib*/fragcov.lib"))
     assert libs, "static library not installed"
     configs = list(prefix.glob("lib*/cmake/fragcov/fragcovConfig.cmake"))
@@ -119,8 +120,8 @@ def test_installed_package_builds_and_runs_example(tmp_path):
     assert (out / "B.bedGraph").read_text().splitlines() == B_EXPECTED
     assert (out / "T.bedGraph").read_text().splitlines() == T_EXPECTED
 
-    # 4. the same fragments as a gzip fragment file (cell 3 not in the table), through
-    #    FragmentFileReader -> FragmentChunk::view() -> add_cells (spec 11.8): the same tracks
+    # 4. the same fragments as a gzip fragment file (cell 3 not in the table), in one call
+    #    (FragmentFiles -> export_coverage, spec 11.10): the same tracks
     frag, sizes, groups, out2 = (tmp_path / n for n in ("fragments.tsv.gz", "chrom.sizes", "groups.tsv", "tracks2"))
     with gzip.open(frag, "wt") as fh:
         fh.write("# a Cell Ranger style header line\n"

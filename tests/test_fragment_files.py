@@ -343,31 +343,40 @@ print("DONE", flush=True)
 """
 
 
-def _interrupt(script: str, args, *, delay: float, what: str, completed) -> None:
-    """Runs `script` in a fresh interpreter, sends SIGINT `delay` s after it prints READY, and asserts
-    that it ended with KeyboardInterrupt. Skips when the work ended before the signal (the machine was
-    too fast): DONE printed, or `completed()` (the call had returned and renamed its complete outputs
-    into place, and the signal came before the script printed DONE)."""
+def _interrupt(script: str, args, *, gate: str, tmp_path) -> None:
+    """Runs `script` in a fresh interpreter with the core's test gate `gate` armed (the work is held
+    there until it is cancelled: cpp/src/util/test_gate.hpp), sends SIGINT once a thread holds at the
+    gate, and asserts that the script ended with KeyboardInterrupt. The gate makes the signal land
+    while the C++ work runs, whatever the machine's speed."""
+    import os
     import signal
     import subprocess
     import sys
     import time
 
+    marker = tmp_path / "gate-reached"
+    env = dict(os.environ, FRAGCOV_TEST_GATE=f"{gate}:{marker}")
     proc = subprocess.Popen([sys.executable, "-c", script, *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "READY"
-    time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
-    if "DONE" in stdout or completed():
-        pytest.skip(f"the {what} finished before the signal arrived (machine too fast)")
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "READY"
+        while not marker.exists():  # waits for the event; the work cannot end before it (held at the gate)
+            if proc.poll() is not None:
+                raise AssertionError(f"ended before reaching the gate {gate!r}: {proc.stderr.read()[-2000:]}")
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    marker.unlink()
+    assert "DONE" not in stdout
     assert proc.returncode != 0 and "KeyboardInterrupt" in stderr, stderr[-2000:]
 
 
 def test_ctrl_c_stops_an_import_and_leaves_nothing(tmp_path):
     """SIGINT while the C++ reader works (GIL released) ends the import promptly; no file is left."""
-    _interrupt(INTERRUPT_SCRIPT, [tmp_path], delay=0.3, what="import",
-               completed=lambda: (tmp_path / "out.h5ad").exists())
+    _interrupt(INTERRUPT_SCRIPT, [tmp_path], gate="fragment reader", tmp_path=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frags.tsv.gz"]
 
 
@@ -416,7 +425,8 @@ def test_reader_bindings_take_their_options_by_keyword():
         _core.FragmentImporter(path, names, lengths, [False] * len(names), True, False, None, 0, 0, 0, "", 1,
                                3, 1 << 20)
     with pytest.raises(TypeError):
-        _core.FragmentChunks(path, names, lengths, ["x"], np.zeros(1, np.int32), True, 0, 0, 1)
+        _core.FragmentFiles([(path, "", ["x"], np.zeros(1, np.int32))], names, lengths, [False] * len(names),
+                            np.zeros(1, np.int32))
     with pytest.raises(TypeError):
         _core.count_fragments(path, names, lengths, [False] * len(names), ["x"], True, 0, 0, 1)
     # named, with the C++ structs' defaults for the rest
@@ -560,7 +570,5 @@ def test_ctrl_c_stops_an_export_parsed_on_several_threads(tmp_path, min_num_frag
     """SIGINT while the reader's parse threads work (docs/spec.md 8.1.1, 6.5) ends the export promptly: the
     threads stop and are joined, no track is left."""
     out = tmp_path / "out"
-    tracks = ["g0.bedgraph", "g1.bedgraph", "g2.bedgraph"]  # all renamed into place only once all are complete
-    _interrupt(EXPORT_INTERRUPT_SCRIPT, [tmp_path, min_num_fragments], delay=0.5, what="export",
-               completed=lambda: out.exists() and sorted(p.name for p in out.iterdir()) == tracks)
+    _interrupt(EXPORT_INTERRUPT_SCRIPT, [tmp_path, min_num_fragments], gate="fragment reader", tmp_path=tmp_path)
     assert not out.exists() or not list(out.iterdir())

@@ -9,7 +9,7 @@ import pytest
 from helpers import REPO
 
 SRC = REPO / "cpp" / "src"
-FOLDERS = {"common", "export", "input", "output", "util", "testing"}
+FOLDERS = {"common", "export", "input", "output", "pipeline", "util", "testing"}
 
 pytestmark = pytest.mark.skipif(not SRC.is_dir(), reason="needs the source tree (not in the sdist's tests)")
 
@@ -29,7 +29,7 @@ def test_every_source_file_is_built():
 
 @pytest.mark.parametrize("unit", ["export/unit_store", "input/fragment_sorter", "input/barcode_table",
                                   "input/decompress", "input/fragment_file", "input/fragment_import",
-                                  "output/bigwig_file", "output/output_file", "util/worker_team"])
+                                  "output/bigwig_file", "output/output_file", "pipeline/pipeline", "util/worker_team"])
 def test_core_pieces_have_unit_tests_beside_them(unit):
     test = SRC / f"{unit}_test.cpp"
     assert test.is_file() and "TEST_CASE" in test.read_text()
@@ -50,9 +50,9 @@ def test_one_cancellation_poll():
     copies = [p.relative_to(REPO).as_posix() for p in [*SRC.rglob("*.[ch]pp"), *(REPO / "cpp").glob("bindings/*")]
               if re.search(r"milliseconds\(\s*100\s*\)|kCancelPollInterval\{", p.read_text())]
     assert copies == ["cpp/src/util/cancel_poll.hpp"], copies
-    users = [p.name for p in [*SRC.rglob("*.cpp"), *(REPO / "cpp").glob("bindings/*.cpp")]
-             if "poll_until_ready(" in p.read_text()]
-    assert sorted(users) == ["fragment_file_bindings.cpp", "worker_team.cpp"]
+    users = [p.name for p in [*SRC.rglob("*.[ch]pp"), *(REPO / "cpp").glob("bindings/*.cpp")]
+             if "poll_until_ready(" in p.read_text() and p.name != "cancel_poll.hpp"]
+    assert sorted(users) == ["fragment_file.cpp", "prefetcher.hpp", "worker_team.cpp"]
 
 
 # Which folders a folder's files may include (docs/architecture.md, "Folders"): the shared
@@ -63,10 +63,12 @@ MAY_INCLUDE = {
     "input": {"common", "input", "util"},
     "output": {"common", "output", "util"},
     "export": {"common", "export", "output", "util"},
+    "pipeline": {"common", "export", "input", "pipeline", "util"},
     "util": {"util"},
 }
-# public headers that belong to the exporter; readers and writers use the vocabulary only
-EXPORTER_HEADERS = {"fragcov/exporter.hpp", "fragcov/fragcov.hpp"}
+# public headers that bring in the exporter; readers and writers use the vocabulary only
+EXPORTER_HEADERS = {"fragcov/exporter.hpp", "fragcov/fragcov.hpp", "fragcov/pipeline.hpp",
+                    "fragcov/fragment_files.hpp", "fragcov/h5ad_columns.hpp"}
 
 
 def test_folders_depend_downwards_only():
@@ -78,18 +80,20 @@ def test_folders_depend_downwards_only():
             for inc in re.findall(r'#include "([^"]+)"', p.read_text()):
                 top = inc.split("/")[0]
                 bad = inc in EXPORTER_HEADERS if top == "fragcov" else top not in allowed
-                # export/ implements the exporter's header; util/version.cpp the umbrella's version()
-                if bad and (folder, inc) not in {("export", "fragcov/exporter.hpp"),
-                                                 ("util", "fragcov/fragcov.hpp")}:
+                # export/ and pipeline/ implement those headers; util/version.cpp the umbrella's version()
+                if bad and folder != "pipeline" and (folder, inc) not in {("export", "fragcov/exporter.hpp"),
+                                                                          ("util", "fragcov/fragcov.hpp")}:
                     wrong.append(f"{p.relative_to(REPO)}: {inc}")
     assert not wrong, wrong
 
 
 def test_public_headers_do_not_include_the_exporter():
-    """The reader's header gets CellChunk from cell_chunk.hpp, not from the exporter's."""
+    """Only the one call (pipeline.hpp, and the sources built on it) brings in the exporter: the
+    vocabulary of the readers (fragment_file.hpp, hdf5_layout.hpp, cell_chunk.hpp) does not."""
     inc = REPO / "cpp" / "include" / "fragcov"
-    users = [p.name for p in inc.glob("*.hpp") if p.name != "fragcov.hpp" and "exporter.hpp\"" in p.read_text()]
-    assert not users, users
+    users = {p.name for p in inc.glob("*.hpp") if p.name != "fragcov.hpp"
+             and re.search(r'#include "fragcov/(exporter|pipeline)\.hpp"', p.read_text())}
+    assert users == {"pipeline.hpp", "fragment_files.hpp", "h5ad_columns.hpp"}, users
 
 
 def test_one_io_error_convention():
@@ -101,10 +105,9 @@ def test_one_io_error_convention():
 
 
 def test_cancelled_has_its_own_header():
-    inc = REPO / "cpp" / "include" / "fragcov"
     assert "exporter.hpp" not in (SRC / "util" / "worker_team.hpp").read_text()
     assert "exporter.hpp" not in (SRC / "util" / "worker_team.cpp").read_text()
-    assert '#include "fragcov/cancelled.hpp"' in (inc / "fragment_file.hpp").read_text()
+    assert '#include "fragcov/cancelled.hpp"' in (SRC / "input" / "fragment_reader.hpp").read_text()
     assert "struct Cancelled" in (REPO / "cpp" / "include" / "fragcov" / "cancelled.hpp").read_text()
     assert "struct Cancelled" not in (REPO / "cpp" / "include" / "fragcov" / "exporter.hpp").read_text()
 

@@ -108,7 +108,7 @@ def test_storage_and_n_jobs_give_the_same_bytes(name, create_kw, env, core_reads
         assert (columns is not None) == core_reads, f"{name}: who reads the file"
         if columns is not None:  # the core's reader gives h5py's elements, whole and in random pieces
             rng = np.random.default_rng(7)
-            for col, ds in zip(columns, (src.indices_ds, src.data_ds)):
+            for col, ds in zip((columns.positions, columns.values), (src.indices_ds, src.data_ds)):
                 whole = ds[:]
                 got = col.read(0, len(col))
                 assert got.dtype == whole.dtype and np.array_equal(got, whole)
@@ -206,30 +206,74 @@ def test_hdf5_column_refuses_inconsistent_layouts(tmp_path):
         os.close(fd)
 
 
-def test_core_refuses_malformed_column_chunks(tmp_path):
-    """Chunks naming columns are checked before any buffer is sized from them."""
+def _raw_layout(what, dtype, n, chunk, addresses):
+    """The layout of a dataset of n elements stored unfiltered at `addresses` of a file of zeros."""
+    size = chunk * np.dtype(dtype).itemsize
+    return dict(what=what, dtype=np.dtype(dtype).str, shape=[n], chunk_shape=[chunk], filters=[],
+                chunk_offsets=np.arange(len(addresses), dtype=np.uint64) * chunk,
+                chunk_masks=np.zeros(len(addresses), np.uint32), chunk_addresses=np.array(addresses, np.uint64),
+                chunk_sizes=np.full(len(addresses), size, np.uint64), first_chunk=bytes(size), first_chunk_mask=0)
+
+
+def test_core_decides_which_columns_it_reads(tmp_path):
+    """docs/spec.md 2.5.0: the core reads a dataset itself only when it decodes every filter and finds
+    every chunk where HDF5 says it is (fragcov/hdf5_layout.hpp)."""
     path = tmp_path / "x.bin"
     path.write_bytes(bytes(96))
     fd = os.open(path, os.O_RDONLY)
     try:
-        pos = _core.Hdf5Column(fd, str(path), "positions", "int64", [], 8, 4, [0, 32], [32, 32])
-        val = _core.Hdf5Column(fd, str(path), "values", "uint32", [], 8, 8, [64], [32])
+        pos = _raw_layout("positions", np.int64, 8, 4, [0, 32])
+        val = _raw_layout("values", np.uint32, 8, 8, [64])
+        cols = _core.H5adColumns.open(fd, str(path), True, pos, val)
+        assert cols is not None and len(cols) == 8 and len(cols.positions) == 8
+        assert np.array_equal(cols.values.read(0, 8), np.zeros(8, np.uint32))
+        refused = [
+            {**pos, "filters": [(32000, [])]},  # a filter the core does not decode (lzf)
+            {**pos, "filters": [(32001, [2, 2, 8, 32, 5, 1, 1])]},  # Blosc with lz4
+            {**pos, "filters": [(32001, [2, 2, 8, 32, 5, 2, 5])]},  # Blosc zstd with bit shuffle
+            {**pos, "dtype": ">i8"},  # big-endian
+            {**pos, "dtype": "<u8"},
+            {**pos, "chunk_shape": []},  # contiguous
+            {**pos, "shape": [8, 1]},
+            {**pos, "chunk_offsets": np.array([0], np.uint64), "chunk_masks": np.zeros(1, np.uint32),
+             "chunk_addresses": np.zeros(1, np.uint64), "chunk_sizes": np.full(1, 32, np.uint64)},  # a chunk missing
+            {**pos, "chunk_offsets": np.array([0, 0], np.uint64)},  # not chunk 1 at element 4
+            {**pos, "first_chunk": b"\x01" + bytes(31)},  # the bytes at the address are not HDF5's
+            {**pos, "first_chunk_mask": 1},
+        ]
+        for layout in refused:
+            assert _core.H5adColumns.open(fd, str(path), True, layout, val) is None, layout
+        assert _core.H5adColumns.open(fd, str(path), False, pos, val) is None  # single-end values are int32
+    finally:
+        os.close(fd)
+
+
+def test_core_refuses_cells_that_do_not_fit_the_columns(tmp_path):
+    """H5adCells checks indptr and rows against the columns before any buffer is sized from them."""
+    path = tmp_path / "x.bin"
+    path.write_bytes(bytes(96))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        cols = _core.H5adColumns.open(fd, str(path), True, _raw_layout("positions", np.int64, 8, 4, [0, 32]),
+                                      _raw_layout("values", np.uint32, 8, 8, [64]))
         opts = _core.ExportOptions()
         opts.output_format, opts.normalization = "bedgraph", "none"
-        indptr, groups = np.array([0, 8], np.int64), np.array([0], np.int32)
+        empty = (np.zeros(0, np.uint32), np.zeros(0, np.int64), np.zeros(0, np.int64))
 
-        def run(indices, values):
-            _core.export_coverage(["chr1"], [100], [(indptr, indices, values, groups)], [str(tmp_path / "a.bg")],
-                                  (np.zeros(0, np.uint32), np.zeros(0, np.int64), np.zeros(0, np.int64)), None,
-                                  (np.zeros(0, np.uint32), np.zeros(0, np.int64), np.zeros(0, np.int64)), opts)
+        def run(indptr, rows, groups):
+            cells = _core.H5adCells(cols, np.array(indptr, np.int64), np.array(rows, np.int64),
+                                    np.array(groups, np.int32), 4)
+            _core.export_coverage(["chr1"], [100], cells, [str(tmp_path / "a.bg")], empty, None, empty, opts)
 
-        with pytest.raises(ValueError, match="past the column's 8"):
-            run((pos, 0, 2**62), (val, 0, 2**62))
-        with pytest.raises(TypeError, match="both columns or neither"):
-            run((pos, 0, 8), np.zeros(8, np.uint32))
-        with pytest.raises(ValueError, match="same range"):
-            run((pos, 0, 8), (val, 1, 7))
-        run((pos, 0, 8), (val, 0, 8))  # all zero: lengths 0 are ignored, an empty track
+        with pytest.raises(ValueError, match="end within the columns' 8"):
+            run([0, 2**62], [0], [0])
+        with pytest.raises(ValueError, match="indptr decreases"):
+            run([0, 6, 4, 8], [0], [0])
+        with pytest.raises(ValueError, match="row 3 is not a cell"):
+            run([0, 4, 8], [3], [0])
+        with pytest.raises(ValueError, match="one group per row"):
+            run([0, 4, 8], [0, 1], [0])
+        run([0, 4, 6, 8], [2, 0], [0, 0])  # all zero: lengths 0 are ignored, an empty track
         assert (tmp_path / "a.bg").read_text() == ""
     finally:
         os.close(fd)

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "fragcov/exporter.hpp"
+#include "fragcov/pipeline.hpp"
 #include "fragcov/profile.hpp"
 #include "output/profile_matrix.hpp"
 
@@ -45,7 +45,7 @@ bool check_signals() {
 }  // namespace
 
 // `profile`: (chroms uint32, positions int64, minus bool, upstream, downstream, bin_size).
-void add_profiles(GroupedExporter& exporter, const py::tuple& profile) {
+ProfileRequest profile_request(const py::tuple& profile) {
     if (profile.size() != 6)
         throw py::value_error("profile must be (chroms, positions, minus, upstream, downstream, bin_size)");
     const auto chroms = vector_of<uint32_t>(profile[0], "chroms");
@@ -53,17 +53,17 @@ void add_profiles(GroupedExporter& exporter, const py::tuple& profile) {
     const auto minus = vector_of<bool>(profile[2], "minus");
     if (positions.size() != chroms.size() || minus.size() != chroms.size())
         throw py::value_error("chroms, positions and minus need one entry per anchor");
-    std::vector<ProfileAnchor> anchors(chroms.size());
-    for (size_t i = 0; i < anchors.size(); ++i) anchors[i] = {chroms[i], positions[i], minus[i]};
-    exporter.add_profiles(std::move(anchors), options_of(profile));
+    ProfileRequest request{std::vector<ProfileAnchor>(chroms.size()), options_of(profile)};
+    for (size_t i = 0; i < chroms.size(); ++i) request.anchors[i] = {chroms[i], positions[i], minus[i]};
+    return request;
 }
 
-// After finish(): per group (values as anchors x bins, tss_centre, tss_flank).
-py::list take_profiles(GroupedExporter& exporter, const py::tuple& profile) {
+// An export's profiles: per group (values as anchors x bins, tss_centre, tss_flank).
+py::list profiles_to_python(std::vector<GroupProfile> profiles, const py::tuple& profile) {
     const auto n_anchors = static_cast<py::ssize_t>(py::len(profile[0]));
     const auto n_bins = static_cast<py::ssize_t>(options_of(profile).n_bins());
     py::list out;
-    for (GroupProfile& p : exporter.take_profiles()) {
+    for (GroupProfile& p : profiles) {
         if (p.values.empty()) {  // no anchor: the arrays were never sized
             p.values.resize(static_cast<size_t>(n_anchors * n_bins));
             p.tss_centre.resize(static_cast<size_t>(n_anchors));

@@ -6,21 +6,27 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <deque>
 #include <system_error>
 
+#include <algorithm>
+
+#include "fragcov/fragcov.hpp"
 #include "input/hdf5_column.hpp"
 #include "output/output_file.hpp"
-#include "util/worker_team.hpp"
-#include "fragcov/fragcov.hpp"
 
 namespace py = pybind11;
 using namespace fragcov;
 
 void bind_fragment_file(py::module_& m);  // fragment_file_bindings.cpp
 void bind_profiles(py::module_& m);       // profile_bindings.cpp
-void add_profiles(GroupedExporter& exporter, const py::tuple& profile);
-py::list take_profiles(GroupedExporter& exporter, const py::tuple& profile);
+ProfileRequest profile_request(const py::tuple& profile);  // profile_bindings.cpp
+py::list profiles_to_python(std::vector<GroupProfile> profiles, const py::tuple& profile);
+
+// The cancellation check of every wait in C++: Ctrl-C (only seen on Python's main thread).
+bool check_signals() {
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;  // a KeyboardInterrupt is now pending
+}
 
 namespace {
 
@@ -45,37 +51,14 @@ RegionIndex to_index(size_t n_chroms, const py::tuple& regions) {
                        regions[1].cast<std::vector<int64_t>>(), regions[2].cast<std::vector<int64_t>>());
 }
 
-// One chunk of cells from Python: (indptr int64, indices, values, cell_group
-// int32). indices and values are numpy arrays (int64; uint32 paired, int32
-// single-end), or both (Hdf5Column, first, count): elements read from the file
-// by the worker that bins the chunk. The core checks the content (add_cells).
-struct ChunkInput {
-    CellChunk cells;  // indices and values are unset when they come from columns
-    const Hdf5Column* positions = nullptr;
-    const Hdf5Column* values = nullptr;
-    uint64_t first = 0;
-};
-
-std::pair<const Hdf5Column*, std::pair<uint64_t, uint64_t>> column_range(const py::handle& obj, const char* what) {
-    if (!py::isinstance<py::tuple>(obj) || py::len(obj) != 3 ||
-        !py::isinstance<Hdf5Column>(py::reinterpret_borrow<py::tuple>(obj)[0]))
-        throw py::type_error(std::string(what) + " must be an array or (Hdf5Column, first, count), "
-                             "both columns or neither");
-    py::tuple t = py::reinterpret_borrow<py::tuple>(obj);
-    const auto* column = t[0].cast<const Hdf5Column*>();
-    const uint64_t first = t[1].cast<uint64_t>(), count = t[2].cast<uint64_t>();
-    if (first > column->size() || count > column->size() - first)  // before any buffer is sized by it
-        throw py::value_error(std::string(what) + ": elements " + std::to_string(first) + " + " +
-                              std::to_string(count) + " are past the column's " + std::to_string(column->size()));
-    return {column, {first, count}};
-}
-
-ChunkInput to_chunk(const py::handle& item) {
+// One chunk of cells from Python: (indptr int64, indices int64, values,
+// cell_group int32), values uint32 (paired-end) or int32 (single-end). The core
+// checks the content (add_cells).
+CellChunk to_chunk(const py::handle& item) {
     if (!py::isinstance<py::tuple>(item) || py::len(item) != 4)
         throw py::value_error("a chunk must be a tuple (indptr, indices, values, cell_group)");
     py::tuple t = py::reinterpret_borrow<py::tuple>(item);
-    ChunkInput in;
-    CellChunk& ch = in.cells;
+    CellChunk ch;
     auto [groups, n_cells] = array_of<int32_t>(t[3], "cell_group");
     auto [indptr, n_offsets] = array_of<int64_t>(t[0], "indptr");
     if (n_offsets != n_cells + 1)
@@ -84,19 +67,6 @@ ChunkInput to_chunk(const py::handle& item) {
     ch.n_cells = n_cells;
     ch.indptr = indptr;
     ch.cell_group = groups;
-    if (py::isinstance<py::tuple>(t[1])) {
-        auto [positions, p_range] = column_range(t[1], "indices");
-        auto [values, v_range] = column_range(t[2], "values");
-        if (positions->type() != ElementType::Int64 || values->type() == ElementType::Int64)
-            throw py::type_error("the columns must hold int64 positions and uint32 or int32 values");
-        if (p_range != v_range)
-            throw py::value_error("the positions and values columns must be read over the same range");
-        in.positions = positions;
-        in.values = values;
-        in.first = p_range.first;
-        ch.n_fragments = p_range.second;
-        return in;
-    }
     auto [indices, n_fragments] = array_of<int64_t>(t[1], "indices");
     size_t n_values;
     if (py::isinstance<CArray<int32_t>>(t[2])) std::tie(ch.signed_lengths, n_values) = array_of<int32_t>(t[2], "values");
@@ -106,116 +76,136 @@ ChunkInput to_chunk(const py::handle& item) {
                               std::to_string(n_fragments));
     ch.n_fragments = n_fragments;
     ch.indices = indices;
-    return in;
+    return ch;
 }
 
-// What one binning thread reuses from chunk to chunk when it reads columns itself.
-struct SlotBuffers {
-    Hdf5Scratch scratch;
-    std::vector<int64_t> positions;
-    std::vector<uint32_t> values;  // int32 single-end values are read as their bits
+// A Python iterator of chunk tuples as a source of the export; it is asked on
+// the exporting thread with the GIL released, so each call takes the GIL.
+class PyChunks : public ChunkSource {
+public:
+    explicit PyChunks(py::iterator it) : it_(std::move(it)) {}
+    ~PyChunks() override {
+        py::gil_scoped_acquire gil;
+        it_ = py::iterator();
+    }
+    bool next(BinJob& job, const std::function<bool()>&) override {
+        py::gil_scoped_acquire gil;
+        if (started_) ++it_;
+        started_ = true;
+        if (it_ == py::iterator::sentinel()) return false;
+        job.cells = to_chunk(*it_);
+        job.n_fragments = static_cast<uint64_t>(job.cells.indptr[job.cells.n_cells]);
+        // the tuple keeps its arrays alive until the chunk is binned; freed with the GIL
+        auto* item = new py::object(py::reinterpret_borrow<py::object>(*it_));
+        job.keep = std::shared_ptr<const void>(item, [](const void* p) {
+            py::gil_scoped_acquire gil;
+            delete static_cast<const py::object*>(p);
+        });
+        return true;
+    }
+
+private:
+    py::iterator it_;
+    bool started_ = false;
 };
 
-void bin_chunk(GroupedExporter& exporter, const ChunkInput& in, size_t slot, SlotBuffers& buf) {
-    if (!in.positions) return exporter.add_cells(in.cells, slot);
-    CellChunk ch = in.cells;
-    buf.positions.resize(ch.n_fragments);
-    buf.values.resize(ch.n_fragments);
-    in.positions->read(in.first, ch.n_fragments, buf.positions.data(), buf.scratch);
-    in.values->read(in.first, ch.n_fragments, buf.values.data(), buf.scratch);
-    ch.indices = buf.positions.data();
-    if (in.values->type() == ElementType::Int32)
-        ch.signed_lengths = reinterpret_cast<const int32_t*>(buf.values.data());  // same bits, signed view
-    else
-        ch.lengths = buf.values.data();
-    exporter.add_cells(ch, slot);
+// `chunks` of export_coverage: a source of the core, a list of such sources and
+// Python iterators (read one after the other), or an iterable of chunk tuples.
+struct Sources {
+    std::vector<std::unique_ptr<ChunkSource>> owned;
+    std::unique_ptr<ChunkSources> chain;
+    ChunkSource* source = nullptr;
+};
+
+bool is_part(const py::handle& obj) { return py::isinstance<ChunkSource>(obj) || PyIter_Check(obj.ptr()); }
+
+Sources sources_of(const py::object& chunks) {
+    Sources out;
+    if (py::isinstance<ChunkSource>(chunks)) {
+        out.source = chunks.cast<ChunkSource*>();
+        return out;
+    }
+    const bool parts = py::isinstance<py::list>(chunks) && py::len(chunks) > 0 &&
+                       std::all_of(chunks.begin(), chunks.end(), [](const py::handle& h) { return is_part(h); });
+    if (!parts) {
+        out.owned.push_back(std::make_unique<PyChunks>(py::iter(chunks)));
+        out.source = out.owned.back().get();
+        return out;
+    }
+    std::vector<ChunkSource*> chain;
+    for (py::handle part : chunks) {
+        if (py::isinstance<ChunkSource>(part)) {
+            chain.push_back(part.cast<ChunkSource*>());
+        } else {
+            out.owned.push_back(std::make_unique<PyChunks>(py::iter(part)));
+            chain.push_back(out.owned.back().get());
+        }
+    }
+    out.chain = std::make_unique<ChunkSources>(std::move(chain));
+    out.source = out.chain.get();
+    return out;
 }
 
-// Chunk tables come as numpy arrays (tens of thousands of entries): copied
-// in one go rather than element by element as a list would be.
-using U64Array = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>;
-using U32Array = py::array_t<uint32_t, py::array::c_style | py::array::forcecast>;
-template <class T>
-std::vector<T> to_vector(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) {
-    if (a.ndim() != 1) throw py::value_error("chunk tables must be one-dimensional");
-    return std::vector<T>(a.data(), a.data() + a.shape(0));
+// A Python callable as a hook of the export: called with the GIL.
+template <class... Args>
+std::function<void(Args...)> hook(const py::object& callable) {
+    if (callable.is_none()) return {};
+    return [callable](Args... args) {
+        py::gil_scoped_acquire gil;
+        callable(args...);
+    };
 }
 
-bool check_signals() {
-    py::gil_scoped_acquire gil;
-    return PyErr_CheckSignals() != 0;  // a KeyboardInterrupt is now pending
-}
-
-py::object export_coverage(std::vector<std::string> chrom_names, std::vector<uint64_t> chrom_lengths,
-                         py::iterable chunks, std::vector<std::string> output_paths, py::tuple blacklist,
-                         py::object include_for_norm, py::tuple exclude_for_norm, const ExportOptions& options,
-                         std::optional<std::vector<uint64_t>> n_cells,
-                         std::optional<std::vector<double>> norm_by_totals, py::object regions_out,
-                         std::optional<std::vector<int32_t>> references, py::object profile) {
-    Genome genome(std::move(chrom_names), std::move(chrom_lengths));
-    Regions regions;
-    regions.blacklist = to_index(genome.size(), blacklist);
+ExportPlan plan_of(std::vector<std::string> chrom_names, std::vector<uint64_t> chrom_lengths,
+                   std::vector<std::string> output_paths, const py::tuple& blacklist, const py::object& include_for_norm,
+                   const py::tuple& exclude_for_norm, const ExportOptions& options,
+                   const std::optional<std::vector<uint64_t>>& n_cells,
+                   const std::optional<std::vector<double>>& norm_by_totals, const py::object& regions_out,
+                   const std::optional<std::vector<int32_t>>& references) {
+    ExportPlan plan{Genome(std::move(chrom_names), std::move(chrom_lengths)), {}, options, {}, std::nullopt};
+    Regions& regions = plan.regions;
+    const size_t n_chroms = plan.genome.size();
+    regions.blacklist = to_index(n_chroms, blacklist);
     regions.has_include = !include_for_norm.is_none();
-    if (regions.has_include) regions.include_for_norm = to_index(genome.size(), include_for_norm.cast<py::tuple>());
-    regions.exclude_for_norm = to_index(genome.size(), exclude_for_norm);
+    if (regions.has_include) regions.include_for_norm = to_index(n_chroms, include_for_norm.cast<py::tuple>());
+    regions.exclude_for_norm = to_index(n_chroms, exclude_for_norm);
     regions.has_output = !regions_out.is_none();
-    if (regions.has_output) regions.output = to_index(genome.size(), regions_out.cast<py::tuple>());
-
+    if (regions.has_output) regions.output = to_index(n_chroms, regions_out.cast<py::tuple>());
     const size_t n_tracks = output_paths.size();
     if ((n_cells && n_cells->size() != n_tracks) || (norm_by_totals && norm_by_totals->size() != n_tracks) ||
         (references && references->size() != n_tracks))
         throw py::value_error("n_cells, norm_by_totals and references need one entry per output path");
-    std::vector<Track> tracks;
-    for (size_t g = 0; g < n_tracks; ++g)
-        tracks.emplace_back(std::move(output_paths[g]), n_cells ? (*n_cells)[g] : 0,
-                            norm_by_totals ? (*norm_by_totals)[g] : 0.0);
-    if (references)
-        for (size_t g = 0; g < n_tracks; ++g) tracks[g].reference = (*references)[g];
+    for (size_t g = 0; g < n_tracks; ++g) {
+        plan.tracks.emplace_back(std::move(output_paths[g]), n_cells ? (*n_cells)[g] : 0,
+                                 norm_by_totals ? (*norm_by_totals)[g] : 0.0);
+        if (references) plan.tracks.back().reference = (*references)[g];
+    }
+    return plan;
+}
 
-    GroupedExporter exporter(std::move(genome), std::move(regions), options, std::move(tracks));
-    if (!profile.is_none()) add_profiles(exporter, profile.cast<py::tuple>());
+py::object export_coverage_py(std::vector<std::string> chrom_names, std::vector<uint64_t> chrom_lengths,
+                              py::object chunks, std::vector<std::string> output_paths, py::tuple blacklist,
+                              py::object include_for_norm, py::tuple exclude_for_norm, const ExportOptions& options,
+                              std::optional<std::vector<uint64_t>> n_cells,
+                              std::optional<std::vector<double>> norm_by_totals, py::object regions_out,
+                              std::optional<std::vector<int32_t>> references, py::object profile,
+                              py::object before_reading, py::object progress, py::object after_reading) {
+    ExportPlan plan = plan_of(std::move(chrom_names), std::move(chrom_lengths), std::move(output_paths), blacklist,
+                              include_for_norm, exclude_for_norm, options, n_cells, norm_by_totals, regions_out,
+                              references);
+    if (!profile.is_none()) plan.profiles = profile_request(profile.cast<py::tuple>());
+    Sources sources = sources_of(chunks);  // outlives the call: an error is fetched before they go
+    const ExportHooks hooks{check_signals, hook<>(before_reading), hook<uint64_t>(progress), hook<>(after_reading)};
+    ExportResult result;
     try {
-        // Phase 1 (docs/spec.md section 7.2): this thread takes chunks from
-        // Python (which needs the GIL) while binning_slots() workers read and
-        // bin the earlier ones. A WorkerTeam rather than std::async: several
-        // chunks are binned at once, into per-slot buffers, by one team of
-        // threads that lives through the whole pass. `inputs` holds each
-        // queued chunk's Python object until its job has finished; declared
-        // before `team`, so that on an error the workers are stopped first.
-        std::deque<py::object> inputs;
-        uint64_t first_input = 0;  // job index of inputs.front()
-        std::vector<SlotBuffers> buffers(exporter.binning_slots());
-        WorkerTeam team(exporter.binning_slots(), exporter.binning_slots() + 1);
-        for (py::handle item : chunks) {
-            ChunkInput in = to_chunk(item);
-            inputs.push_back(py::reinterpret_borrow<py::object>(item));
-            {
-                py::gil_scoped_release nogil;
-                team.submit([&exporter, &buffers, in](size_t slot) { bin_chunk(exporter, in, slot, buffers[slot]); },
-                            check_signals);
-            }
-            for (uint64_t done = team.finished_prefix(); first_input < done; ++first_input) inputs.pop_front();
-        }
         py::gil_scoped_release nogil;
-        team.wait(check_signals);
+        result = fragcov::export_coverage(std::move(plan), *sources.source, hooks);
     } catch (const Cancelled&) {
         if (PyErr_Occurred()) throw py::error_already_set();
         throw py::value_error("export cancelled");
     }
-
-    std::vector<GroupStats> stats;
-    {
-        py::gil_scoped_release nogil;
-        try {
-            stats = exporter.finish(check_signals);
-        } catch (const Cancelled&) {
-            py::gil_scoped_acquire gil;
-            if (PyErr_Occurred()) throw py::error_already_set();
-            throw py::value_error("export cancelled");
-        }
-    }
     py::list out;
-    for (const GroupStats& s : stats) {
+    for (const GroupStats& s : result.stats) {
         py::dict d;
         d["n_units"] = s.n_units;
         d["norm_count"] = s.norm_count;
@@ -225,8 +215,39 @@ py::object export_coverage(std::vector<std::string> chrom_names, std::vector<uin
         d["reference_denominator"] = s.reference_denominator;
         out.append(d);
     }
-    if (!profile.is_none()) return py::make_tuple(out, take_profiles(exporter, profile.cast<py::tuple>()));
+    if (!profile.is_none())
+        return py::make_tuple(out, profiles_to_python(std::move(result.profiles), profile.cast<py::tuple>()));
     return out;
+}
+
+// Chunk tables come as numpy arrays (tens of thousands of entries): copied
+// in one go rather than element by element as a list would be.
+using U64Array = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>;
+using U32Array = py::array_t<uint32_t, py::array::c_style | py::array::forcecast>;
+using I64Array = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using I32Array = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+template <class T>
+std::vector<T> to_vector(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) {
+    if (a.ndim() != 1) throw py::value_error("chunk tables must be one-dimensional");
+    return std::vector<T>(a.data(), a.data() + a.shape(0));
+}
+
+// An .h5ad dataset's layout from h5py's answers: a dict with the fields of Hdf5Layout.
+Hdf5Layout layout_of(const py::dict& d) {
+    Hdf5Layout l;
+    l.what = d["what"].cast<std::string>();
+    l.dtype = d["dtype"].cast<std::string>();
+    l.shape = d["shape"].cast<std::vector<uint64_t>>();
+    l.chunk_shape = d["chunk_shape"].cast<std::vector<uint64_t>>();
+    for (const auto& [id, values] : d["filters"].cast<std::vector<std::pair<uint32_t, std::vector<uint32_t>>>>())
+        l.filters.push_back({id, values});
+    l.chunk_offsets = to_vector(d["chunk_offsets"].cast<U64Array>());
+    l.chunk_addresses = to_vector(d["chunk_addresses"].cast<U64Array>());
+    l.chunk_sizes = to_vector(d["chunk_sizes"].cast<U64Array>());
+    l.chunk_masks = to_vector(d["chunk_masks"].cast<U32Array>());
+    l.first_chunk = d["first_chunk"].cast<std::string>();
+    l.first_chunk_mask = d["first_chunk_mask"].cast<uint32_t>();
+    return l;
 }
 
 // A property that reads and writes an enum field as its user spelling.
@@ -295,6 +316,40 @@ PYBIND11_MODULE(_core, m) {
         }
     });
 
+    // Cancelled without a pending signal (a C++ caller's cancellation): ValueError;
+    // with one, the KeyboardInterrupt that PyErr_CheckSignals left pending.
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const Cancelled&) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "export cancelled");
+        }
+    });
+
+    py::class_<ChunkSource>(m, "ChunkSource", "Where the core reads an export's chunks from (fragcov/pipeline.hpp).");
+    py::class_<H5adColumns, std::shared_ptr<H5adColumns>>(m, "H5adColumns",
+                                                         "The positions and values columns of an .h5ad's fragment "
+                                                         "matrix, read and decoded by the core.")
+        .def_static(
+            "open",
+            [](int fd, const std::string& path, bool paired, const py::dict& positions, const py::dict& values) {
+                return std::shared_ptr<H5adColumns>(
+                    H5adColumns::open(fd, path, paired, layout_of(positions), layout_of(values)));
+            },
+            py::arg("fd"), py::arg("path"), py::arg("paired"), py::arg("positions"), py::arg("values"),
+            "The columns, or None when the core does not decode these datasets (h5py reads them).")
+        .def("__len__", &H5adColumns::size)
+        .def_property_readonly("positions", &H5adColumns::positions, py::return_value_policy::reference_internal)
+        .def_property_readonly("values", &H5adColumns::values, py::return_value_policy::reference_internal);
+    py::class_<H5adCells, ChunkSource>(m, "H5adCells", "Cells of an .h5ad's fragment matrix as chunks of an export.")
+        .def(py::init([](std::shared_ptr<H5adColumns> columns, const I64Array& indptr, const I64Array& rows,
+                         const I32Array& group_of_row, uint64_t chunk_fragments) {
+                 return std::make_unique<H5adCells>(std::move(columns), to_vector(indptr), to_vector(rows),
+                                                    to_vector(group_of_row), chunk_fragments);
+             }),
+             py::arg("columns"), py::arg("indptr"), py::arg("rows"), py::arg("group_of_row"),
+             py::arg("chunk_fragments"));
+
     py::class_<ExportOptions> options(m, "ExportOptions",
                                       "Options of one export; defaults as export_coverage's. validate() checks them.");
     options.def(py::init<>())
@@ -319,16 +374,20 @@ PYBIND11_MODULE(_core, m) {
     enum_property<Compression, &ExportOptions::compression>(options, "compression", parse_compression);
     enum_property<CompareOperation, &ExportOptions::compare>(options, "compare", parse_compare_operation);
 
-    m.def("export_coverage", &export_coverage, py::arg("chrom_names"), py::arg("chrom_lengths"),
+    m.def("export_coverage", &export_coverage_py, py::arg("chrom_names"), py::arg("chrom_lengths"),
           py::arg("chunks"), py::arg("output_paths"), py::arg("blacklist"), py::arg("include_for_norm"),
           py::arg("exclude_for_norm"), py::arg("options"), py::arg("n_cells") = py::none(),
           py::arg("norm_by_totals") = py::none(), py::arg("regions") = py::none(),
-          py::arg("references") = py::none(), py::arg("profile") = py::none(),
+          py::arg("references") = py::none(), py::arg("profile") = py::none(), py::arg("before_reading") = py::none(),
+          py::arg("progress") = py::none(), py::arg("after_reading") = py::none(),
           "Bin, normalise, smooth and write one coverage track per group (see fragcov.export_coverage); with "
           "options.compare, one comparison track per group with a path, against references[g] (-1: the "
           "rest); with `profile` ((chroms, positions, minus, upstream, downstream, bin_size)), also every "
           "group's profile around the anchors (docs/spec.md section 16): returns (stats, [(values, "
-          "tss_centre, tss_flank), ...]).");
+          "tss_centre, tss_flank), ...]). chunks: a ChunkSource (FragmentFiles, H5adCells), an iterable of "
+          "(indptr, indices, values, cell_group) tuples, or a list of such sources and iterators read in turn; "
+          "before_reading() runs once everything is checked, progress(n) for each chunk's fragments, "
+          "after_reading() once all are binned, before anything is written.");
 
     auto output_file = py::class_<PyOutputFile>(m, "OutputFile",
                              "A file written under a temporary name, optionally gzip/zstd-compressed, and "

@@ -3,7 +3,7 @@
 Keep in step with the bindings: tests/test_typing.py checks that this file names
 exactly what the module exports, with the same parameters and class members.
 """
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypedDict
 
 import numpy as np
@@ -19,16 +19,23 @@ _RegionArrays = tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]
 # One chunk of cells in CSR form: (indptr int64 [n_cells + 1], starting at 0;
 # indices int64: genome-wide start positions; values uint32 fragment lengths
 # (paired-end) or int32 signed read lengths (single-end); cell_group int32
-# [n_cells]: the group of each cell, -1 for none). All C-contiguous. Instead of
-# arrays, indices and values may both be (Hdf5Column, first, count): elements
-# [first, first + count) of those columns, read by the worker that bins the chunk.
-_ColumnRange = tuple["Hdf5Column", int, int]
+# [n_cells]: the group of each cell, -1 for none). All C-contiguous.
 _Chunk = tuple[
     npt.NDArray[np.int64],
-    npt.NDArray[np.int64] | _ColumnRange,
-    npt.NDArray[np.uint32] | npt.NDArray[np.int32] | _ColumnRange,
+    npt.NDArray[np.int64],
+    npt.NDArray[np.uint32] | npt.NDArray[np.int32],
     npt.NDArray[np.int32],
 ]
+
+class ChunkSource:
+    """Where the core reads an export's chunks from itself (C++ ``fragcov::ChunkSource``,
+    fragcov/pipeline.hpp): FragmentFiles, H5adCells."""
+
+    def __init__(self) -> None: ...  # not constructible (TypeError): made by its subclasses
+
+# What export_coverage reads: a source of the core, an iterable of chunk tuples, or a
+# list of sources and iterators of chunk tuples, read one after the other.
+_Chunks = ChunkSource | Iterable[_Chunk] | list[ChunkSource | Iterator[_Chunk]]
 
 class _GroupStats(TypedDict):
     n_units: int        # units binned into the track (after the blacklist)
@@ -78,7 +85,7 @@ class ExportOptions:
 def export_coverage(
     chrom_names: Sequence[str],
     chrom_lengths: Sequence[int],
-    chunks: Iterable[_Chunk],
+    chunks: _Chunks,
     output_paths: Sequence[str],
     blacklist: _RegionArrays,
     include_for_norm: _RegionArrays | None,
@@ -89,6 +96,9 @@ def export_coverage(
     regions: _RegionArrays | None = None,
     references: Sequence[int] | None = None,
     profile: _ProfileRequest | None = None,
+    before_reading: Callable[[], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    after_reading: Callable[[], None] | None = None,
 ) -> list[_GroupStats] | tuple[list[_GroupStats], list[_GroupProfile]]:
     """Bin, normalise, smooth and write one coverage track per group.
 
@@ -101,9 +111,10 @@ def export_coverage(
     chrom_names, chrom_lengths
         The genome, in the order of the genome-wide positions in ``indices``.
     chunks
-        Cells in CSR chunks (see ``_Chunk``), taken on the calling thread while
+        Cells in CSR chunks (see ``_Chunks``), taken on the calling thread while
         ``binning_threads(options.n_jobs)`` worker threads read and bin the
-        earlier ones (docs/spec.md section 7.2).
+        earlier ones (docs/spec.md section 7.2): the library's one call
+        (``fragcov::export_coverage``, docs/spec.md section 11.10).
     output_paths
         One path per track (track ``g`` is ``cell_group == g``); all are
         renamed into place only when every one is complete.
@@ -123,6 +134,10 @@ def export_coverage(
     profile
         Anchors and window of profiles (docs/spec.md section 16, ``_ProfileRequest``); tracks with an empty
         path then get no file.
+    before_reading, progress, after_reading
+        Called on this thread with the GIL: once every check has passed (before
+        anything is read), with each chunk's number of fragments, and once every
+        chunk is binned (before anything is written; raising there leaves nothing).
 
     Returns
     -------
@@ -139,6 +154,47 @@ def export_coverage(
     TypeError
         An array of the wrong dtype or layout.
     """
+
+class _Hdf5Layout(TypedDict):
+    what: str                 # the dataset in messages
+    dtype: str                # numpy's dtype.str, e.g. "<i8"
+    shape: list[int]
+    chunk_shape: list[int]    # empty: not chunked
+    filters: list[tuple[int, list[int]]]  # (HDF5 filter id, cd_values) in write order
+    chunk_offsets: npt.NDArray[np.uint64]  # every stored chunk, in any order
+    chunk_masks: npt.NDArray[np.uint32]
+    chunk_addresses: npt.NDArray[np.uint64]
+    chunk_sizes: npt.NDArray[np.uint64]
+    first_chunk: bytes        # chunk 0 as HDF5 reads it unfiltered
+    first_chunk_mask: int
+
+class H5adColumns:
+    """The positions and values columns of an .h5ad's fragment matrix, read with
+    pread and decoded by the core (docs/spec.md 2.5.0); ``open`` decides from the
+    datasets' layouts whether it can."""
+
+    def __init__(self) -> None: ...  # not constructible (TypeError): made by open()
+
+    @staticmethod
+    def open(fd: int, path: str, paired: bool, positions: _Hdf5Layout, values: _Hdf5Layout) -> "H5adColumns | None":
+        """The columns, or None when the core does not decode these datasets (h5py reads them)."""
+    def __len__(self) -> int: ...
+    positions: "Hdf5Column"
+    values: "Hdf5Column"
+
+class H5adCells(ChunkSource):
+    """Cells ``rows`` of the matrix (``indptr``: its offsets) as chunks of an export,
+    cell ``rows[i]`` in group ``group_of_row[i]``, in file order, about
+    ``chunk_fragments`` fragments a chunk."""
+
+    def __init__(
+        self,
+        columns: H5adColumns,
+        indptr: npt.NDArray[np.int64],
+        rows: npt.NDArray[np.int64],
+        group_of_row: npt.NDArray[np.int32],
+        chunk_fragments: int,
+    ) -> None: ...
 
 class Hdf5Column:
     """A one-dimensional chunked HDF5 dataset that the core reads with pread
@@ -211,27 +267,33 @@ class _ReaderStats(TypedDict, total=False):
     first_shifted_away_line: int
     first_data_columns: int        # columns of the first data line
 
-class FragmentChunks:
-    """The fragments of a file whose barcode is in ``barcodes``, as exporter chunks
-    (one row per fragment; the row's cell is ``barcode_group[barcode]``), in file order."""
+class FragmentFiles(ChunkSource):
+    """Fragment files as the chunks of one export (docs/spec.md 13.6): ``files`` as
+    (path, sample, barcodes, cell row of each barcode); cell r in track
+    ``group_of_cell[r]``. ``file_stats()`` and ``file_of_cell()`` (-1: never seen)
+    are complete once the export has read every chunk."""
 
     def __init__(
         self,
-        path: str,
         *,
+        files: Sequence[tuple[str, str, Sequence[str], npt.NDArray[np.int32]]],
         chrom_names: Sequence[str],
         chrom_lengths: Sequence[int],
-        barcodes: Sequence[str],
-        barcode_group: Sequence[int],
+        is_mito: Sequence[bool],
+        group_of_cell: npt.NDArray[np.int32],
+        cell_names: Sequence[str] = ...,
         is_paired: bool = True,
         shift_left: int = 0,
         shift_right: int = 0,
         n_threads: int = 1,
-        chunk_lines: int = 1048576,
+        whole_cells: bool = False,
+        tempdir: str = "",
+        check_one_file_per_cell: bool = False,
+        chunk_lines: int = 262144,
+        early_open_bytes: int = 16777216,
     ) -> None: ...
-    def __iter__(self) -> "FragmentChunks": ...
-    def __next__(self) -> _Chunk: ...
-    def stats(self) -> _ReaderStats: ...
+    def file_stats(self) -> list[_ReaderStats]: ...
+    def file_of_cell(self) -> npt.NDArray[np.int32]: ...
 
 class _ImportBatch(TypedDict):
     barcodes: list[str]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 
-import numpy as np
 
 from . import _notices as notices
 from . import _core
@@ -295,18 +294,19 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
         codes = tracks.codes
         out = OutDir(out_path) if out_path is not None else None
 
-        def chunks():
-            # The core pulls the first chunk only after its own checks (options,
-            # genome, output paths), so out_dir is created once nothing can be rejected.
+        bar = None
+
+        def before_reading():
+            # The core calls this only after its own checks (options, genome, output
+            # paths), so out_dir is created once nothing can be rejected.
+            nonlocal bar
             if out is not None:
                 out.make()
             bar = settings.progress_bar(total=source.n_fragments(), desc="reading fragments", unit="frag")
-            try:
-                for ch in source.core_chunks():
-                    bar.update(ch.n_fragments)
-                    yield ch.indptr, ch.indices, ch.values, np.ascontiguousarray(codes[ch.rows])
-            finally:
-                bar.close()
+
+        def after_reading():
+            bar.close()
+            source.after_reading()
 
         if compare is None:
             log.info("exporting %d %s track(s) to %s", len(tracks.keys), _format_name(options), os.fspath(out_dir))
@@ -318,7 +318,7 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
             stats = _core.export_coverage(
                 chrom_names=source.names,
                 chrom_lengths=[int(x) for x in source.lengths],
-                chunks=chunks(),
+                chunks=source.core_input(codes),
                 output_paths=core_paths,
                 blacklist=arrays["blacklist"] or empty,
                 include_for_norm=arrays["include_for_norm"],
@@ -329,11 +329,17 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
                 regions=output_regions,
                 references=references,
                 profile=core_profile,
+                before_reading=before_reading,
+                progress=lambda n: bar.update(n),
+                after_reading=after_reading,
             )
         except BaseException:
             if out is not None:
                 out.undo()
             raise
+        finally:
+            if bar is not None:
+                bar.close()
     if profile is not None:
         stats, profiles = stats
         for key, st in zip(tracks.keys, stats):

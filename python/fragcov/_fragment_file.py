@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import numbers
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pandas as pd
 from . import _notices as notices
 from . import _core
 from ._genomes import resolve_chrom_sizes
-from ._sources import PAIRED, SINGLE, Chunk, Source
+from ._sources import PAIRED, SINGLE, Source
 
 log = logging.getLogger("fragcov")
 
@@ -362,20 +363,7 @@ def assign_cells(table: pd.DataFrame, inputs: list[FragmentInput], sample_sep: s
 # --------------------------------------------------------------------------- export source
 
 
-EARLY_OPEN_BYTES = 16 << 20  # a file smaller than this (compressed) is opened before its turn
-
-
-def _is_small(path) -> bool:
-    try:
-        return os.path.getsize(path) < EARLY_OPEN_BYTES
-    except OSError:
-        return True  # opening it early reports the error in its turn (13.6)
-
-
-def _parallel_files(n_files: int, n_threads: int) -> int:
-    """Files parsed at once: one reader thread per file, up to n_jobs (<= 0: every processor)."""
-    cores = os.cpu_count() or 1
-    return max(1, min(n_files, n_threads if n_threads > 0 else cores, cores))
+EARLY_OPEN_BYTES = 16 << 20  # a file smaller than this (compressed) is opened before its turn (the core's rule)
 
 
 class FragmentFileSource(Source):
@@ -402,7 +390,6 @@ class FragmentFileSource(Source):
         self.group_column = group_column
         self.whole_cells = whole_cells
         self.tempdir = tempdir
-        self.n_parallel = _parallel_files(len(inputs), settings.n_threads)
         cells = assign_cells(table, inputs, sample_sep)
         self._report_done = False
         if min_num_fragments > 0:  # needs n_fragment per cell: one more pass over the files
@@ -424,9 +411,10 @@ class FragmentFileSource(Source):
     def _reader_kwargs(self) -> dict:
         kw = self.settings.reader_kwargs()
         if len(self.inputs) > 1:  # decompression and parsing threads (docs/spec.md 8.1.1) are shared out
-            # between the files read at once
+            # between the files read at once (as the core's FragmentFiles does)
             threads = self.settings.n_threads if self.settings.n_threads > 0 else (os.cpu_count() or 1)
-            kw["n_threads"] = max(1, threads // self.n_parallel)
+            n_parallel = max(1, min(len(self.inputs), threads, os.cpu_count() or 1))
+            kw["n_threads"] = max(1, threads // n_parallel)
         return kw
 
     def obs(self):
@@ -436,30 +424,31 @@ class FragmentFileSource(Source):
         return None  # unknown before the files are read; progress bars count up
 
     def chunks(self):
-        seen = np.full(self.n_obs, -1, dtype=np.int32)  # the file each cell was seen in
-        check = len(self.inputs) > 1 and bool((self._cells.sample_of_row < 0).any())
-        stats: dict[int, dict] = {}
-        for k, chunk in self._file_chunks(stats):
-            rows = chunk.rows
-            if self.whole_cells:  # a whole cell may have lines but no stored fragment: not seen
-                rows = rows[np.diff(chunk.indptr) > 0]
-            if check:
-                before = seen[rows]
-                clash = (before >= 0) & (before != k)
-                if clash.any():
-                    r = int(rows[np.flatnonzero(clash)[0]])
-                    a, b = sorted((int(before[np.flatnonzero(clash)[0]]), k))
-                    raise ValueError(
-                        f"barcode {self._obs.index[r]!r} of the groups table occurs in two fragment files, "
-                        f"'{self.inputs[a].path}' (sample {self.inputs[a].sample!r}) and '{self.inputs[b].path}' "
-                        f"(sample {self.inputs[b].sample!r}); fragcov never merges barcodes of different files: "
-                        "give the table a sample column or write its barcodes as sample#barcode")
-            seen[rows] = k
-            yield chunk
-        if not self._report_done:  # first: "no fragment at all" (13.7) is the more precise error
-            self._report(seen >= 0, self._obs.index)
-        for k in sorted(stats):  # per-file errors (8.21) and warnings, in file order
-            warn_skipped(self.inputs[k].path, stats[k], self.settings, stacklevel=4)
+        raise NotImplementedError("a fragment file is read by the core: core_input()")
+
+    def core_input(self, codes):
+        """The files as the core reads them (docs/spec.md 13.6: n_jobs files at once, round robin,
+        errors in file order, a cell in two files refused); codes: each cell's track."""
+        cells, s = self._cells, self.settings
+        tempdir = str(self.tempdir) if self.tempdir is not None else tempfile.gettempdir()
+        self._reading = _core.FragmentFiles(
+            files=[(str(inp.path), inp.sample or "", cells.file_barcodes[k], cells.file_rows[k].astype(np.int32))
+                   for k, inp in enumerate(self.inputs)],
+            chrom_names=s.names, chrom_lengths=s.lengths, is_mito=s.is_mito,
+            group_of_cell=np.ascontiguousarray(codes, dtype=np.int32), cell_names=[str(n) for n in self._obs.index],
+            is_paired=s.is_paired, shift_left=s.shift_left, shift_right=s.shift_right, n_threads=s.n_threads,
+            whole_cells=self.whole_cells, tempdir=tempdir,
+            check_one_file_per_cell=bool((cells.sample_of_row < 0).any()), chunk_lines=CHUNK_LINES,
+            early_open_bytes=EARLY_OPEN_BYTES)
+        return self._reading
+
+    def after_reading(self):
+        """The barcode match report (docs/spec.md 13.7; first: "no fragment at all" is the more precise
+        error), then per-file errors (8.21) and warnings, in file order."""
+        if not self._report_done:
+            self._report(self._reading.file_of_cell() >= 0, self._obs.index)
+        for k, stats in enumerate(self._reading.file_stats()):
+            warn_skipped(self.inputs[k].path, stats, self.settings, stacklevel=4)
 
     def _report(self, present: np.ndarray, names) -> None:
         """docs/spec.md 13.7: the table-vs-file barcode match report."""
@@ -504,85 +493,6 @@ class FragmentFileSource(Source):
             except ValueError:
                 return None
         return None
-
-    def _open(self, k: int):
-        """The iterator of file k's chunks: Chunk objects, then stops (stats via .stats())."""
-        inp, cells = self.inputs[k], self._cells
-        rows = cells.file_rows[k]
-        if self.whole_cells:
-            import tempfile
-
-            importer = _core.FragmentImporter(
-                str(inp.path), **self._reader_kwargs(), is_mito=self.settings.is_mito,
-                sorted_by_barcode=False, whitelist=cells.file_barcodes[k], min_num_fragments=0,
-                tempdir=str(self.tempdir) if self.tempdir is not None else tempfile.gettempdir(),
-                max_cells_per_batch=1 << 30)  # batches end by fragment count only (the core's default)
-            row_of = dict(zip(cells.file_barcodes[k], rows.tolist()))
-
-            def gen():
-                for batch in importer:
-                    r = np.array([row_of[b] for b in batch["barcodes"]], dtype=np.int64)
-                    yield Chunk(batch["indptr"], batch["indices"], batch["data"], r)
-            return gen(), importer
-        it = _core.FragmentChunks(str(inp.path), barcodes=cells.file_barcodes[k],
-                                  barcode_group=rows.astype(np.int32), **self._reader_kwargs(),
-                                  chunk_lines=CHUNK_LINES)
-        return (Chunk(indptr, indices, values, cell) for indptr, indices, values, cell in it), it
-
-    def _file_chunks(self, stats: dict):
-        """(file index, chunk) of every file, n_parallel files at once, round robin. A small next file
-        (under EARLY_OPEN_BYTES compressed) is opened one step early (its reader decompresses and parses
-        its first chunk while the current files end), so many small files do not each wait for a reader
-        to start; a large one is not, because an open reader fills its buffers (tens of MB) and its start
-        is a negligible share of its reading. An error is the one of the first bad file in file order,
-        whatever the threads' timing (docs/spec.md 13.6)."""
-        n = len(self.inputs)
-        opens_early = [_is_small(inp.path) for inp in self.inputs]  # once per file, not per round
-        active: list[tuple[int, object, object]] = []
-        ahead: list[tuple[int, object, object]] = []  # opened, not read from yet (at most one)
-        next_file = 0
-        errors: dict[int, BaseException] = {}
-
-        def open_next():
-            nonlocal next_file
-            k = next_file
-            next_file += 1
-            try:
-                gen, reader = self._open(k)
-            except (ValueError, OSError) as err:
-                errors[k] = err
-                return
-            ahead.append((k, gen, reader))
-
-        while active or ahead or (next_file < n and not errors):
-            while len(active) < self.n_parallel and (ahead or (next_file < n and not errors)):
-                if not ahead:
-                    open_next()
-                if ahead:
-                    active.append(ahead.pop(0))
-            if not ahead and next_file < n and not errors and opens_early[next_file]:
-                open_next()
-            for entry in list(active):
-                k, gen, reader = entry
-                if errors and k > min(errors):
-                    active.remove(entry)
-                    continue
-                try:
-                    chunk = next(gen)
-                except StopIteration:
-                    stats[k] = reader.stats()
-                    active.remove(entry)
-                    continue
-                except (ValueError, OSError) as err:
-                    errors[k] = err
-                    active.remove(entry)
-                    continue
-                if not errors:
-                    yield k, chunk
-            if errors:
-                ahead = [e for e in ahead if e[0] < min(errors)]
-        if errors:
-            raise errors[min(errors)]
 
 
 def open_fragment_file(inputs, groupby, *, chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right,

@@ -7,10 +7,9 @@ fragments, so on-disk input is streamed and memory does not grow with the file.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator
 
 import hdf5plugin  # noqa: F401  (registers the Blosc/zstd HDF5 filters SnapATAC2 uses)
 import h5py
@@ -33,15 +32,11 @@ NO_FRAGMENTS = (
 )
 
 
-# A column read by the core itself: (Hdf5Column, first element, count).
-CoreColumn = tuple
-
-
 @dataclass
 class Chunk:
     indptr: np.ndarray   # int64, starts at 0
-    indices: Union[np.ndarray, CoreColumn]  # int64 genome positions
-    values: Union[np.ndarray, CoreColumn]   # uint32 (paired) or int32 (single-end)
+    indices: np.ndarray  # int64 genome positions
+    values: np.ndarray   # uint32 (paired) or int32 (single-end)
     rows: np.ndarray     # int64 positions of these cells in the source's cell order
 
     @property
@@ -139,10 +134,16 @@ class Source:
     def chunks(self) -> Iterator[Chunk]:
         raise NotImplementedError
 
-    def core_chunks(self) -> Iterator[Chunk]:
-        """chunks() for the C++ core: where it can, a chunk names the fragments'
-        place in the file (CoreColumn) and the core's worker threads read them."""
-        return self.chunks()
+    def core_input(self, codes: np.ndarray):
+        """The chunks of an export for the C++ core (_core.export_coverage's `chunks`),
+        each cell tagged with its track code (codes[row], -1: none): by default
+        chunks() as tuples; a source the core reads itself returns its _core
+        ChunkSource (fragcov/pipeline.hpp) instead."""
+        return ((ch.indptr, ch.indices, ch.values, np.ascontiguousarray(codes[ch.rows])) for ch in self.chunks())
+
+    def after_reading(self) -> None:
+        """Called once every chunk is binned, before any track is written (a source's
+        notices and checks of what it read)."""
 
     def n_fragments(self) -> int:
         raise NotImplementedError
@@ -240,30 +241,17 @@ class H5adSource(Source):
         return int((self.indptr[self.rows + 1] - self.indptr[self.rows]).sum())
 
     def chunks(self):
-        return self._chunks(core=False)
-
-    def core_chunks(self):
-        return self._chunks(core=True)
-
-    def _chunks(self, core: bool):
         # Cells are read in file order (coverage does not depend on cell order);
         # `rows` of each chunk maps them back to this source's cell order.
-        columns = self._core_columns() if core else None
         order = np.argsort(self.rows, kind="stable")
         for batch in _row_batches(self.indptr, self.rows[order]):
             lo, hi = self.indptr[batch[0]], self.indptr[batch[-1] + 1]
             starts = self.indptr[batch] - lo
             ends = self.indptr[batch + 1] - lo
             positions = np.searchsorted(self.rows[order], batch)
-            contiguous = len(batch) == 1 or np.array_equal(starts[1:], ends[:-1])
-            if contiguous and columns is not None:  # the core's workers read [lo, hi) themselves
-                indptr = np.append(starts, ends[-1])
-                yield Chunk(indptr, (columns[0], int(lo), int(hi - lo)), (columns[1], int(lo), int(hi - lo)),
-                            order[positions])
-                continue
             indices = self.indices_ds[lo:hi]
             data = self.data_ds[lo:hi]
-            if contiguous:
+            if len(batch) == 1 or np.array_equal(starts[1:], ends[:-1]):  # contiguous
                 indptr = np.append(starts, ends[-1])
             else:  # a subset: gather the selected cells' slices
                 take = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
@@ -271,33 +259,32 @@ class H5adSource(Source):
                 indptr = np.concatenate([[0], np.cumsum(ends - starts)])
             yield Chunk(*_as_chunk_arrays(indptr, indices, data, self.kind), order[positions])
 
+    def core_input(self, codes):
+        """The core reads and decodes the columns on its binning threads where it can (same chunks)."""
+        columns = self._core_columns()
+        if columns is None:
+            return super().core_input(codes)
+        return _core.H5adCells(columns, self.indptr, self.rows, np.ascontiguousarray(codes, dtype=np.int32),
+                               CHUNK_FRAGMENTS)
+
     def _core_columns(self):
-        """(positions, values) as columns the core reads and decodes on its
-        worker threads, or None when only h5py can read them."""
+        """The fragment matrix's columns as the core reads them (_core.H5adColumns), or None
+        when only h5py can read them."""
         if self._columns is False:
             self._columns = self._open_core_columns()
         return self._columns
 
     def _open_core_columns(self):
+        # only where HDF5's addresses are the file's byte offsets: the default driver, no user block
         if self.file.driver != "sec2" or self.file.id.get_create_plist().get_userblock() != 0:
             return None
-        value_dtype = "uint32" if self.kind == PAIRED else "int32"
-        layouts = [_core_layout(ds, dtype) for ds, dtype in ((self.indices_ds, "int64"), (self.data_ds, value_dtype))]
+        where = f"obsm['{self.kind}']"
+        layouts = [_layout(ds, f"{what} ({where}/{ds.name.rsplit('/', 1)[-1]})") for ds, what in
+                   ((self.indices_ds, "fragment positions"), (self.data_ds, "fragment values"))]
         if None in layouts:
             return None
         self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        for (filters, chunk, addresses, sizes, masks), ds in zip(layouts, (self.indices_ds, self.data_ds)):
-            # the addresses are the file's byte offsets only if HDF5 reads the same bytes there
-            mask, first = ds.id.read_direct_chunk((0,))
-            if mask != masks[0] or os.pread(self._fd, int(sizes[0]), int(addresses[0])) != first:
-                return None
-        where = f"obsm['{self.kind}']"
-        return tuple(
-            _core.Hdf5Column(self._fd, str(self.path), f"{what} ({where}/{ds.name.rsplit('/', 1)[-1]})", dtype,
-                             filters, ds.shape[0], chunk, addresses, sizes, masks)
-            for (filters, chunk, addresses, sizes, masks), ds, dtype, what in zip(
-                layouts, (self.indices_ds, self.data_ds), ("int64", value_dtype),
-                ("fragment positions", "fragment values")))
+        return _core.H5adColumns.open(self._fd, str(self.path), self.kind == PAIRED, *layouts)
 
     def close(self):
         if self._fd is not None:
@@ -306,33 +293,17 @@ class H5adSource(Source):
         self.file.close()
 
 
-# HDF5 filters the core decodes itself (cpp/src/input/hdf5_column.hpp)
-_DEFLATE, _SHUFFLE, _BLOSC, _ZSTD = 1, 2, 32001, 32015
-_BLOSC_ZSTD = 5  # Blosc's compressor code for zstd
-
-
-def _core_layout(ds: h5py.Dataset, dtype: str):
-    """(filter ids, chunk length, chunk addresses, chunk sizes) of a dataset
-    the core can read itself (docs/spec.md section 7.2): one-dimensional,
-    chunked, every chunk stored, the core's dtype in little-endian, and only
-    filters the core decodes; otherwise None (h5py reads it)."""
-    if (ds.ndim != 1 or ds.chunks is None or ds.shape[0] == 0 or ds.dtype != np.dtype(dtype)
-            or sys.byteorder != "little" or ds.dtype.byteorder not in "=<|"):
+def _layout(ds: h5py.Dataset, what: str) -> dict | None:
+    """A dataset's layout as HDF5 reports it, for the core to decide whether it reads
+    the dataset itself (fragcov/hdf5_layout.hpp, docs/spec.md 2.5.0); None when it
+    is not a chunked one-dimensional dataset with every chunk stored."""
+    if ds.ndim != 1 or ds.chunks is None or ds.shape[0] == 0:
         return None
     dcpl = ds.id.get_create_plist()
     filters = []
     for i in range(dcpl.get_nfilters()):
         code, _flags, values, _name = dcpl.get_filter(i)
-        if code == _BLOSC:  # cd_values: ..., clevel, shuffle, compressor
-            if len(values) < 7 or not (values[4] == 0 or (values[6] == _BLOSC_ZSTD and values[5] in (0, 1))):
-                return None
-        elif code not in (_DEFLATE, _SHUFFLE, _ZSTD):
-            return None
-        filters.append(int(code))
-    chunk = int(ds.chunks[0])
-    n_chunks = -(-ds.shape[0] // chunk)
-    if ds.id.get_num_chunks() != n_chunks:
-        return None  # some chunks were never written (fill values)
+        filters.append((int(code), [int(v) for v in values]))
     table = []
     if hasattr(ds.id, "chunk_iter"):
         try:
@@ -341,15 +312,16 @@ def _core_layout(ds: h5py.Dataset, dtype: str):
         except Exception:  # HDF5 older than 1.12.3 / 1.14: one call per chunk
             table = []
     if not table:
-        for i in range(n_chunks):
+        for i in range(ds.id.get_num_chunks()):
             info = ds.id.get_chunk_info(i)
             table.append((info.chunk_offset[0], info.filter_mask, info.byte_offset, info.size))
     table = np.array(table, dtype=np.uint64).reshape(-1, 4)
-    table = table[np.argsort(table[:, 0], kind="stable")]
-    if len(table) != n_chunks or not np.array_equal(table[:, 0], np.arange(n_chunks, dtype=np.uint64) * chunk):
-        return None
     # filter_mask bit i: HDF5 skipped filter i for that chunk (an optional filter that could not shrink it)
-    return filters, chunk, table[:, 2], table[:, 3], table[:, 1].astype(np.uint32)
+    mask, first = ds.id.read_direct_chunk((0,)) if len(table) else (0, b"")
+    return dict(what=what, dtype=ds.dtype.str, shape=[int(n) for n in ds.shape], chunk_shape=[int(ds.chunks[0])],
+                filters=filters, chunk_offsets=table[:, 0], chunk_masks=table[:, 1].astype(np.uint32),
+                chunk_addresses=table[:, 2], chunk_sizes=table[:, 3], first_chunk=bytes(first),
+                first_chunk_mask=int(mask))
 
 
 def _n_obs_of(f: h5py.File) -> int | None:
@@ -396,16 +368,22 @@ class ConcatSource(Source):
         return None if None in counts else sum(counts)
 
     def chunks(self):
-        return self._chunks(core=False)
-
-    def core_chunks(self):
-        return self._chunks(core=True)
-
-    def _chunks(self, core: bool):
         for offset, part in zip(self.offsets, self.parts):
-            for ch in (part.core_chunks() if core else part.chunks()):
+            for ch in part.chunks():
                 ch.rows = ch.rows + offset
                 yield ch
+
+    def core_input(self, codes):
+        """Each part's input with its cells' codes, read one after the other (a flat list)."""
+        inputs = []
+        for part, a, b in zip(self.parts, self.offsets[:-1], self.offsets[1:]):
+            got = part.core_input(codes[a:b])
+            inputs.extend(got if isinstance(got, list) else [got])
+        return inputs
+
+    def after_reading(self):
+        for part in self.parts:
+            part.after_reading()
 
     def close(self):
         for part in self.parts:

@@ -23,6 +23,7 @@
 #include "util/io_error.hpp"
 #include "util/parallel_for.hpp"
 #include "util/processors.hpp"
+#include "util/test_gate.hpp"
 
 namespace fragcov {
 
@@ -144,6 +145,7 @@ void GroupedExporter::write_tracks(int n_threads, std::vector<std::unique_ptr<Tr
         stats_[g].denominator = denominators[g] = std::max(0.0, denominator(options_, stats_[g], tracks_[g]));
     const size_t n_profile_tasks = profiles_ ? profiles_->n_tasks() : 0;
     parallel_for(order.size() + n_profile_tasks, n_threads, [&](size_t k) {
+        test_gate::hold("write track", stop_requested);
         if (stop_requested()) return;
         try {
             if (k >= order.size())

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "fragcov/page_allocator.hpp"
+#include "util/page_allocator.hpp"
 
 namespace fragcov {
 

@@ -1,14 +1,17 @@
-#include "fragcov/fragment_file.hpp"
+#include "input/fragment_reader.hpp"
 
 #include <algorithm>
 #include <cstring>
+#include <future>
 #include <stdexcept>
 
 #include "input/barcode_table.hpp"
 #include "input/decompress.hpp"
 #include "input/line_parser.hpp"
 #include "input/parallel_parse.hpp"
+#include "util/cancel_poll.hpp"
 #include "util/processors.hpp"
+#include "util/test_gate.hpp"
 
 namespace fragcov {
 
@@ -101,6 +104,8 @@ bool FragmentFileReader::next_line(const char*& begin, const char*& end) {
 }
 
 bool FragmentFileReader::next(FragmentBatch& batch, size_t max_lines) {
+    // mid-file, a batch handed out: where the cancellation tests interrupt a reader
+    if (calls_++ == 1) test_gate::hold("fragment reader", [this] { return cancelled_.load(); });
     if (cancelled_) throw Cancelled();
     if (parallel_) return parallel_->next(batch, max_lines, stats_);
     batch.clear();
@@ -166,6 +171,25 @@ CellChunk FragmentChunk::view() const {
     else c.signed_lengths = signed_lengths.data();
     c.cell_group = cell_group.data();
     return c;
+}
+
+std::vector<uint64_t> count_fragments(const std::string& path, const FragmentFileOptions& options,
+                                      const std::vector<bool>& is_mito, FragmentFileStats& stats,
+                                      const std::function<bool()>& cancelled) {
+    FragmentFileReader reader(path, options);
+    std::future<std::vector<uint64_t>> work =
+        std::async(std::launch::async, [&] { return count_fragments(reader, is_mito); });
+    const bool done = poll_until_ready(
+        [&](auto interval) { return work.wait_for(interval) == std::future_status::ready; },
+        [&] { return cancelled && cancelled(); });
+    if (!done) {
+        reader.cancel();
+        work.wait();
+        throw Cancelled();
+    }
+    std::vector<uint64_t> counts = work.get();
+    stats = reader.stats();
+    return counts;
 }
 
 }  // namespace fragcov

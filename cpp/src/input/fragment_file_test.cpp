@@ -1,7 +1,7 @@
 // Unit tests for FragmentFileReader: every parsing, skipping and shifting rule
 // of docs/spec.md section 8, on hand-written lines whose
 // expected records are worked out by hand, through every codec.
-#include "fragcov/fragment_file.hpp"
+#include "input/fragment_reader.hpp"
 
 #include <doctest/doctest.h>
 
@@ -14,6 +14,7 @@
 #include "input/decompress.hpp"
 #include "testing/test_files.hpp"
 #include "testing/test_support.hpp"
+#include "util/test_gate.hpp"
 
 using namespace fragcov;
 using namespace fragcov::test;
@@ -699,11 +700,15 @@ TEST_CASE("n_threads: cancel() mid-file, from another thread, stops next() with 
         CHECK_THROWS_AS(reader.next(batch, 1000), Cancelled);
         CHECK_THROWS_AS(reader.next(batch, 1000), Cancelled);
     }
+    // from another thread while next() is at work: the test gate holds the reader's
+    // second next() (its parse threads working ahead) until the cancel, whatever the
+    // machine's speed
+    test_gate::arm("fragment reader");
     FragmentFileReader reader(file.path(), big_options(3));
     FragmentBatch batch;
     REQUIRE(reader.next(batch, 10));
     std::thread canceller([&] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        while (!test_gate::reached()) std::this_thread::yield();
         reader.cancel();
     });
     bool cancelled = false;
@@ -714,6 +719,7 @@ TEST_CASE("n_threads: cancel() mid-file, from another thread, stops next() with 
         cancelled = true;
     }
     canceller.join();
+    CHECK(test_gate::reached());
     CHECK(cancelled);
 }
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "fragcov/fragment_file.hpp"
+#include "input/fragment_reader.hpp"
 #include "input/fragment_sorter.hpp"
 
 namespace fragcov {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "fragcov/fragment_file.hpp"
+#include "input/fragment_reader.hpp"
 #include "testing/test_files.hpp"
 #include "testing/test_support.hpp"
 

@@ -54,7 +54,81 @@ void pread_all(int fd, uint8_t* out, size_t n, uint64_t offset, const std::strin
     }
 }
 
+const char* dtype_of(ElementType type) {
+    switch (type) {
+        case ElementType::Int64: return "<i8";
+        case ElementType::UInt32: return "<u4";
+        case ElementType::Int32: return "<i4";
+    }
+    return "";
+}
+
+// Blosc's client data: ..., [4] clevel, [5] shuffle, [6] compressor; decoded
+// here: stored uncompressed (clevel 0), or zstd (5) with no or byte shuffle.
+bool decodable_filter(const Hdf5Filter& f) {
+    constexpr uint32_t kBloscZstd = 5;
+    if (f.id == kBlosc)
+        return f.values.size() >= 7 && (f.values[4] == 0 || (f.values[6] == kBloscZstd && f.values[5] <= 1));
+    return f.id == kDeflate || f.id == kShuffle || f.id == kZstd;
+}
+
+// The chunk table sorted by offset, when it holds chunk k at k * chunk for every k.
+bool complete_chunk_table(const Hdf5Layout& l, uint64_t chunk, std::vector<uint64_t>& address,
+                          std::vector<uint64_t>& size, std::vector<uint32_t>& mask) {
+    const uint64_t n_chunks = l.shape[0] / chunk + (l.shape[0] % chunk != 0);
+    const size_t n = l.chunk_offsets.size();
+    if (n != n_chunks || l.chunk_addresses.size() != n || l.chunk_sizes.size() != n || l.chunk_masks.size() != n)
+        return false;  // some chunks were never written (fill values)
+    address.assign(n, 0);
+    size.assign(n, 0);
+    mask.assign(n, 0);
+    std::vector<bool> seen(n, false);
+    for (size_t i = 0; i < n; ++i) {
+        const uint64_t k = l.chunk_offsets[i] / chunk;
+        if (l.chunk_offsets[i] % chunk != 0 || k >= n || seen[k]) return false;
+        seen[k] = true;
+        address[k] = l.chunk_addresses[i];
+        size[k] = l.chunk_sizes[i];
+        mask[k] = l.chunk_masks[i];
+    }
+    return true;
+}
+
+// Chunk 0's bytes in the file are those HDF5 reads.
+bool first_chunk_in_place(int fd, uint64_t address, uint64_t size, const std::string& expected) {
+    if (size != expected.size()) return false;
+    std::string bytes(expected.size(), '\0');
+    size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t r = pread(fd, &bytes[done], bytes.size() - done, static_cast<off_t>(address + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        done += static_cast<size_t>(r);
+    }
+    return bytes == expected;
+}
+
 }  // namespace
+
+std::unique_ptr<Hdf5Column> readable_column(int fd, const std::string& path, ElementType type,
+                                            const Hdf5Layout& layout) {
+    if (layout.shape.size() != 1 || layout.chunk_shape.size() != 1 || layout.shape[0] == 0 ||
+        layout.chunk_shape[0] == 0 || layout.dtype != dtype_of(type))
+        return nullptr;
+    std::vector<uint32_t> filters;
+    for (const Hdf5Filter& f : layout.filters) {
+        if (!decodable_filter(f)) return nullptr;
+        filters.push_back(f.id);
+    }
+    const uint64_t chunk = layout.chunk_shape[0];
+    std::vector<uint64_t> address, size;
+    std::vector<uint32_t> mask;
+    if (!complete_chunk_table(layout, chunk, address, size, mask)) return nullptr;
+    if (layout.first_chunk_mask != mask[0] || !first_chunk_in_place(fd, address[0], size[0], layout.first_chunk))
+        return nullptr;
+    return std::make_unique<Hdf5Column>(fd, path, layout.what, type, std::move(filters), layout.shape[0], chunk,
+                                        std::move(address), std::move(size), std::move(mask));
+}
 
 struct Hdf5Scratch::Codecs {
     ZSTD_DCtx* zstd = ZSTD_createDCtx();
@@ -156,62 +230,68 @@ void Hdf5Column::decode_chunk(uint64_t k, const uint8_t* in, size_t n, uint8_t* 
                     corrupt(k, "its zstd frame does not decode to " + std::to_string(want) + " bytes");
                 break;
             }
-            case kBlosc: {
-                // header: version, versionlz, flags, typesize, nbytes, blocksize, cbytes (little-endian)
-                if (n < 16) corrupt(k, "a Blosc chunk needs a 16-byte header");
-                const uint8_t flags = in[2];
-                const size_t typesize = in[3];
-                const uint64_t nbytes = le32(in + 4), blocksize = le32(in + 8), cbytes = le32(in + 12);
-                if (nbytes != want) corrupt(k, "its Blosc header says " + std::to_string(nbytes) + " bytes");
-                if (cbytes > n) corrupt(k, "its Blosc header says it is longer than it is");
-                if (flags & 0x2) {  // stored uncompressed
-                    if (cbytes != nbytes + 16) corrupt(k, "an uncompressed Blosc chunk has the wrong size");
-                    std::memcpy(dst, in + 16, want);
-                    break;
-                }
-                if (flags & 0x0c) corrupt(k, "it uses a Blosc bitshuffle or an unknown Blosc flag");
-                if ((flags >> 5) != 4) corrupt(k, "it uses a Blosc codec other than zstd");
-                if (blocksize == 0 || typesize == 0) corrupt(k, "its Blosc block size or type size is 0");
-                const bool shuffled = (flags & 0x1) && typesize > 1, dont_split = flags & 0x10;
-                const uint64_t n_blocks = nbytes / blocksize + (nbytes % blocksize != 0);
-                if (16 + 4 * n_blocks > cbytes) corrupt(k, "its Blosc block table is cut off");
-                std::vector<uint8_t>& tmp = s.block_;  // one block before its unshuffle
-                for (uint64_t b = 0; b < n_blocks; ++b) {
-                    const bool last_partial = b == n_blocks - 1 && nbytes % blocksize != 0;
-                    const size_t bsize = last_partial ? nbytes % blocksize : blocksize;
-                    // a block is stored as `typesize` streams (one per byte of the type) or as one
-                    const size_t n_splits =
-                        !dont_split && typesize <= 16 && bsize / typesize >= 128 && !last_partial ? typesize : 1;
-                    const size_t per_split = bsize / n_splits;
-                    uint8_t* block_out = dst + b * blocksize;
-                    uint8_t* split_out = block_out;
-                    if (shuffled) {
-                        tmp.resize(bsize);
-                        split_out = tmp.data();
-                    }
-                    uint64_t at = le32(in + 16 + 4 * b);
-                    for (size_t j = 0; j < n_splits; ++j) {
-                        if (at + 4 > cbytes) corrupt(k, "a Blosc block starts past its end");
-                        const uint64_t len = le32(in + at);
-                        at += 4;
-                        if (len > cbytes - at) corrupt(k, "a Blosc stream runs past its end");
-                        if (len == per_split) {
-                            std::memcpy(split_out + j * per_split, in + at, per_split);
-                        } else {
-                            const size_t got =
-                                ZSTD_decompressDCtx(s.codecs_->zstd, split_out + j * per_split, per_split, in + at, len);
-                            if (ZSTD_isError(got) || got != per_split)
-                                corrupt(k, "a Blosc zstd stream does not decode to its size");
-                        }
-                        at += len;
-                    }
-                    if (shuffled) unshuffle(tmp.data(), bsize, typesize, block_out);
-                }
+            case kBlosc:
+                decode_blosc(k, in, n, dst, s);
                 break;
-            }
         }
         in = dst;
         n = want;
+    }
+}
+
+// A Blosc 1.x chunk (c-blosc's README_CHUNK_FORMAT): stored uncompressed, or
+// blocks of zstd streams (one per byte of the type when split), byte-shuffled or not.
+void Hdf5Column::decode_blosc(uint64_t k, const uint8_t* in, size_t n, uint8_t* dst, Hdf5Scratch& s) const {
+    const size_t want = chunk_bytes_;
+    // header: version, versionlz, flags, typesize, nbytes, blocksize, cbytes (little-endian)
+    if (n < 16) corrupt(k, "a Blosc chunk needs a 16-byte header");
+    const uint8_t flags = in[2];
+    const size_t typesize = in[3];
+    const uint64_t nbytes = le32(in + 4), blocksize = le32(in + 8), cbytes = le32(in + 12);
+    if (nbytes != want) corrupt(k, "its Blosc header says " + std::to_string(nbytes) + " bytes");
+    if (cbytes > n) corrupt(k, "its Blosc header says it is longer than it is");
+    if (flags & 0x2) {  // stored uncompressed
+        if (cbytes != nbytes + 16) corrupt(k, "an uncompressed Blosc chunk has the wrong size");
+        std::memcpy(dst, in + 16, want);
+        return;
+    }
+    if (flags & 0x0c) corrupt(k, "it uses a Blosc bitshuffle or an unknown Blosc flag");
+    if ((flags >> 5) != 4) corrupt(k, "it uses a Blosc codec other than zstd");
+    if (blocksize == 0 || typesize == 0) corrupt(k, "its Blosc block size or type size is 0");
+    const bool shuffled = (flags & 0x1) && typesize > 1, dont_split = flags & 0x10;
+    const uint64_t n_blocks = nbytes / blocksize + (nbytes % blocksize != 0);
+    if (16 + 4 * n_blocks > cbytes) corrupt(k, "its Blosc block table is cut off");
+    std::vector<uint8_t>& tmp = s.block_;  // one block before its unshuffle
+    for (uint64_t b = 0; b < n_blocks; ++b) {
+        const bool last_partial = b == n_blocks - 1 && nbytes % blocksize != 0;
+        const size_t bsize = last_partial ? nbytes % blocksize : blocksize;
+        // a block is stored as `typesize` streams (one per byte of the type) or as one
+        const size_t n_splits =
+            !dont_split && typesize <= 16 && bsize / typesize >= 128 && !last_partial ? typesize : 1;
+        const size_t per_split = bsize / n_splits;
+        uint8_t* block_out = dst + b * blocksize;
+        uint8_t* split_out = block_out;
+        if (shuffled) {
+            tmp.resize(bsize);
+            split_out = tmp.data();
+        }
+        uint64_t at = le32(in + 16 + 4 * b);
+        for (size_t j = 0; j < n_splits; ++j) {
+            if (at + 4 > cbytes) corrupt(k, "a Blosc block starts past its end");
+            const uint64_t len = le32(in + at);
+            at += 4;
+            if (len > cbytes - at) corrupt(k, "a Blosc stream runs past its end");
+            if (len == per_split) {
+                std::memcpy(split_out + j * per_split, in + at, per_split);
+            } else {
+                const size_t got =
+                    ZSTD_decompressDCtx(s.codecs_->zstd, split_out + j * per_split, per_split, in + at, len);
+                if (ZSTD_isError(got) || got != per_split)
+                    corrupt(k, "a Blosc zstd stream does not decode to its size");
+            }
+            at += len;
+        }
+        if (shuffled) unshuffle(tmp.data(), bsize, typesize, block_out);
     }
 }
 

@@ -6,8 +6,10 @@
 // keeps one thread busy for all of the input (SnapATAC2 writes chunks of 1,000
 // elements, Blosc/zstd-compressed: ~40% of the reading time is zstd). Read
 // here, each binning thread decodes its own chunks. Python (_sources.py) reads
-// the layout with h5py (chunk addresses, filters, dtype) and uses this only
-// for the filters below; anything else is read through h5py as before.
+// the layout with h5py (chunk addresses, filters, dtype) and hands it over.
+//
+// Which datasets it reads is decided here too (readable_column: the layout
+// as HDF5 reports it, docs/spec.md 2.5.0); anything else is read through h5py.
 //
 // Filters (HDF5 filter ids): none; 1 deflate (zlib stream, libdeflate);
 // 2 shuffle; 32015 zstd (one zstd frame); 32001 Blosc 1.x with the zstd codec
@@ -21,6 +23,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "fragcov/hdf5_layout.hpp"
 
 namespace fragcov {
 
@@ -71,6 +75,7 @@ public:
 
 private:
     void decode_chunk(uint64_t k, const uint8_t* in, size_t n, uint8_t* out, Hdf5Scratch& s) const;
+    void decode_blosc(uint64_t k, const uint8_t* in, size_t n, uint8_t* out, Hdf5Scratch& s) const;
     [[noreturn]] void corrupt(uint64_t k, const std::string& why) const;
 
     int fd_;
@@ -81,5 +86,11 @@ private:
     std::vector<uint64_t> address_, stored_size_;
     std::vector<uint32_t> mask_;
 };
+
+// The column of `layout` when this class decodes it (one-dimensional, chunked,
+// every chunk stored, `type` in little-endian, only the filters above, chunk
+// 0's bytes at its address in `fd`), nullptr otherwise.
+std::unique_ptr<Hdf5Column> readable_column(int fd, const std::string& path, ElementType type,
+                                            const Hdf5Layout& layout);
 
 }  // namespace fragcov

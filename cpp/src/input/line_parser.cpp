@@ -63,6 +63,8 @@ std::string printable(const char* begin, const char* end) {
 
 std::string quoted(std::string_view s) { return "'" + printable(s.data(), s.data() + s.size()) + "'"; }
 
+}  // namespace
+
 // Throws the LineError of the line [begin, end), numbered `line`.
 struct BadLine {
     uint64_t line;
@@ -71,8 +73,6 @@ struct BadLine {
         throw LineError(line, why + ": '" + printable(begin, end) + "'");
     }
 };
-
-}  // namespace
 
 ChromLookup::ChromLookup(const Genome& genome) {
     for (size_t i = 0; i < genome.size(); ++i) known_.emplace(genome.name(i), static_cast<long>(i));
@@ -93,6 +93,111 @@ std::string line_error_message(const std::string& path, uint64_t line, const std
 LineParser::LineParser(const FragmentFileOptions& options, BarcodeTable& barcodes)
     : options_(options), barcodes_(barcodes), chroms_(options.genome) {}
 
+// A data line's tab-separated fields (the first kMaxFields of them) and their number.
+struct LineFields {
+    std::string_view f[kMaxFields];
+    size_t n = 0;
+};
+
+// The columns of a data line, checked in column order (docs/spec.md 8.2).
+struct LineValues {
+    uint64_t start = 0, stop = 0, count = 1;
+    bool reverse = false;
+};
+
+namespace {
+
+inline void split_fields(const char* begin, const char* end, LineFields& out) {
+    for (const char* p = begin;;) {
+        const char* tab = static_cast<const char*>(std::memchr(p, '\t', static_cast<size_t>(end - p)));
+        const char* stop = tab ? tab : end;
+        if (out.n < kMaxFields) out.f[out.n] = std::string_view(p, static_cast<size_t>(stop - p));
+        ++out.n;
+        if (!tab) break;
+        p = tab + 1;
+    }
+}
+
+inline LineValues check_values(const LineFields& fs, bool is_paired, const BadLine& bad) {
+    const std::string_view* f = fs.f;
+    if (fs.n < 4)
+        bad("expected tab-separated columns chrom, start, end, barcode[, count[, strand]]; found " +
+            std::to_string(fs.n) + " column(s)");
+    if (f[0].empty()) bad("empty chromosome name (column 1)");
+    LineValues v;
+    if (!parse_uint(f[1], v.start))
+        bad("start and end must be non-negative base-10 integers; start (column 2) is " + quoted(f[1]));
+    if (!parse_uint(f[2], v.stop))
+        bad("start and end must be non-negative base-10 integers; end (column 3) is " + quoted(f[2]));
+    if (v.start > kMaxCoordinate || v.stop > kMaxCoordinate) bad("coordinate too large");
+    if (v.stop < v.start)
+        bad("end (" + std::to_string(v.stop) + ") is smaller than start (" + std::to_string(v.start) + ")");
+    if (f[3].empty() || f[3] == ".") bad("missing cell barcode in column 4");
+    if (fs.n >= 5 && f[4] != ".") {
+        if (!parse_uint(f[4], v.count) || v.count > UINT32_MAX)
+            bad("count (column 5) must be a non-negative base-10 integer below 2^32, got " + quoted(f[4]));
+    }
+    if (!is_paired) {
+        if (fs.n < 6)
+            bad("is_paired=False needs a 6th column with the strand ('+' or '-'); "
+                "use is_paired=True for paired-end fragment files");
+        if (f[5] == "-") v.reverse = true;
+        else if (f[5] != "+") bad("strand (column 6) must be '+' or '-', got " + quoted(f[5]));
+    }
+    return v;
+}
+
+}  // namespace
+
+// One lookup per run of equal barcodes.
+uint32_t LineParser::barcode_id(std::string_view bc, bool same, const BadLine& bad) {
+    if (same) return previous_id_;
+    uint32_t id = barcodes_.find(bc);
+    if (id == BarcodeTable::kNone && !options_.barcodes) {  // no list: every barcode gets an id
+        if (!valid_utf8(bc)) bad("the barcode (column 4) is not valid UTF-8 text");
+        id = barcodes_.insert(bc);
+    }
+    if (!has_previous_) first_barcode_.assign(bc);
+    previous_barcode_.assign(bc);
+    previous_id_ = id;
+    has_previous_ = true;
+    return id;
+}
+
+// Where a fragment is stored (docs/spec.md 8.3-8.6, 8.19): its status, and when
+// stored its chromosome, genome position and length.
+LineParser::Placed LineParser::place(const LineFields& fs, const LineValues& v, FragmentFileStats& stats,
+                                     const BadLine& bad) {
+    Placed out;
+    const long c = chroms_.find(fs.f[0]);
+    if (c < 0) {
+        out.status = LineStatus::UnknownChrom;
+        return out;
+    }
+    out.chrom = static_cast<uint32_t>(c);
+    const int64_t s = static_cast<int64_t>(v.start) + options_.shift_left;
+    const int64_t e = static_cast<int64_t>(v.stop) + options_.shift_right;
+    out.length = e - s;
+    const int64_t pos = v.reverse ? e - 1 : s;
+    const uint64_t chrom_length = options_.genome.length(out.chrom);
+    if (out.length <= 0 || s < 0) {
+        out.status = LineStatus::ShiftedAway;
+    } else if (static_cast<uint64_t>(pos) >= chrom_length) {
+        out.status = LineStatus::PastChromEnd;
+        if (stats.past_chrom_end == 0)
+            stats.first_past_chrom_end = std::string(fs.f[0]) + ":" + std::string(fs.f[1]) + "-" +
+                                         std::string(fs.f[2]) + " (" + std::string(fs.f[0]) + " has length " +
+                                         std::to_string(chrom_length) + ")";
+    } else {
+        if (options_.is_paired && static_cast<uint64_t>(out.length) > UINT32_MAX)
+            bad("fragment length " + std::to_string(out.length) + " does not fit in 32 bits");
+        if (!options_.is_paired && out.length > INT32_MAX)
+            bad("read length " + std::to_string(out.length) + " does not fit in int32");
+        out.position = options_.genome.offset(out.chrom) + static_cast<uint64_t>(pos);
+    }
+    return out;
+}
+
 LineKind LineParser::parse(const char* begin, const char* end, uint64_t line_number, FragmentBatch& batch,
                            FragmentFileStats& stats) {
     const char* const line_begin = begin;
@@ -102,103 +207,27 @@ LineKind LineParser::parse(const char* begin, const char* end, uint64_t line_num
         if (std::all_of(begin, end, [](char c) { return c == ' ' || c == '\t'; })) return LineKind::Skipped;
     }
     const BadLine bad{line_number, line_begin, end};
-
-    std::string_view f[kMaxFields];
-    size_t n = 0;
-    for (const char* p = begin;;) {
-        const char* tab = static_cast<const char*>(std::memchr(p, '\t', static_cast<size_t>(end - p)));
-        const char* stop = tab ? tab : end;
-        if (n < kMaxFields) f[n] = std::string_view(p, static_cast<size_t>(stop - p));
-        ++n;
-        if (!tab) break;
-        p = tab + 1;
-    }
-    if (stats.first_data_columns == 0) stats.first_data_columns = static_cast<int>(std::min<size_t>(n, 1 << 20));
-    if (n < 4)
-        bad("expected tab-separated columns chrom, start, end, barcode[, count[, strand]]; found " +
-            std::to_string(n) + " column(s)");
-    if (f[0].empty()) bad("empty chromosome name (column 1)");
-    uint64_t start, stop;
-    if (!parse_uint(f[1], start))
-        bad("start and end must be non-negative base-10 integers; start (column 2) is " + quoted(f[1]));
-    if (!parse_uint(f[2], stop))
-        bad("start and end must be non-negative base-10 integers; end (column 3) is " + quoted(f[2]));
-    if (start > kMaxCoordinate || stop > kMaxCoordinate) bad("coordinate too large");
-    if (stop < start) bad("end (" + std::to_string(stop) + ") is smaller than start (" + std::to_string(start) + ")");
-    const std::string_view bc = f[3];
-    if (bc.empty() || bc == ".") bad("missing cell barcode in column 4");
-    uint64_t count = 1;
-    if (n >= 5 && f[4] != ".") {
-        if (!parse_uint(f[4], count) || count > UINT32_MAX)
-            bad("count (column 5) must be a non-negative base-10 integer below 2^32, got " + quoted(f[4]));
-    }
-    bool reverse = false;
-    if (!options_.is_paired) {
-        if (n < 6)
-            bad("is_paired=False needs a 6th column with the strand ('+' or '-'); "
-                "use is_paired=True for paired-end fragment files");
-        if (f[5] == "-") reverse = true;
-        else if (f[5] != "+") bad("strand (column 6) must be '+' or '-', got " + quoted(f[5]));
-    }
-    if (stop == start) {  // ignored before anything else, as SnapATAC2 does
+    LineFields fs;
+    split_fields(begin, end, fs);
+    if (stats.first_data_columns == 0) stats.first_data_columns = static_cast<int>(std::min<size_t>(fs.n, 1 << 20));
+    const LineValues v = check_values(fs, options_.is_paired, bad);
+    if (v.stop == v.start) {  // ignored before anything else, as SnapATAC2 does
         ++stats.zero_length;
         return LineKind::ZeroLength;
     }
-
-    // barcode: one lookup per run of equal barcodes
-    const bool same = has_previous_ && bc == previous_barcode_;
-    uint32_t id = previous_id_;
-    if (!same) {
-        id = barcodes_.find(bc);
-        if (id == BarcodeTable::kNone && !options_.barcodes) {  // no list: every barcode gets an id
-            if (!valid_utf8(bc)) bad("the barcode (column 4) is not valid UTF-8 text");
-            id = barcodes_.insert(bc);
-        }
-        if (!has_previous_) first_barcode_.assign(bc);
-        previous_barcode_.assign(bc);
-        previous_id_ = id;
-        has_previous_ = true;
-    }
-
-    LineStatus status = LineStatus::Stored;
-    uint32_t chrom = 0;
-    uint64_t position = 0;
-    int64_t length = 0;
-    const long c = chroms_.find(f[0]);
-    if (c < 0) {
-        status = LineStatus::UnknownChrom;
-    } else {
-        chrom = static_cast<uint32_t>(c);
-        const int64_t s = static_cast<int64_t>(start) + options_.shift_left;
-        const int64_t e = static_cast<int64_t>(stop) + options_.shift_right;
-        length = e - s;
-        const int64_t pos = reverse ? e - 1 : s;
-        if (length <= 0 || s < 0) {
-            status = LineStatus::ShiftedAway;
-        } else if (static_cast<uint64_t>(pos) >= options_.genome.length(chrom)) {
-            status = LineStatus::PastChromEnd;
-            if (stats.past_chrom_end == 0)
-                stats.first_past_chrom_end = std::string(f[0]) + ":" + std::string(f[1]) + "-" + std::string(f[2]) +
-                                             " (" + std::string(f[0]) + " has length " +
-                                             std::to_string(options_.genome.length(chrom)) + ")";
-        } else {
-            if (options_.is_paired && static_cast<uint64_t>(length) > UINT32_MAX)
-                bad("fragment length " + std::to_string(length) + " does not fit in 32 bits");
-            if (!options_.is_paired && length > INT32_MAX)
-                bad("read length " + std::to_string(length) + " does not fit in int32");
-            position = options_.genome.offset(chrom) + static_cast<uint64_t>(pos);
-        }
-    }
-    count_listed(stats, status, line_number);
+    const bool same = has_previous_ && fs.f[3] == previous_barcode_;
+    const uint32_t id = barcode_id(fs.f[3], same, bad);
+    const Placed p = place(fs, v, stats, bad);
+    count_listed(stats, p.status, line_number);
     batch.line.push_back(line_number);
     batch.barcode.push_back(id);
     batch.new_run.push_back(!same);
-    batch.status.push_back(status);
-    batch.chrom.push_back(chrom);
-    batch.position.push_back(position);
-    batch.length.push_back(static_cast<uint32_t>(status == LineStatus::Stored ? length : 0));
-    batch.reverse.push_back(reverse);
-    batch.count.push_back(static_cast<uint32_t>(count));
+    batch.status.push_back(p.status);
+    batch.chrom.push_back(p.chrom);
+    batch.position.push_back(p.position);
+    batch.length.push_back(static_cast<uint32_t>(p.status == LineStatus::Stored ? p.length : 0));
+    batch.reverse.push_back(v.reverse);
+    batch.count.push_back(static_cast<uint32_t>(v.count));
     return LineKind::Listed;
 }
 

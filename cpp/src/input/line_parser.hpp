@@ -9,11 +9,14 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "fragcov/fragment_file.hpp"
+#include "input/fragment_reader.hpp"
 
 namespace fragcov {
 
 class BarcodeTable;
+struct BadLine;      // line_parser.cpp: the parts of parse()
+struct LineFields;
+struct LineValues;
 
 // Chromosome name -> index in the genome (-1: not in it), remembering the last
 // answer: fragment files come in long runs of one chromosome.
@@ -91,6 +94,16 @@ public:
     const std::string& last_barcode() const { return previous_barcode_; }
 
 private:
+    struct Placed {  // where a listed line's fragment is stored
+        LineStatus status = LineStatus::Stored;
+        uint32_t chrom = 0;
+        uint64_t position = 0;
+        int64_t length = 0;
+    };
+    uint32_t barcode_id(std::string_view barcode, bool same_as_previous, const BadLine& bad);
+    Placed place(const LineFields& fields, const LineValues& values, FragmentFileStats& stats,
+                 const BadLine& bad);
+
     const FragmentFileOptions& options_;
     BarcodeTable& barcodes_;
     ChromLookup chroms_;

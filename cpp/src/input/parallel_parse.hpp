@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "fragcov/fragment_file.hpp"
+#include "input/fragment_reader.hpp"
 
 namespace fragcov {
 

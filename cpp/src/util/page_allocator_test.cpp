@@ -1,4 +1,4 @@
-#include "fragcov/page_allocator.hpp"
+#include "util/page_allocator.hpp"
 
 #include <doctest/doctest.h>
 
