@@ -76,8 +76,9 @@ install_snapatac2() {  # into the environment of the Python $1
 }
 install_snapatac2 "$PYTHON"
 
-# 5. C++ unit tests (sanitized build, ctest, warnings as errors) and the Python linter
+# 5. C++ unit tests (sanitized build and Release build, ctest, warnings as errors) and the Python linter
 bash scripts/test_cpp.sh
+bash scripts/test_cpp.sh --release
 "$PYTHON" -m ruff check python tests benchmarks scripts docs
 
 # 6. Python tests, run from tests/ so that the installed wheel is imported;
