@@ -4,9 +4,9 @@
     python scripts/mutation_check.py [--only NAME ...] [--list] [--keep] [--markdown FILE]
 
 Copies the repository (tracked and untracked, non-ignored files) to a temporary
-folder, builds and installs it into a throwaway virtualenv (created with
---system-site-packages from this interpreter, so numpy, pytest, snapatac2 ... come
-from there), and runs the default test suite - the C++ unit tests
+folder, builds and installs it into a throwaway virtualenv (which sees this
+interpreter's packages after its own, so numpy, pytest, snapatac2 ... come from
+there, a virtualenv's too), and runs the default test suite - the C++ unit tests
 (scripts/test_cpp.sh) and pytest in tests/, as scripts/test.sh does - first on the
 unchanged code (which must pass), then once per mutant below. A mutant is one
 regular-expression replacement in one C++ source; it must match exactly once,
@@ -215,6 +215,18 @@ def build_and_install(tree: Path, python: Path, log: Path) -> bool:
     return code == 0
 
 
+def _see_packages_of_this_python(python: Path) -> None:
+    """The throwaway venv sees this interpreter's packages (numpy, pytest, snapatac2, pip, the build
+    backend; from a virtualenv too, which --system-site-packages would skip) after its own, so that
+    the mutant installed into it shadows any fragcov here."""
+    import sysconfig
+
+    own = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+    paths = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    (Path(own) / "_mutation_check_parent.pth").write_text("\n".join(paths) + "\n")
+
+
 def _has_build_backend(python: Path) -> bool:
     return subprocess.run([str(python), "-c", "import scikit_build_core, pybind11"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
@@ -321,8 +333,9 @@ def main() -> int:
             dst = tree / f
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, dst)
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
         python = venv / "bin" / "python"
+        _see_packages_of_this_python(python)
         pytest_args = a.pytest_args.split()
 
         if not a.skip_baseline:
