@@ -94,6 +94,8 @@ COMBOS = [
     dict(upstream=0, downstream=1000, bin_size=1000, reference_point="end"),
     dict(upstream=50, downstream=50, bin_size=1, reference_point="centre", counting_strategy="fragment"),
     dict(max_frag_length=None, upstream=3000, downstream=2000, bin_size=500),
+    # few wide bins over dense peaks: the core sums by binary search in prefix sums instead of sweeping
+    dict(upstream=20_000, downstream=10_000, bin_size=10_000, counting_strategy="fragment", max_frag_length=None),
 ]
 
 

@@ -308,7 +308,10 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
             bar.close()
             source.after_reading()
 
-        if compare is None:
+        if profile is not None:
+            log.info("computing the profiles of %d group(s) around %d anchor(s)", len(tracks.keys),
+                     len(core_profile[0]))
+        elif compare is None:
             log.info("exporting %d %s track(s) to %s", len(tracks.keys), _format_name(options), os.fspath(out_dir))
         else:  # the reference group is binned but gets no track
             log.info("writing %d %s comparison track(s) (%s, each group vs %s) to %s", len(written),

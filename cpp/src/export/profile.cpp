@@ -61,6 +61,50 @@ void range_sums(const std::vector<uint32_t>& starts, const std::vector<uint32_t>
     }
 }
 
+UnitCoverage::UnitCoverage(const std::vector<uint32_t>& sorted_starts, const std::vector<uint32_t>& sorted_ends)
+    : starts_(sorted_starts), ends_(sorted_ends) {
+    while ((uint64_t{1} << log_n_) <= starts_.size() && log_n_ < 63) ++log_n_;
+}
+
+uint64_t UnitCoverage::integral(int64_t x) const {
+    if (x <= 0) return 0;
+    const auto below = [x](const std::vector<uint32_t>& v) {  // how many values are < x
+        return static_cast<size_t>(std::lower_bound(v.begin(), v.end(), x,
+                                                    [](uint32_t y, int64_t b) { return int64_t{y} < b; }) -
+                                   v.begin());
+    };
+    const size_t cs = below(starts_), ce = below(ends_);
+    return static_cast<uint64_t>(x) * (cs - ce) - (start_sums_[cs] - end_sums_[ce]);  // modulo 2^64
+}
+
+void UnitCoverage::sums_by_search(int64_t lo, int64_t w, size_t n, int64_t* out) {
+    if (start_sums_.empty()) {
+        start_sums_.assign(starts_.size() + 1, 0);
+        end_sums_.assign(ends_.size() + 1, 0);
+        for (size_t i = 0; i < starts_.size(); ++i) start_sums_[i + 1] = start_sums_[i] + starts_[i];
+        for (size_t i = 0; i < ends_.size(); ++i) end_sums_[i + 1] = end_sums_[i] + ends_[i];
+    }
+    uint64_t left = integral(lo);
+    for (size_t k = 0; k < n; ++k) {
+        const uint64_t right = integral(lo + static_cast<int64_t>(k + 1) * w);
+        out[k] = static_cast<int64_t>(right - left);
+        left = right;
+    }
+}
+
+void UnitCoverage::sums(int64_t lo, int64_t w, size_t n, int64_t* out) {
+    const int64_t hi = lo + static_cast<int64_t>(n) * w;
+    const auto count_in = [&](const std::vector<uint32_t>& v) {  // values in [lo, hi)
+        const auto at = [&](int64_t x) {
+            return std::lower_bound(v.begin(), v.end(), x, [](uint32_t y, int64_t b) { return int64_t{y} < b; });
+        };
+        return static_cast<uint64_t>(at(hi) - at(lo));
+    };
+    const uint64_t sweep = count_in(starts_) + count_in(ends_) + n, search = (n + 1) * 2 * log_n_;
+    if (sweep <= search) range_sums(starts_, ends_, lo, w, n, out);
+    else sums_by_search(lo, w, n, out);
+}
+
 namespace {
 
 uint64_t physical_memory() {
@@ -152,6 +196,7 @@ void ProfileCollector::run_task(size_t k, const std::vector<double>& denominator
     const int64_t length = static_cast<int64_t>(lengths_[task.chrom]), w = options_.bin_size;
     const double denom = denominators.at(task.group);
     const double per_bin = static_cast<double>(w) * denom;
+    UnitCoverage coverage(starts, ends);
     std::vector<int64_t> sums(n_bins);
     size_t until_check = 256;
     for (uint32_t i : by_chrom_[task.chrom]) {
@@ -161,20 +206,24 @@ void ProfileCollector::run_task(size_t k, const std::vector<double>& denominator
         }
         const ProfileAnchor& a = anchors_[i];
         const int64_t lo = window_start(a, options_);
-        range_sums(starts, ends, lo, w, n_bins, sums.data());
+        // only the bins inside the chromosome are summed (the others are NaN): in ascending genome
+        // order, bins [first, end) with lo + b w >= 0 and lo + (b + 1) w <= length
+        const int64_t first = lo >= 0 ? 0 : (-lo + w - 1) / w;
+        const int64_t end = length - lo < w ? 0 : std::min<int64_t>(static_cast<int64_t>(n_bins), (length - lo) / w);
+        if (first < end) coverage.sums(lo + first * w, w, static_cast<size_t>(end - first), sums.data() + first);
         float* row = out.values.data() + static_cast<size_t>(i) * n_bins;
-        for (size_t b = 0; b < n_bins; ++b) {  // b: ascending genome order
-            const int64_t s = lo + static_cast<int64_t>(b) * w;
+        for (int64_t b = 0; b < static_cast<int64_t>(n_bins); ++b) {  // b: ascending genome order
             float v;
-            if (s < 0 || s + w > length) v = std::numeric_limits<float>::quiet_NaN();
-            else if (denom > 0) v = static_cast<float>(static_cast<double>(sums[b]) / per_bin * scale);
+            if (b < first || b >= end) v = std::numeric_limits<float>::quiet_NaN();
+            else if (denom > 0)
+                v = static_cast<float>(static_cast<double>(sums[static_cast<size_t>(b)]) / per_bin * scale);
             else v = 0.0f;
-            row[a.minus ? n_bins - 1 - b : b] = v;  // bin 0 is the upstream end on either strand
+            row[a.minus ? n_bins - 1 - static_cast<size_t>(b) : static_cast<size_t>(b)] = v;  // bin 0: upstream end
         }
         int64_t centre, left, right;
-        range_sums(starts, ends, a.position - kTssCentre / 2, kTssCentre, 1, &centre);
-        range_sums(starts, ends, a.position - kTssWindow, kTssFlank, 1, &left);
-        range_sums(starts, ends, a.position + kTssWindow - kTssFlank + 1, kTssFlank, 1, &right);
+        coverage.sums(a.position - kTssCentre / 2, kTssCentre, 1, &centre);
+        coverage.sums(a.position - kTssWindow, kTssFlank, 1, &left);
+        coverage.sums(a.position + kTssWindow - kTssFlank + 1, kTssFlank, 1, &right);
         out.tss_centre[i] = static_cast<uint64_t>(centre);
         out.tss_flank[i] = static_cast<uint64_t>(left + right);
     }

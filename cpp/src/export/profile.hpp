@@ -28,6 +28,28 @@ namespace fragcov {
 void range_sums(const std::vector<uint32_t>& starts, const std::vector<uint32_t>& ends, int64_t lo, int64_t w,
                 size_t n, int64_t* sums);
 
+// The same sums for one (group, chromosome)'s units, each call by the cheaper
+// of two exact ways: range_sums' sweep over the units inside the ranges, or,
+// when they are many more than the ranges (a huge window, a dense
+// chromosome), two binary searches per range edge into prefix sums of the
+// starts and ends (made at the first such call): the integral I(x) = sum of
+// c below x is x * (#starts < x - #ends < x) - (sum of those starts - sum of
+// those ends), computed modulo 2^64, which is exact since every true value
+// (a sum of unit lengths) is below 2^63. Not for concurrent calls.
+class UnitCoverage {
+public:
+    UnitCoverage(const std::vector<uint32_t>& sorted_starts, const std::vector<uint32_t>& sorted_ends);
+    void sums(int64_t lo, int64_t w, size_t n, int64_t* out);
+    void sums_by_search(int64_t lo, int64_t w, size_t n, int64_t* out);  // the second way, always
+
+private:
+    uint64_t integral(int64_t x) const;
+    const std::vector<uint32_t>& starts_;
+    const std::vector<uint32_t>& ends_;
+    std::vector<uint64_t> start_sums_, end_sums_;  // prefix sums: [i] = the first i values summed (mod 2^64)
+    uint64_t log_n_ = 1;
+};
+
 class ProfileCollector {
 public:
     // Throws std::invalid_argument for options that break section 16.4.1, an

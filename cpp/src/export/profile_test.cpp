@@ -8,8 +8,10 @@
 #include "export/profile.hpp"
 #include "testing/test_support.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -88,6 +90,36 @@ TEST_CASE("range sums: exact coverage sums over consecutive ranges") {
     const std::vector<uint32_t> same_start{3, 3, 3}, ends3{4, 5, 9};
     range_sums(same_start, ends3, 3, 6, 1, s);  // 3 + 2 + 1 + 1 + 1 + 1
     CHECK(s[0] == 9);
+}
+
+TEST_CASE("unit coverage: the sweep and the prefix-sum search give the same exact sums") {
+    std::mt19937_64 rng(7);
+    std::vector<uint32_t> starts, ends;
+    for (int i = 0; i < 5000; ++i) {
+        const uint32_t s = static_cast<uint32_t>(rng() % 100000), len = 1 + static_cast<uint32_t>(rng() % 700);
+        starts.push_back(s);
+        ends.push_back(s + len);
+    }
+    starts.push_back(UINT32_MAX - 10);  // near the largest position a chromosome can have
+    ends.push_back(UINT32_MAX - 1);
+    std::sort(starts.begin(), starts.end());
+    std::sort(ends.begin(), ends.end());
+    UnitCoverage coverage(starts, ends);
+    for (int trial = 0; trial < 300; ++trial) {
+        const int64_t w = 1 + static_cast<int64_t>(rng() % 5000), lo = static_cast<int64_t>(rng() % 120000) - 10000;
+        const size_t n = 1 + rng() % 60;
+        std::vector<int64_t> a(n), b(n), c(n);
+        range_sums(starts, ends, lo, w, n, a.data());
+        coverage.sums_by_search(lo, w, n, b.data());
+        coverage.sums(lo, w, n, c.data());
+        CHECK(a == b);
+        CHECK(a == c);
+    }
+    int64_t all;  // one range over everything: the units' summed length
+    coverage.sums_by_search(0, int64_t{UINT32_MAX}, 1, &all);
+    int64_t total = 0;
+    for (size_t i = 0; i < starts.size(); ++i) total += int64_t{ends[i]} - int64_t{starts[i]};
+    CHECK(all == total);
 }
 
 TEST_CASE("profile options: ranges and multiples of bin_size") {
@@ -174,6 +206,24 @@ TEST_CASE("the same profiles whatever the threads and the spill budget") {
                                                   : base[g].values[i] == other[g].values[i]));
         CHECK(other[g].tss_centre == base[g].tss_centre);
     }
+}
+
+TEST_CASE("a window far larger than the chromosome: NaN outside, one exact bin inside") {
+    auto o = raw(CountingStrategy::Fragment);
+    const int64_t big = int64_t{1} << 30;
+    const auto p = run(o, {Track{""}, Track{""}}, {big, big, big});  // bins [a - 2^30, a) and [a, a + 2^30)
+    CHECK(std::isnan(p[0].values[0]));
+    CHECK(std::isnan(p[0].values[1]));
+    // one bin of 100 bases from base 0 on + and from base 99 on -: all of chr1 (its 4 insertions)
+    o.counting = CountingStrategy::Insertion;
+    GroupedExporter exporter(kGenome, {}, o, std::vector<Track>{Track{""}, Track{""}});
+    exporter.add_profiles({{0, 0, false}, {0, 99, true}, {0, 1, false}}, {0, 100, 100});
+    exporter.add_cells(cells().chunk());
+    exporter.finish();
+    const auto q = exporter.take_profiles();
+    CHECK(q[0].values[0] == static_cast<float>(4.0 / 100));
+    CHECK(q[0].values[1] == static_cast<float>(4.0 / 100));
+    CHECK(std::isnan(q[0].values[2]));  // from base 1: base 100 is past chr1's end
 }
 
 TEST_CASE("the exporter refuses profiles it cannot compute") {
