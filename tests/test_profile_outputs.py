@@ -257,3 +257,25 @@ def test_cli_profile_region_anchors_and_h5ad(tmp_path):
     assert [r.split("\t")[:6] for r in rows] == [["chr1", "20", "21", "chr1:20-21", "0", "."],
                                                   ["chr2", "2", "3", "chr2:2-3", "0", "."]]
     assert rows[0].split("\t")[6:10] == ["0.2", "0", "0.4", "0.2"]
+
+
+def test_readme_figure_command(tmp_path):
+    """The README's `fragcov profile` command (which made docs/profile_*.png) runs as written from the
+    repository."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    pytest.importorskip("matplotlib")
+    repo = Path(__file__).resolve().parents[1]
+    block = re.search(r"```bash\n(fragcov profile python/fragcov/data/demo/.*?)```",
+                      (repo / "README.md").read_text(), flags=re.S).group(1)
+    args = shlex.split(re.sub(r"\\\n\s*", " ", block))[1:]
+    args[args.index("--plot") + 1] = str(tmp_path / "enrichment.png")
+    args[args.index("--heatmap") + 1] = str(tmp_path / "heatmap.png")
+    r = subprocess.run([sys.executable, "-m", "fragcov", *args, "--n-jobs", "1"], cwd=repo, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    assert [line.split("\t")[0] for line in r.stdout.splitlines()[:3]] == ["CD14 Mono", "CD4 Naive", "CD8 Memory"]
+    assert (tmp_path / "enrichment.png").stat().st_size > 10_000
+    assert (tmp_path / "heatmap.png").stat().st_size > 10_000

@@ -39,6 +39,7 @@ SETUP_BLOCKS = {
     "find_package(fragcov": "test_cpp_package.py",
     "pip install": "scripts/test.sh",
     "fragcov plot python/fragcov/data/demo/": "test_plot.py::test_readme_figure_command (run from the repository)",
+    "fragcov profile python/fragcov/data/demo/": "test_profile_outputs.py::test_readme_figure_command (likewise)",
     "cp -r": "the readme_folder fixture below (a copy of the demo folder)",
 }
 

@@ -28,6 +28,7 @@ _FILES = {
     "chrom_sizes": "chrom.sizes",
     "blacklist": "blacklist.bed",
     "genes": "genes.gtf",
+    "peaks": "peaks.bed",
 }
 TYPES = ("annotated_h5ad", *_FILES, "folder")
 
@@ -50,7 +51,8 @@ def demo(type: str = "annotated_h5ad") -> Path:  # noqa: A002 - SnapATAC2's name
         ``sample``, ``ReadsInTSS`` (with that header).
         ``"groups"``: ``groups.tsv``, ``barcode<TAB>cell type`` without a header.
         ``"chrom_sizes"``, ``"blacklist"`` (two made-up regions), ``"genes"`` (a GTF of
-        invented genes, for ``fragcov.pl.tracks``), or ``"folder"``: the folder holding them
+        invented genes, for ``fragcov.pl.tracks``), ``"peaks"`` (a BED of the demo's peaks, anchors for
+        :func:`fragcov.profile`), or ``"folder"``: the folder holding them
         all (inside the installed package: copy it before writing next to the files).
 
     Returns
