@@ -279,3 +279,23 @@ def test_readme_figure_command(tmp_path):
     assert [line.split("\t")[0] for line in r.stdout.splitlines()[:3]] == ["CD14 Mono", "CD4 Naive", "CD8 Memory"]
     assert (tmp_path / "enrichment.png").stat().st_size > 10_000
     assert (tmp_path / "heatmap.png").stat().st_size > 10_000
+
+
+def test_outputs_never_replace_what_is_not_a_regular_file(tmp_path):
+    """A FIFO or a symbolic link at an output path is refused before anything is written (spec 4.1.2):
+    renaming the new file over it would replace the node, as root even a device such as /dev/null."""
+    fifo, link, target = tmp_path / "fifo", tmp_path / "link.png", tmp_path / "target.png"
+    os.mkfifo(fifo)
+    target.write_bytes(b"old")
+    link.symlink_to(target)
+    result = tiny_result()
+    for path in (fifo, link):
+        with pytest.raises(ValueError, match="not a regular file"):
+            result.to_deeptools(path)
+    pytest.importorskip("matplotlib")
+    with pytest.raises(ValueError, match="is a symbolic link, not a regular file"):
+        fragcov.pl.profile(result, output=link)
+    with pytest.raises(ValueError, match="is a symbolic link"):
+        fragcov.pl.heatmap(result, output=link)
+    assert target.read_bytes() == b"old" and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link.png", "target.png"]

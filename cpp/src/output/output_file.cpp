@@ -36,9 +36,19 @@ void check_output_path(const std::string& path) {
                                     " fit (with the temporary name) in a file system's 255-byte limit");
     if (path.find('\0') != std::string::npos)
         throw std::invalid_argument("output path contains a NUL character");
+    // A writer makes a new file and renames it over the old one: only a regular file may stand
+    // there. Renaming over a device (as root, /dev/null), a FIFO or a symbolic link would replace
+    // that node, not write through it.
     struct stat st;
-    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        throw std::invalid_argument("output path '" + path + "' is a directory");
+    if (lstat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return;
+    if (S_ISDIR(st.st_mode)) throw std::invalid_argument("output path '" + path + "' is a directory");
+    const char* kind = S_ISLNK(st.st_mode) ? "a symbolic link"
+                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : "a socket";
+    throw std::invalid_argument("output path '" + path + "' is " + kind +
+                                ", not a regular file: fragcov writes a new file and renames it into place, "
+                                "which would replace it; give the path of a regular file (or of none)");
 }
 
 // ---- AtomicPath ------------------------------------------------------------------

@@ -18,7 +18,8 @@ namespace fragcov {
 inline constexpr size_t kMaxOutputNameBytes = 255 - 16;  // "." + name + ".fragcov-XXXXXX"
 
 // Throws std::invalid_argument when `path` cannot be an output file: an empty
-// or too long file name, or a directory standing at it.
+// or too long file name, or anything but a regular file standing at it (a
+// directory, a device, a FIFO, a socket, a symbolic link).
 void check_output_path(const std::string& path);
 
 class AtomicPath {

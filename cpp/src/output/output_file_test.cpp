@@ -80,3 +80,20 @@ TEST_CASE("check_output_path") {
     CHECK_THROWS_AS(OutputFile((dir.path / "f").string(), Compression::Zstd, 23), std::invalid_argument);
     CHECK(dir.names().empty());
 }
+
+TEST_CASE("check_output_path: only a regular file may be replaced") {
+    TempDir dir;
+    // never a FIFO, a symbolic link or a device (renaming over one would replace that node)
+    const fs::path fifo = dir.path / "fifo", link = dir.path / "link", target = dir.path / "target";
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_THROWS_WITH_AS(check_output_path(fifo.string()), doctest::Contains("is a FIFO, not a regular file"),
+                         std::invalid_argument);
+    std::ofstream(target) << "x";
+    fs::create_symlink(target, link);
+    CHECK_THROWS_WITH_AS(check_output_path(link.string()), doctest::Contains("is a symbolic link"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(AtomicPath(link.string()), doctest::Contains("is a symbolic link"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(check_output_path("/dev/null"), doctest::Contains("is a device"), std::invalid_argument);
+    CHECK_NOTHROW(check_output_path(target.string()));
+    CHECK(read_file(target) == "x");
+}
