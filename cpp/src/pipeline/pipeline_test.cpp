@@ -159,17 +159,19 @@ TEST_CASE("export_coverage from two fragment files: cells of several files, erro
                              std::invalid_argument);
         CHECK(dir.names().empty());
     }
-    {  // two bad files: the first one's error, whatever finished first
+    {  // two bad files: the first one's error, although the second failed first (chunks of 2
+       // lines: bad1 hands out a good chunk, then bad2 fails, then bad1)
         TempFile bad1("bad1.tsv"), bad2("bad2.tsv");
-        bad1.write(std::string(200000, '#') + "\nchr1\t10\tx\tc0\t1\n");
+        bad1.write("chr1\t10\t20\tc0\t1\nchr1\t10\t20\tc0\t1\nchr1\t10\t20\tc0\t1\nchr1\t10\tx\tc0\t1\n");
         bad2.write("chr1\t10\ty\tc0\t1\n");
         for (int round = 0; round < 5; ++round) {
             TempDir dir;
-            FragmentFiles files({{bad1.path(), "1", {"c0"}, {0}}, {bad2.path(), "2", {"c0"}, {0}}},
-                                files_options({0}, 2));
+            FragmentFilesOptions o = files_options({0}, 2);
+            o.chunk_lines = 2;
+            FragmentFiles files({{bad1.path(), "1", {"c0"}, {0}}, {bad2.path(), "2", {"c0"}, {0}}}, o);
             ExportPlan p = plan(dir);
             p.tracks.pop_back();
-            CHECK_THROWS_WITH_AS(export_coverage(std::move(p), files), doctest::Contains("bad1.tsv: line 2"),
+            CHECK_THROWS_WITH_AS(export_coverage(std::move(p), files), doctest::Contains("bad1.tsv: line 4"),
                                  std::invalid_argument);
         }
     }
