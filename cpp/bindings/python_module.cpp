@@ -419,18 +419,21 @@ PYBIND11_MODULE(_core, m) {
                            "count) instead of an array.")
         .def(py::init([](int fd, std::string path, std::string what, const std::string& dtype,
                          std::vector<uint32_t> filters, uint64_t n_elements, uint64_t chunk_elements,
-                         const U64Array& addresses, const U64Array& sizes, const U32Array& filter_masks) {
+                         const U64Array& addresses, const U64Array& sizes,
+                         const std::optional<U32Array>& filter_masks) {
                  ElementType type;
                  if (dtype == "int64") type = ElementType::Int64;
                  else if (dtype == "uint32") type = ElementType::UInt32;
                  else if (dtype == "int32") type = ElementType::Int32;
                  else throw py::value_error("dtype must be 'int64', 'uint32' or 'int32', got '" + dtype + "'");
                  return Hdf5Column(fd, std::move(path), std::move(what), type, std::move(filters), n_elements,
-                                   chunk_elements, to_vector(addresses), to_vector(sizes), to_vector(filter_masks));
+                                   chunk_elements, to_vector(addresses), to_vector(sizes),
+                                   filter_masks ? to_vector(*filter_masks) : std::vector<uint32_t>{});
              }),
              py::arg("fd"), py::arg("path"), py::arg("what"), py::arg("dtype"), py::arg("filters"),
              py::arg("n_elements"), py::arg("chunk_elements"), py::arg("addresses"), py::arg("sizes"),
-             py::arg("filter_masks") = U32Array(0))
+             // None, not an empty array: a numpy default would import numpy with the module (spec 1.1.1)
+             py::arg("filter_masks") = py::none())
         .def("__len__", &Hdf5Column::size)
         .def(
             "read",

@@ -399,6 +399,9 @@ def _examples(*commands: str) -> str:
     return "examples:\n" + "\n".join(f"  {c}" for c in commands)
 
 
+COMMANDS = ("export-coverage", "compare", "profile", "plot", "export-fragments", "import-fragments", "demo")
+
+
 class UsageError(Exception):
     """A wrong combination of command-line arguments."""
 
@@ -483,7 +486,135 @@ def in_flags(message: str, parser: argparse.ArgumentParser | None) -> str:
     return re.sub(r"(?<![\w'])None\b", "none", message)  # the flags' spelling of None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _export_coverage_arguments(p: argparse.ArgumentParser) -> None:
+    _add_input_and_groups(p, ".h5ad/.h5ads file(s), or fragment file(s) (.tsv.gz) with --groups and "
+                             "--chrom-sizes; several fragment files (one per sample) as SAMPLE=PATH, or PATH "
+                             "(sample = file name without extensions)", several=True)
+    p.add_argument("--sample-sep", default="#",
+                   help="several fragment files: separator of sample#barcode names in --groups (default "
+                        "%(default)s); a 'sample' column of --groups names the sample instead")
+    p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
+    p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
+    p.add_argument("--min-num-fragments", type=int, default=None,
+                   help="fragment-file input: drop barcodes with fewer fragments, as import does (default: keep "
+                        "every barcode of --groups, which already names the cells; a threshold reads the file twice)")
+    _add_shift_options(p)
+    _add_kept_option(p)
+    _add_export_options(p)
+    p.set_defaults(func=cmd_export_coverage)
+
+
+def _compare_arguments(p: argparse.ArgumentParser) -> None:
+    _add_input_and_groups(p, ".h5ad/.h5ads file, or a fragment file (.tsv.gz) with --groups and --chrom-sizes")
+    p.add_argument("--reference", metavar="GROUP",
+                   help="compare every group with this group instead of with the rest of the cells")
+    p.add_argument("--operation", choices=["log2", "ratio", "difference"], default="log2",
+                   help="log2((g + p) / (r + p)), (g + p) / (r + p) or g - r (default %(default)s)")
+    p.add_argument("--pseudocount", type=float, default=0.1,
+                   help="p, in the units of the normalized values (default %(default)s; > 0 for log2 and ratio)")
+    p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
+    p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
+    p.add_argument("--min-num-fragments", type=int, default=None,
+                   help="fragment-file input: drop barcodes with fewer fragments (default: keep every barcode)")
+    _add_shift_options(p)
+    _add_kept_option(p)
+    _add_export_options(p, compare=True)
+    p.set_defaults(func=cmd_compare)
+
+
+def _profile_arguments(p: argparse.ArgumentParser) -> None:
+    _add_input_and_groups(p, ".h5ad/.h5ads file(s), or fragment file(s) with --groups and --chrom-sizes (several "
+                             "as SAMPLE=PATH)", several=True)
+    p.add_argument("--sample-sep", default="#", help="several fragment files: separator of sample#barcode names "
+                                                     "(default %(default)s)")
+    p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
+    p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
+    p.add_argument("--min-num-fragments", type=int, default=None,
+                   help="fragment-file input: drop barcodes with fewer fragments (default: keep every barcode)")
+    _add_shift_options(p)
+    _add_kept_option(p)
+    _add_profile_options(p)
+    p.set_defaults(func=cmd_profile)
+
+
+def _plot_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", help="folder of bigWig/bedGraph tracks, an .h5ad/.h5ads file (with --groupby), or a "
+                                  "fragment file (with --groups and --chrom-sizes)")
+    p.add_argument("--region", required=True,
+                   help="chrom:start-end (commas allowed), or a gene name of --genes")
+    p.add_argument("--groupby", help="obs column holding the groups (.h5ad source)")
+    p.add_argument("--groups", help="TSV of barcode<TAB>group (fragment file source, or instead of --groupby)")
+    p.add_argument("--selections", nargs="+", metavar="GROUP", help="draw only these groups, in this order")
+    p.add_argument("--genes", help="gene annotation: GTF, GFF3 or BED12 file (plain or .gz)")
+    p.add_argument("--highlight", nargs="+", metavar="REGION", help="chrom:start-end regions to shade")
+    y = p.add_mutually_exclusive_group()
+    y.add_argument("--shared-y", dest="shared_y", action="store_true", default=True,
+                   help="one y scale for every track (default)")
+    y.add_argument("--per-track-y", dest="shared_y", action="store_false", help="each track its own y scale")
+    p.add_argument("--bin-size", type=int, default=None,
+                   help="on-the-fly tracks: bin width in bases (default: about 1,000 bins over the window)")
+    p.add_argument("--normalization", type=_none_or_str, default="CPM",
+                   help="on-the-fly tracks: RPKM, CPM, BPM or none (default %(default)s)")
+    p.add_argument("--chrom-sizes", help="fragment-file source: chrom.sizes file or genome name")
+    p.add_argument("--flank", type=int, default=None,
+                   help="bases added on each side of a gene given as --region (default: 20%% of its length, "
+                        "at least 2,000)")
+    p.add_argument("--title", help="figure title (default: the region)")
+    p.add_argument("--width", type=float, default=3.5, help="figure width in inches (default %(default)s: one column)")
+    p.add_argument("--output", "-o", required=True, help="output figure; .png, .pdf or .svg")
+    p.set_defaults(func=cmd_plot)
+
+
+def _export_fragments_arguments(p: argparse.ArgumentParser) -> None:
+    _add_input_and_groups(p, ".h5ad/.h5ads file")
+    p.add_argument("--ids", help="obs column used as the cell id (default: obs names)")
+    p.add_argument("--min-frag-length", type=_none_or_int, help="drop fragments shorter than this (default: none)")
+    p.add_argument("--max-frag-length", type=_none_or_int, help="drop fragments longer than this (default: none)")
+    p.add_argument("--out-dir", default="./", help="output folder (default %(default)s)")
+    p.add_argument("--prefix", default="", help="prepended to every file name (default: none)")
+    p.add_argument("--suffix", default=".bed.zst", help=".bed.zst, .bed.gz or .bed (default %(default)s)")
+    p.add_argument("--compression", choices=["gzip", "zstandard"], help="default: from --suffix")
+    p.add_argument("--compression-level", type=int, help="gzip 1-9 (default 6), zstandard 1-22 (default 3)")
+    p.set_defaults(func=cmd_export_fragments)
+
+
+def _import_fragments_arguments(p: argparse.ArgumentParser) -> None:
+    d = _import_defaults()
+    p.add_argument("fragments", nargs="+",
+                   help="fragment file; several (one per sample) as SAMPLE=PATH or PATH (sample = file name "
+                        "without extensions) are imported into one .h5ad with cells named SAMPLE#BARCODE")
+    p.add_argument("--chrom-sizes", required=True, help="chrom.sizes file or genome name (hg38, mm10, ...)")
+    p.add_argument("--output", required=True, help="output .h5ad")
+    p.add_argument("--groups", metavar="TSV",
+                   help="barcode<TAB>group[<TAB>more columns] table whose columns are added to obs (first column "
+                        "'group' unless a header line names it), so 'export-coverage OUTPUT --groupby group' works")
+    p.add_argument("--sample-sep", default=d["sample_sep"],
+                   help="several files: separator of SAMPLE#BARCODE cell names (default %(default)s)")
+    p.add_argument("--single-end", action="store_true", help="the file holds single-end reads (6th column: strand)")
+    p.add_argument("--min-num-fragments", type=int, default=d["min_num_fragments"],
+                   help="drop cells with fewer fragments (default %(default)s)")
+    p.add_argument("--unsorted", action="store_true", help="the file is not sorted by barcode")
+    p.add_argument("--whitelist", help="file with one barcode per line")
+    p.add_argument("--chrm", nargs="+", default=list(d["chrM"]),
+                   help="mitochondrial chromosome names (default: %(default)s)")
+    _add_shift_options(p)
+    _add_kept_option(p)
+    p.add_argument("--tempdir", help="folder for the sort files of --unsorted input (default: system temp folder)")
+    p.add_argument("--n-jobs", type=int, default=d["n_jobs"],
+                   help="BGZF decompression threads, and parsing threads with --whitelist; <= 0 for all cores "
+                        "(default %(default)s)")
+    p.set_defaults(func=cmd_import_fragments)
+
+
+def _demo_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out-dir", default="fragcov-demo", help="output folder (default %(default)s)")
+    p.set_defaults(func=cmd_demo)
+
+
+def build_parser(command: str | None = "all") -> argparse.ArgumentParser:
+    """Every sub-command; `command`: fill in the arguments of that one only (None: of none). Their
+    defaults come from the Python functions' signatures, whose modules import numpy and pandas, which
+    `fragcov --version` and `fragcov --help` do not need (docs/spec.md 1.1.1)."""
     from . import __version__
 
     parser = _Parser(prog="fragcov", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -516,21 +647,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "--split-by sample",
                            "fragcov export-coverage data.h5ad --groupby cell_type --normalization RPGC "
                            "--effective-genome-size 2.7e9"))
-    _add_input_and_groups(p, ".h5ad/.h5ads file(s), or fragment file(s) (.tsv.gz) with --groups and "
-                             "--chrom-sizes; several fragment files (one per sample) as SAMPLE=PATH, or PATH "
-                             "(sample = file name without extensions)", several=True)
-    p.add_argument("--sample-sep", default="#",
-                   help="several fragment files: separator of sample#barcode names in --groups (default "
-                        "%(default)s); a 'sample' column of --groups names the sample instead")
-    p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
-    p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
-    p.add_argument("--min-num-fragments", type=int, default=None,
-                   help="fragment-file input: drop barcodes with fewer fragments, as import does (default: keep "
-                        "every barcode of --groups, which already names the cells; a threshold reads the file twice)")
-    _add_shift_options(p)
-    _add_kept_option(p)
-    _add_export_options(p)
-    p.set_defaults(func=cmd_export_coverage)
+    if command in ("all", "export-coverage"):
+        _export_coverage_arguments(p)
 
     p = sub.add_parser("compare", help="write one group-vs-rest (or group-vs-group) comparison track per group",
                        description="Write one track per cell group of log2((group + p) / (rest + p)) (or ratio, "
@@ -544,21 +662,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "--operation difference",
                            "fragcov compare fragments.tsv.gz --groups barcode_to_cluster.tsv --chrom-sizes hg38 "
                            "--suffix .bedgraph.gz"))
-    _add_input_and_groups(p, ".h5ad/.h5ads file, or a fragment file (.tsv.gz) with --groups and --chrom-sizes")
-    p.add_argument("--reference", metavar="GROUP",
-                   help="compare every group with this group instead of with the rest of the cells")
-    p.add_argument("--operation", choices=["log2", "ratio", "difference"], default="log2",
-                   help="log2((g + p) / (r + p)), (g + p) / (r + p) or g - r (default %(default)s)")
-    p.add_argument("--pseudocount", type=float, default=0.1,
-                   help="p, in the units of the normalized values (default %(default)s; > 0 for log2 and ratio)")
-    p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
-    p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
-    p.add_argument("--min-num-fragments", type=int, default=None,
-                   help="fragment-file input: drop barcodes with fewer fragments (default: keep every barcode)")
-    _add_shift_options(p)
-    _add_kept_option(p)
-    _add_export_options(p, compare=True)
-    p.set_defaults(func=cmd_compare)
+    if command in ("all", "compare"):
+        _compare_arguments(p)
 
     p = sub.add_parser("profile", help="profiles, heatmaps and TSS enrichment of each group around anchors",
                        description="Per group, the mean normalized coverage around each anchor (a BED, GTF/GFF3 or "
@@ -570,18 +675,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "--enrichment",
                            "fragcov profile fragments.tsv.gz --groups barcode_to_cluster.tsv --chrom-sizes hg38 "
                            "\\\n    --anchors peaks.bed --matrix matrix.gz --heatmap heatmap.pdf"))
-    _add_input_and_groups(p, ".h5ad/.h5ads file(s), or fragment file(s) with --groups and --chrom-sizes (several "
-                             "as SAMPLE=PATH)", several=True)
-    p.add_argument("--sample-sep", default="#", help="several fragment files: separator of sample#barcode names "
-                                                     "(default %(default)s)")
-    p.add_argument("--chrom-sizes", help="fragment-file input: chrom.sizes file or genome name (hg38, mm10, ...)")
-    p.add_argument("--single-end", action="store_true", help="fragment-file input holds single-end reads")
-    p.add_argument("--min-num-fragments", type=int, default=None,
-                   help="fragment-file input: drop barcodes with fewer fragments (default: keep every barcode)")
-    _add_shift_options(p)
-    _add_kept_option(p)
-    _add_profile_options(p)
-    p.set_defaults(func=cmd_profile)
+    if command in ("all", "profile"):
+        _profile_arguments(p)
 
     p = sub.add_parser("plot", help="draw a browser-track figure of a locus (one row per group, gene models)",
                        description="Draw one filled coverage track per group at a locus, with gene models, from "
@@ -592,31 +687,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "fragcov plot fragments.tsv.gz --groups barcode_to_cluster.tsv --chrom-sizes chrom.sizes "
                            "\\\n    --region chr21:11,900,000-11,960,000 --genes genes.gtf --output locus.png",
                            "fragcov plot tracks/ --region MONO1 --genes genes.gtf --output mono1.pdf"))
-    p.add_argument("source", help="folder of bigWig/bedGraph tracks, an .h5ad/.h5ads file (with --groupby), or a "
-                                  "fragment file (with --groups and --chrom-sizes)")
-    p.add_argument("--region", required=True,
-                   help="chrom:start-end (commas allowed), or a gene name of --genes")
-    p.add_argument("--groupby", help="obs column holding the groups (.h5ad source)")
-    p.add_argument("--groups", help="TSV of barcode<TAB>group (fragment file source, or instead of --groupby)")
-    p.add_argument("--selections", nargs="+", metavar="GROUP", help="draw only these groups, in this order")
-    p.add_argument("--genes", help="gene annotation: GTF, GFF3 or BED12 file (plain or .gz)")
-    p.add_argument("--highlight", nargs="+", metavar="REGION", help="chrom:start-end regions to shade")
-    y = p.add_mutually_exclusive_group()
-    y.add_argument("--shared-y", dest="shared_y", action="store_true", default=True,
-                   help="one y scale for every track (default)")
-    y.add_argument("--per-track-y", dest="shared_y", action="store_false", help="each track its own y scale")
-    p.add_argument("--bin-size", type=int, default=None,
-                   help="on-the-fly tracks: bin width in bases (default: about 1,000 bins over the window)")
-    p.add_argument("--normalization", type=_none_or_str, default="CPM",
-                   help="on-the-fly tracks: RPKM, CPM, BPM or none (default %(default)s)")
-    p.add_argument("--chrom-sizes", help="fragment-file source: chrom.sizes file or genome name")
-    p.add_argument("--flank", type=int, default=None,
-                   help="bases added on each side of a gene given as --region (default: 20%% of its length, "
-                        "at least 2,000)")
-    p.add_argument("--title", help="figure title (default: the region)")
-    p.add_argument("--width", type=float, default=3.5, help="figure width in inches (default %(default)s: one column)")
-    p.add_argument("--output", "-o", required=True, help="output figure; .png, .pdf or .svg")
-    p.set_defaults(func=cmd_plot)
+    if command in ("all", "plot"):
+        _plot_arguments(p)
 
     p = sub.add_parser("export-fragments", help="write one fragment BED file per group (for peak callers)",
                        description="Write the fragments of each cell group to a BED file "
@@ -625,18 +697,9 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=_examples(
                            "fragcov export-fragments data.h5ad --groupby cell_type --out-dir fragments "
                            "--suffix .bed.gz"))
-    _add_input_and_groups(p, ".h5ad/.h5ads file")
-    p.add_argument("--ids", help="obs column used as the cell id (default: obs names)")
-    p.add_argument("--min-frag-length", type=_none_or_int, help="drop fragments shorter than this (default: none)")
-    p.add_argument("--max-frag-length", type=_none_or_int, help="drop fragments longer than this (default: none)")
-    p.add_argument("--out-dir", default="./", help="output folder (default %(default)s)")
-    p.add_argument("--prefix", default="", help="prepended to every file name (default: none)")
-    p.add_argument("--suffix", default=".bed.zst", help=".bed.zst, .bed.gz or .bed (default %(default)s)")
-    p.add_argument("--compression", choices=["gzip", "zstandard"], help="default: from --suffix")
-    p.add_argument("--compression-level", type=int, help="gzip 1-9 (default 6), zstandard 1-22 (default 3)")
-    p.set_defaults(func=cmd_export_fragments)
+    if command in ("all", "export-fragments"):
+        _export_fragments_arguments(p)
 
-    d = _import_defaults()
     p = sub.add_parser("import-fragments", help="fragment file -> .h5ad (SnapATAC2 layout)",
                        description="Import a 10x fragment file (plain, gzip, bgzip or zstd; chrom, start, end, "
                                    "barcode[, count]) into an .h5ad in SnapATAC2's layout (fragments in "
@@ -651,38 +714,16 @@ def build_parser() -> argparse.ArgumentParser:
                            "fragcov import-fragments fragments.tsv.gz --chrom-sizes hg38 --output data.h5ad "
                            "--groups barcode_to_cluster.tsv",
                            "fragcov import-fragments s1=a.tsv.gz s2=b.tsv.gz --chrom-sizes mm10 --output atlas.h5ad"))
-    p.add_argument("fragments", nargs="+",
-                   help="fragment file; several (one per sample) as SAMPLE=PATH or PATH (sample = file name "
-                        "without extensions) are imported into one .h5ad with cells named SAMPLE#BARCODE")
-    p.add_argument("--chrom-sizes", required=True, help="chrom.sizes file or genome name (hg38, mm10, ...)")
-    p.add_argument("--output", required=True, help="output .h5ad")
-    p.add_argument("--groups", metavar="TSV",
-                   help="barcode<TAB>group[<TAB>more columns] table whose columns are added to obs (first column "
-                        "'group' unless a header line names it), so 'export-coverage OUTPUT --groupby group' works")
-    p.add_argument("--sample-sep", default=d["sample_sep"],
-                   help="several files: separator of SAMPLE#BARCODE cell names (default %(default)s)")
-    p.add_argument("--single-end", action="store_true", help="the file holds single-end reads (6th column: strand)")
-    p.add_argument("--min-num-fragments", type=int, default=d["min_num_fragments"],
-                   help="drop cells with fewer fragments (default %(default)s)")
-    p.add_argument("--unsorted", action="store_true", help="the file is not sorted by barcode")
-    p.add_argument("--whitelist", help="file with one barcode per line")
-    p.add_argument("--chrm", nargs="+", default=list(d["chrM"]),
-                   help="mitochondrial chromosome names (default: %(default)s)")
-    _add_shift_options(p)
-    _add_kept_option(p)
-    p.add_argument("--tempdir", help="folder for the sort files of --unsorted input (default: system temp folder)")
-    p.add_argument("--n-jobs", type=int, default=d["n_jobs"],
-                   help="BGZF decompression threads, and parsing threads with --whitelist; <= 0 for all cores "
-                        "(default %(default)s)")
-    p.set_defaults(func=cmd_import_fragments)
+    if command in ("all", "import-fragments"):
+        _import_fragments_arguments(p)
 
     p = sub.add_parser("demo", help="export tracks from a small bundled dataset",
                        description="Import the bundled demo (60 cells of 3 cell types on chr21/chr22, shipped in "
                                    "the package) and write one bigWig (bin 10, RPKM) and one .bedgraph.gz (bin 100, "
                                    "CPM, insertions) per cell type into --out-dir; prints where they are.",
                        epilog=_examples("fragcov demo --out-dir demo"))
-    p.add_argument("--out-dir", default="fragcov-demo", help="output folder (default %(default)s)")
-    p.set_defaults(func=cmd_demo)
+    if command in ("all", "demo"):
+        _demo_arguments(p)
     return parser
 
 
@@ -709,7 +750,9 @@ def main(argv=None) -> int:
 
 
 def _run(argv, debug: bool) -> int:
-    parser = build_parser()
+    # the first word that is not a flag names the sub-command (the global flags take no value)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args = None
     try:
         args = parser.parse_args(argv)

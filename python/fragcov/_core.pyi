@@ -203,7 +203,7 @@ class Hdf5Column:
     ids in pipeline order, among 1 (deflate), 2 (shuffle), 32001 (Blosc 1.x,
     zstd codec or uncompressed) and 32015 (zstd); ``addresses``/``sizes``: byte
     offset and stored size of each chunk; ``filter_masks``: per chunk, bit i
-    set when HDF5 skipped filter i for it (empty: none skipped). Raises ValueError for an inconsistent
+    set when HDF5 skipped filter i for it (None or empty: none skipped). Raises ValueError for an inconsistent
     layout or another filter; ``read`` raises ValueError naming the chunk when
     it does not decode (a corrupt file), OSError when the file cannot be read."""
 
@@ -218,7 +218,7 @@ class Hdf5Column:
         chunk_elements: int,
         addresses: Sequence[int] | npt.NDArray[np.uint64],
         sizes: Sequence[int] | npt.NDArray[np.uint64],
-        filter_masks: Sequence[int] | npt.NDArray[np.uint32] = ...,
+        filter_masks: Sequence[int] | npt.NDArray[np.uint32] | None = None,
     ) -> None: ...
     def __len__(self) -> int: ...
     def read(self, first: int, count: int) -> npt.NDArray[np.int64] | npt.NDArray[np.uint32] | npt.NDArray[np.int32]:

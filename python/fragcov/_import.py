@@ -40,7 +40,6 @@ from . import _core
 from ._atomic import atomic_output
 from ._fragment_file import check_kept, reader_settings, warn_skipped
 from ._outputs import file_in_the_way
-from ._h5ad_fragments import open_backed, to_anndata, write_h5ad
 
 __all__ = ["import_fragments"]
 
@@ -330,6 +329,8 @@ def import_fragments(
             sorted_by_barcode=bool(sorted_by_barcode), whitelist=wl, min_num_fragments=min_num_fragments,
             tempdir=spill_dir, max_cells_per_batch=chunk_size)
 
+    from ._h5ad_fragments import open_backed, to_anndata, write_h5ad  # h5py, anndata: when an import runs
+
     if samples is not None:
         return _import_atlas(list(zip(samples, inputs)), outputs[0], importer, settings, obs_hook, sample_sep,
                              min_num_fragments, wl)
@@ -425,6 +426,8 @@ def _obs_hook(groups, samples, sample_sep):
 
 def _import_atlas(pairs, out, importer, settings, obs_hook, sample_sep, min_num_fragments, wl):
     """The files of {sample: path} into one AnnData, in sample order, cells sample#barcode."""
+    from ._h5ad_fragments import open_backed, to_anndata, write_h5ad
+
     stats = {}
 
     def batches():

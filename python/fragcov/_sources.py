@@ -7,21 +7,35 @@ fragments, so on-disk input is streamed and memory does not grow with the file.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import hdf5plugin  # noqa: F401  (registers the Blosc/zstd HDF5 filters SnapATAC2 uses)
-import h5py
 import numpy as np
 import pandas as pd
 
 from . import _core
 
-try:  # anndata >= 0.11
-    from anndata.io import read_elem
-except ImportError:  # pragma: no cover
-    from anndata.experimental import read_elem
+if TYPE_CHECKING:
+    import h5py
+
+
+# h5py and anndata are imported when an .h5ad is read, not with the module: a
+# fragment-file export never needs them (docs/spec.md 1.1.1).
+def _h5py():
+    import hdf5plugin  # noqa: F401  (registers the Blosc/zstd HDF5 filters SnapATAC2 uses)
+    import h5py
+
+    return h5py
+
+
+def read_elem(elem):
+    try:  # anndata >= 0.11
+        from anndata.io import read_elem as read
+    except ImportError:  # pragma: no cover
+        from anndata.experimental import read_elem as read
+    return read(elem)
 
 PAIRED, SINGLE = "fragment_paired", "fragment_single"
 CHUNK_FRAGMENTS = 1_000_000  # fragments per chunk handed to the C++ core
@@ -197,7 +211,7 @@ class H5adSource(Source):
     def __init__(self, path, rows: np.ndarray | None = None):
         self.path = Path(path)
         try:
-            self.file = h5py.File(self.path, "r")
+            self.file = _h5py().File(self.path, "r")
         except FileNotFoundError:
             raise FileNotFoundError(f"input file not found: '{self.path}'") from None
         except OSError as err:
@@ -216,7 +230,7 @@ class H5adSource(Source):
             raise ValueError(NO_FRAGMENTS.format(where=where))
         self.kind = keys[0]
         group = obsm[self.kind]
-        if not isinstance(group, h5py.Group) or "indptr" not in group:
+        if not isinstance(group, _h5py().Group) or "indptr" not in group:
             raise ValueError(f"obsm['{self.kind}']{where} is not a CSR matrix")
         ref = self.file.get("uns/reference_sequences")
         self.names, self.lengths = _reference_from_frame(None if ref is None else read_elem(ref), where)
@@ -327,7 +341,7 @@ def _layout(ds: h5py.Dataset, what: str) -> dict | None:
 def _n_obs_of(f: h5py.File) -> int | None:
     """Number of cells in an .h5ad's obs (its index column), without reading obs."""
     obs = f.get("obs")
-    if not isinstance(obs, h5py.Group):
+    if not isinstance(obs, _h5py().Group):
         return None
     index = obs.attrs.get("_index")
     if isinstance(index, bytes):
@@ -452,7 +466,7 @@ def _polars_to_pandas(frame) -> pd.DataFrame:
 
 def _h5ads_source(path: Path) -> Source:
     """A SnapATAC2 AnnDataSet file: obs here, members listed in uns/AnnDataSet."""
-    with h5py.File(path, "r") as f:
+    with _h5py().File(path, "r") as f:
         if "uns/AnnDataSet" not in f:
             raise ValueError(f"'{path}' has no uns['AnnDataSet'] table: is it a SnapATAC2 AnnDataSet (.h5ads)?")
         table = read_elem(f["uns/AnnDataSet"])
@@ -486,8 +500,7 @@ def _all_or_none(openers, combine) -> Source:
 
 def open_source(adata) -> Source:
     """Resolve any supported `adata` argument into a Source."""
-    import anndata as ad
-
+    ad = sys.modules.get("anndata")  # an AnnData exists only once anndata was imported; paths do not need it
     if isinstance(adata, Source):
         return adata
     if isinstance(adata, (str, os.PathLike)):
@@ -497,12 +510,12 @@ def open_source(adata) -> Source:
         if path.suffix.lower() == ".h5ads":
             return _h5ads_source(path)
         try:
-            with h5py.File(path, "r") as f:
+            with _h5py().File(path, "r") as f:
                 is_dataset = "uns/AnnDataSet" in f and "obsm" not in f
         except OSError as err:
             raise ValueError(f"cannot read '{path}' as an HDF5 .h5ad/.h5ads file: {err}") from None
         return _h5ads_source(path) if is_dataset else H5adSource(path)
-    if isinstance(adata, ad.AnnData):
+    if ad is not None and isinstance(adata, ad.AnnData):
         if adata.isbacked:
             root = adata._adata_ref if adata.is_view else adata
             rows = None
