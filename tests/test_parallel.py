@@ -19,7 +19,8 @@ import pytest
 
 import fragcov
 from fragcov import _core, _settings, _sources
-from helpers import make_anndata
+import model
+from helpers import compare_records, make_anndata, read_track
 from test_export_vs_model import (CELL_LABELS, CHROM_SIZES, GROUPS, check_against_model, model_tracks,
                                   random_fragments)
 
@@ -298,3 +299,49 @@ def test_single_end_file_read_by_the_core(tmp_path):
                 assert Path(a[g]).read_bytes() == Path(b[g]).read_bytes(), (g, n_jobs, suffix)
             if suffix == ".bedgraph":
                 assert any(Path(p).stat().st_size for p in a.values())
+
+
+# One pooled track (fewer groups than threads): its chromosomes are swept, encoded and
+# compressed on several threads (docs/spec.md 7.1); the bytes must be those of one thread.
+MANY_CHROMS = [(f"chr{k}", 40_000 + 7_919 * (k % 9)) for k in range(1, 24)] + [("chrX", 61_000), ("chrM", 16_569)]
+WITHIN_TRACK = [
+    (".bw", dict(bin_size=10)),
+    (".bw", dict(bin_size=1, counting_strategy="insertion", normalization=None)),
+    (".bw", dict(bin_size=5, smooth_base=31)),
+    (".bedgraph", dict(bin_size=1)),
+    (".bedgraph.gz", dict(bin_size=10, smooth_base=51)),
+    (".bedgraph.zst", dict(bin_size=1, counting_strategy="insertion")),
+    (".bedgraph.gz", dict(bin_size=1, compression_level=1)),
+]
+
+
+@pytest.fixture(scope="module")
+def pooled(tmp_path_factory):
+    rng = np.random.default_rng(31)
+    n = 120_000
+    lengths = np.array([length for _, length in MANY_CHROMS])
+    chrom = rng.choice(len(MANY_CHROMS), size=n, p=lengths / lengths.sum())
+    start = (rng.random(n) * (lengths[chrom] - 600)).astype(np.int64)
+    start[: n // 3] = (start[: n // 3] // 2000) * 2000 + rng.integers(0, 300, n // 3)  # piles of overlaps
+    end = start + rng.integers(20, 600, n)
+    cell = rng.integers(0, 30, n)
+    obs = pd.DataFrame({"cell_type": pd.Categorical(["pool"] * 30)}, index=[f"c{i}" for i in range(30)])
+    adata = make_anndata(MANY_CHROMS, chrom, start, end, cell, 30, obs=obs)
+    return dict(adata=adata, chrom=chrom, start=start, end=end, label=np.array(["pool"] * n, dtype=object))
+
+
+@pytest.mark.parametrize("suffix,opts", WITHIN_TRACK, ids=[f"{s}-{o}" for s, o in WITHIN_TRACK])
+def test_one_track_on_several_threads_gives_the_bytes_of_one(suffix, opts, pooled, tmp_path):
+    got = {}
+    for n_jobs in (1, 2, 3, 4):
+        paths = fragcov.export_coverage(pooled["adata"], "cell_type", out_dir=str(tmp_path / f"n{n_jobs}"),
+                                        suffix=suffix, n_jobs=n_jobs, max_frag_length=None, **opts)
+        got[n_jobs] = Path(paths["pool"]).read_bytes()
+    assert len(got[1]) > 1000
+    assert all(got[n] == got[1] for n in got), {n: len(b) for n, b in got.items()}
+    model_opts = {k: v for k, v in opts.items() if k != "compression_level"}
+    expected = model.coverage_tracks(MANY_CHROMS, pooled["chrom"], pooled["start"], pooled["end"],
+                                     pooled["label"], groups=["pool"], as_list=False, max_frag_length=None,
+                                     **model_opts)
+    track = read_track(tmp_path / "n1" / f"pool{suffix}", [c for c, _ in MANY_CHROMS])
+    assert compare_records(track, expected["pool"]) is None

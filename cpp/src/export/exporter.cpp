@@ -136,6 +136,10 @@ void GroupedExporter::write_tracks(int n_threads, std::vector<std::unique_ptr<Tr
         }
         return;
     }
+    // Threads left over when there are fewer groups than min(n_jobs, processors)
+    // write the chromosomes of each group in parallel (7.1.1); never more threads
+    // than that in all.
+    const int per_group = std::max(1, binning_threads(options_.n_jobs) / n_threads);
     std::vector<size_t> order(tracks_.size());
     for (size_t g = 0; g < order.size(); ++g) order[g] = g;
     std::stable_sort(order.begin(), order.end(),
@@ -152,7 +156,7 @@ void GroupedExporter::write_tracks(int n_threads, std::vector<std::unique_ptr<Tr
                 return profiles_->run_task(k - order.size(), denominators, options_.scale_factor, stop_requested);
             const size_t g = order[k];
             if (!tracks_[g].path.empty())
-                out[g] = write_track(ctx, g, tracks_[g], denominator(options_, stats_[g], tracks_[g]),
+                out[g] = write_track(ctx, g, tracks_[g], denominator(options_, stats_[g], tracks_[g]), per_group,
                                      stop_requested);
         } catch (...) {
             stop = true;

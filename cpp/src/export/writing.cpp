@@ -12,17 +12,16 @@ namespace {
 // regions when there are some, with a stop check every StopCheck::kEvery records.
 class ChromosomeRecords {
 public:
-    ChromosomeRecords(const WriteContext& ctx, TrackWriter& writer, uint32_t chrom, const std::function<bool()>& stop)
+    ChromosomeRecords(const WriteContext& ctx, TrackWriter::Chromosome& out, const std::function<bool()>& stop)
         : has_output_(ctx.regions.has_output),
-          writer_(writer),
-          chrom_(chrom),
-          clip_(ctx.regions.output.intervals(chrom)),
+          out_(out),
+          clip_(ctx.regions.output.intervals(out.chrom())),
           check_stop(stop) {}
 
     void write(int64_t s, int64_t e, float v) {
         check_stop();
-        if (!has_output_) writer_.add(chrom_, s, e, v);
-        else clip_(s, e, [&](int64_t a, int64_t b) { writer_.add(chrom_, a, b, v); });
+        if (!has_output_) out_.add(s, e, v);
+        else clip_(s, e, [&](int64_t a, int64_t b) { out_.add(a, b, v); });
     }
 
     // A smoothed track's records: most are one base long (the window's slopes)
@@ -38,14 +37,13 @@ public:
         batch_[batch_n_++] = v;
     }
     void flush_batch() {
-        if (batch_n_) writer_.add_unit_records(chrom_, static_cast<uint64_t>(batch_start_), batch_, batch_n_);
+        if (batch_n_) out_.add_unit_records(static_cast<uint64_t>(batch_start_), batch_, batch_n_);
         batch_n_ = 0;
     }
 
 private:
     const bool has_output_;
-    TrackWriter& writer_;
-    const uint32_t chrom_;
+    TrackWriter::Chromosome& out_;
     RegionClipper clip_;
     static constexpr size_t kBatch = 256;
     float batch_[kBatch];
@@ -59,17 +57,21 @@ public:
 }  // namespace
 
 std::unique_ptr<TrackWriter> write_track(const WriteContext& ctx, size_t group, const Track& track, double denom,
-                                         const std::function<bool()>& stop) {
+                                         int n_threads, const std::function<bool()>& stop) {
     const ExportOptions& options = ctx.options;
     auto writer = make_track_writer(ctx.genome, track.path, options);
-    std::vector<uint32_t> first_bins, end_bins;
-    for (size_t c = 0; c < ctx.genome.size() && denom > 0; ++c) {
+    std::vector<uint32_t> chroms;  // each swept, encoded and compressed on one of n_threads (7.1.1)
+    for (size_t c = 0; c < ctx.genome.size() && denom > 0; ++c)
+        if (!ctx.regions.has_output || !ctx.regions.output.intervals(c).empty())
+            chroms.push_back(static_cast<uint32_t>(c));
+    writer->write_chromosomes(chroms, n_threads, [&](TrackWriter::Chromosome& out) {
         if (stop()) throw Cancelled();
-        if (ctx.regions.has_output && ctx.regions.output.intervals(c).empty()) continue;
+        const uint32_t c = out.chrom();
+        std::vector<uint32_t> first_bins, end_bins;
         ctx.units.load(group, c, first_bins, end_bins);
-        if (first_bins.empty()) continue;
+        if (first_bins.empty()) return;
         const uint64_t bin_size = static_cast<uint64_t>(options.bin_size), length = ctx.genome.length(c);
-        ChromosomeRecords records(ctx, *writer, static_cast<uint32_t>(c), stop);
+        ChromosomeRecords records(ctx, out, stop);
         // value = count / denominator * scale_factor (smoothing: window sum / w, a linear step after it)
         const double scale = options.scale_factor;
         if (options.smooth_base) {
@@ -85,7 +87,7 @@ std::unique_ptr<TrackWriter> write_track(const WriteContext& ctx, size_t group, 
                 records.write(s, e, static_cast<float>(count / denom * scale));
             });
         }
-    }
+    });
     writer->close();
     return writer;
 }

@@ -219,19 +219,52 @@ void check_bigwig_genome(const Genome& genome) {
             throw std::invalid_argument("chromosome " + genome.name(c) + " is too long for bigWig");
 }
 
+// The compressors of one thread: libdeflate for blocks over kSmallBlock bytes,
+// StaticDeflate for the others (both deterministic: a block's bytes depend on
+// its raw bytes only, not on the blocks compressed before).
+class BigWigFile::Codec {
+public:
+    explicit Codec(int level) : compressor_(libdeflate_alloc_compressor(level)) {
+        if (!compressor_) throw std::runtime_error("libdeflate: cannot create a compressor");
+    }
+    ~Codec() { libdeflate_free_compressor(compressor_); }
+    Codec(const Codec&) = delete;
+    Codec& operator=(const Codec&) = delete;
+
+    // Compresses `raw` into out() and returns its size.
+    size_t compress(const std::string& raw) {
+        if (raw.size() <= StaticDeflate::kSmallBlock) {
+            out_.resize(StaticDeflate::bound(raw.size()));
+            return small_blocks_.zlib_compress(reinterpret_cast<const uint8_t*>(raw.data()), raw.size(),
+                                               out_.data());
+        }
+        out_.resize(libdeflate_zlib_compress_bound(compressor_, raw.size()));
+        const size_t n = libdeflate_zlib_compress(compressor_, raw.data(), raw.size(), out_.data(), out_.size());
+        if (n == 0) throw std::runtime_error("libdeflate: compression failed");
+        return n;
+    }
+    const char* out() const { return out_.data(); }
+
+private:
+    libdeflate_compressor* compressor_;
+    StaticDeflate small_blocks_;
+    std::vector<char> out_;
+};
+
+std::shared_ptr<BigWigFile::Codec> BigWigFile::make_codec() const { return std::make_shared<Codec>(deflate_level_); }
+
 BigWigFile::BigWigFile(const std::string& path, const Genome& genome, int deflate_level, uint64_t first_zoom)
-    : path_(path), genome_(genome) {
+    : path_(path), genome_(genome), deflate_level_(deflate_level) {
     check_bigwig_genome(genome_);
-    compressor_.reset(libdeflate_alloc_compressor(deflate_level));
-    if (!compressor_) throw std::runtime_error("libdeflate: cannot create a compressor");
-    small_blocks_ = std::make_unique<StaticDeflate>();
+    codec_ = make_codec();
 
     const uint64_t longest = *std::max_element(genome_.lengths().begin(), genome_.lengths().end());
     uint64_t reduction = std::max<uint64_t>(first_zoom, 1);
     for (int k = 0; k < kMaxZoomLevels; ++k, reduction *= 4) {
         if (k > 0 && zooms_.back().reduction >= longest) break;  // one record per chromosome already
         if (reduction > UINT32_MAX) break;
-        zooms_.push_back(ZoomLevel{reduction, {}, 0, {}, {}, {}, 0});
+        zooms_.push_back(ZoomLevel{reduction, {}, {}, {}, 0});
+        reductions_.push_back(reduction);
     }
 
     file_.reset(std::fopen(path_.c_str(), "wb"));
@@ -250,8 +283,6 @@ BigWigFile::BigWigFile(const std::string& path, const Genome& genome, int deflat
 
 BigWigFile::~BigWigFile() = default;
 
-void BigWigFile::FreeCompressor::operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
-
 void BigWigFile::write(const void* data, size_t n) {
     if (n && std::fwrite(data, 1, n, file_.get()) != n)
         throw io_error("cannot write", path_);
@@ -264,18 +295,58 @@ void BigWigFile::write_at(uint64_t offset, const std::string& bytes) {
         throw io_error("cannot write", path_);
 }
 
-size_t BigWigFile::compress(const std::string& raw) {
-    max_raw_block_ = std::max<uint64_t>(max_raw_block_, raw.size());
-    if (raw.size() <= StaticDeflate::kSmallBlock) {
-        compressed_.resize(StaticDeflate::bound(raw.size()));
-        return small_blocks_->zlib_compress(reinterpret_cast<const uint8_t*>(raw.data()), raw.size(),
-                                            compressed_.data());
+// ---- the records of add() and add_unit_records(): one part at a time ------------
+
+BigWigFile::Chromosome& BigWigFile::sequential_part(uint32_t chrom) {
+    if (part_ && part_->chrom() != chrom) {
+        if (chrom < part_->chrom())
+            throw std::logic_error("bigWig records must be sorted, non-overlapping and inside the chromosome");
+        part_->finish();
+        commit(*part_);
+        part_.reset();
     }
-    compressed_.resize(libdeflate_zlib_compress_bound(compressor_.get(), raw.size()));
-    size_t n = libdeflate_zlib_compress(compressor_.get(), raw.data(), raw.size(), compressed_.data(),
-                                        compressed_.size());
-    if (n == 0) throw std::runtime_error("libdeflate: compression failed");
-    return n;
+    if (!part_) {
+        if (chrom >= genome_.size() || static_cast<int64_t>(chrom) <= committed_chrom_)
+            throw std::logic_error("bigWig records must be sorted, non-overlapping and inside the chromosome");
+        part_ = std::make_unique<Chromosome>(*this, chrom, *codec_);
+    }
+    return *part_;
+}
+
+void BigWigFile::add(uint32_t chrom, uint32_t start, uint32_t end, float value) {
+    Chromosome& part = sequential_part(chrom);
+    part.add(start, end, value);
+    if (part.held_bytes() > kHeldBytes) commit(part);
+}
+
+void BigWigFile::add_unit_records(uint32_t chrom, uint32_t start, const float* values, size_t n) {
+    if (n == 0) return;
+    Chromosome& part = sequential_part(chrom);
+    part.add_unit_records(start, values, n);
+    if (part.held_bytes() > kHeldBytes) commit(part);
+}
+
+// ---- commit: a part's blocks, zoom records and totals into the file -------------
+
+void BigWigFile::commit(Chromosome& part) {
+    if (static_cast<int64_t>(part.chrom_) < committed_chrom_)
+        throw std::logic_error("bigWig chromosomes must be committed in increasing order");
+    committed_chrom_ = part.chrom_;
+    for (IndexItem it : part.index_) {
+        it.offset += pos_;
+        index_.push_back(it);
+    }
+    write(part.blocks_.data(), part.blocks_.size());
+    part.blocks_.clear();
+    part.index_.clear();
+    max_raw_block_ = std::max(max_raw_block_, part.max_raw_block_);
+    for (const Chromosome::TotalTerm& t : part.totals_)
+        for (uint32_t k = 0; k < t.repeat; ++k) add_value(total_, t.value, t.length);
+    part.totals_.clear();
+    for (size_t level = 0; level < zooms_.size(); ++level) {
+        for (const Summary& s : part.zooms_[level].closed) add_zoom_record(zooms_[level], s);
+        part.zooms_[level].closed.clear();
+    }
 }
 
 // ---- data sections -------------------------------------------------------------
@@ -331,51 +402,70 @@ uint64_t fixed_step_record_cost(uint64_t items) {
 
 }  // namespace
 
-void BigWigFile::add(uint32_t chrom, uint32_t start, uint32_t end, float value) {
-    if (chrom >= genome_.size() || start >= end || end > genome_.length(chrom) ||
-        (has_record_ && (chrom < data_chrom_ || (chrom == data_chrom_ && start < last_end_))))
-        throw std::logic_error("bigWig records must be sorted, non-overlapping and inside the chromosome");
+BigWigFile::Chromosome::Chromosome(const BigWigFile& file, uint32_t chrom, Codec& codec)
+    : file_(file), chrom_(chrom), length_(file.genome_.length(chrom)), codec_(codec),
+      zooms_(file.reductions_.size()) {}
 
-    queue_record(chrom, start, end, value);
-    add_value(total_, value, end - start);
-    add_to_zoom(chrom, start, end, value);
+BigWigFile::Chromosome::~Chromosome() = default;
+
+size_t BigWigFile::Chromosome::held_bytes() const {
+    size_t n = blocks_.size() + index_.size() * sizeof(IndexItem) + totals_.size() * sizeof(TotalTerm);
+    for (const Zoom& z : zooms_) n += z.closed.size() * sizeof(Summary);
+    return n;
 }
 
-void BigWigFile::add_unit_records(uint32_t chrom, uint32_t start, const float* values, size_t n) {
-    if (n == 0) return;
-    if (chrom >= genome_.size() || n > genome_.length(chrom) || start > genome_.length(chrom) - n ||
-        (has_record_ && (chrom < data_chrom_ || (chrom == data_chrom_ && start < last_end_))))
+void BigWigFile::Chromosome::check(uint32_t start, uint64_t end) const {
+    if (finished_ || start >= end || end > length_ || (has_record_ && start < last_end_))
         throw std::logic_error("bigWig records must be sorted, non-overlapping and inside the chromosome");
+}
+
+void BigWigFile::Chromosome::add(uint32_t start, uint32_t end, float value) {
+    check(start, end);
+    queue_record(start, end, value);
+    add_total(value, end - start);
+    add_to_zoom(start, end, value);
+}
+
+void BigWigFile::Chromosome::add_unit_records(uint32_t start, const float* values, size_t n) {
+    if (n == 0) return;
+    check(start, uint64_t{start} + n);
     for (size_t k = 0; k < n; ++k) {
         const uint32_t s = start + static_cast<uint32_t>(k);
         // what queue_record does for a base that extends a long span-1 stretch
         // (extends_stretch(1, s + 1) is true then), without the calls
-        if (has_record_ && chrom == data_chrom_ && s == last_end_ && stretch_span_ == 1 &&
+        if (has_record_ && s == last_end_ && stretch_span_ == 1 &&
             pending_.size() - stretch_begin_ + 1 >= kMinFixedStepRecords &&
             s + 1 - pending_[stretch_begin_].start <= kItemsPerBlock) {
             pending_.emplace_back(s, s + 1, values[k]);
             last_end_ = s + 1;
         } else {
-            queue_record(chrom, s, s + 1, values[k]);
+            queue_record(s, s + 1, values[k]);
         }
-        add_value(total_, values[k], 1);
-        add_to_zoom(chrom, s, s + 1, values[k]);
+        add_total(values[k], 1);
+        add_to_zoom(s, s + 1, values[k]);
     }
 }
 
-void BigWigFile::queue_record(uint32_t chrom, uint32_t start, uint32_t end, float value) {
-    if (has_record_ && chrom == data_chrom_) {
+void BigWigFile::Chromosome::finish() {
+    if (finished_) return;
+    if (has_record_) {
+        close_stretch();
+        flush_shared(true);
+    }
+    for (size_t k = 0; k < zooms_.size(); ++k) close_zoom_bin(k);
+    std::vector<Record>().swap(pending_);
+    finished_ = true;
+}
+
+void BigWigFile::Chromosome::queue_record(uint32_t start, uint32_t end, float value) {
+    if (has_record_) {
         if (start == last_end_ && extends_stretch(end - start, end)) {
             pending_.emplace_back(start, end, value);
             last_end_ = end;
             return;
         }
         close_stretch();
-    } else if (has_record_) {
-        close_stretch();
-        flush_shared(true);
     }
-    data_chrom_ = chrom;
     has_record_ = true;
     last_end_ = end;
     stretch_begin_ = pending_.size();
@@ -383,7 +473,7 @@ void BigWigFile::queue_record(uint32_t chrom, uint32_t start, uint32_t end, floa
     stretch_span_ = 0;
 }
 
-bool BigWigFile::extends_stretch(uint32_t length, uint32_t end) {
+bool BigWigFile::Chromosome::extends_stretch(uint32_t length, uint32_t end) {
     const size_t n = pending_.size() - stretch_begin_;
     const uint64_t bases = end - pending_[stretch_begin_].start;
     // a stretch too short for a section of its own needs no span yet: its
@@ -401,7 +491,7 @@ bool BigWigFile::extends_stretch(uint32_t length, uint32_t end) {
     return true;
 }
 
-bool BigWigFile::fixed_step_pays() const {
+bool BigWigFile::Chromosome::fixed_step_pays() const {
     const Record* first = pending_.data() + stretch_begin_;
     const size_t n = pending_.size() - stretch_begin_;
     const uint64_t bed_graph = item_size(1) * n * kCostUnit;
@@ -416,7 +506,7 @@ bool BigWigFile::fixed_step_pays() const {
     return fixed < shared;
 }
 
-void BigWigFile::close_long_stretch() {
+void BigWigFile::Chromosome::close_long_stretch() {
     if (fixed_step_pays()) {
         flush_shared(true);  // the stretch is all that is left
         const uint32_t items = (pending_.back().end - pending_.front().start) / stretch_span_;
@@ -429,7 +519,7 @@ void BigWigFile::close_long_stretch() {
     if (stretch_begin_ >= kItemsPerBlock) flush_shared(false);
 }
 
-void BigWigFile::flush_shared(bool all) {
+void BigWigFile::Chromosome::flush_shared(bool all) {
     size_t done = 0;
     while (done < stretch_begin_ && (all || stretch_begin_ - done >= kItemsPerBlock))
         done += write_shared_block(pending_.data() + done, stretch_begin_ - done);
@@ -437,7 +527,7 @@ void BigWigFile::flush_shared(bool all) {
     stretch_begin_ -= done;
 }
 
-size_t BigWigFile::write_shared_block(const Record* recs, size_t n) {
+size_t BigWigFile::Chromosome::write_shared_block(const Record* recs, size_t n) {
     // varStep: the longest prefix whose items fit one section (a first record is
     // always one item of its own length)
     uint32_t span = 0;
@@ -467,12 +557,13 @@ size_t BigWigFile::write_shared_block(const Record* recs, size_t n) {
     return n_bed;
 }
 
-void BigWigFile::write_section(Section type, const Record* recs, size_t n, uint32_t span, uint32_t items) {
+void BigWigFile::Chromosome::write_section(Section type, const Record* recs, size_t n, uint32_t span,
+                                           uint32_t items) {
     const uint8_t code = static_cast<uint8_t>(type);
     const uint32_t start = recs[0].start, end = recs[n - 1].end;
     raw_.resize(kSectionHeaderSize + item_size(code) * items);
     Cursor out{&raw_[0]};
-    out.put<uint32_t>(data_chrom_);
+    out.put<uint32_t>(chrom_);
     out.put<uint32_t>(start);
     out.put<uint32_t>(end);
     out.put<uint32_t>(type == Section::FixedStep ? span : 0);  // itemStep
@@ -503,9 +594,10 @@ void BigWigFile::write_section(Section type, const Record* recs, size_t n, uint3
             }
             break;
     }
-    const size_t size = compress(raw_);
-    index_.push_back({data_chrom_, start, data_chrom_, end, pos_, size});
-    write(compressed_.data(), size);
+    max_raw_block_ = std::max<uint64_t>(max_raw_block_, raw_.size());
+    const size_t size = codec_.compress(raw_);
+    index_.push_back({chrom_, start, chrom_, end, blocks_.size(), size});
+    blocks_.append(codec_.out(), size);
 }
 
 // ---- zoom levels -------------------------------------------------------------
@@ -513,54 +605,60 @@ void BigWigFile::write_section(Section type, const Record* recs, size_t n, uint3
 // chromosome end, and R_{k+1} = 4*R_k, so every bin of level k lies in bin b/4
 // of level k+1. Records are summarised into level 0 only; a finished bin is
 // merged into its parent, so each record costs O(1) whatever the level count.
+// A bin never spans two chromosomes: each part closes its own (finish()), and
+// commit() cuts each level's records into zoom blocks of kItemsPerBlock.
 
-void BigWigFile::add_to_zoom(uint32_t chrom, uint64_t start, uint64_t end, float value) {
+void BigWigFile::Chromosome::add_to_zoom(uint64_t start, uint64_t end, float value) {
     if (zooms_.empty()) return;
     Summary& bin = zooms_[0].current;
-    if (bin.valid > 0 && bin.chrom == chrom && start >= bin.start && end <= bin.end) {
+    if (bin.valid > 0 && start >= bin.start && end <= bin.end) {
         add_value(bin, value, end - start);  // the common case: inside the open finest bin
         return;
     }
-    const uint64_t reduction = zooms_[0].reduction;
+    const uint64_t reduction = file_.reductions_[0];
     while (start < end) {  // one piece per finest-level bin the record touches
         const uint64_t bin = start / reduction;
         const uint64_t piece_end = std::min(end, (bin + 1) * reduction);
         Summary piece;
-        piece.chrom = chrom;
+        piece.chrom = chrom_;
         add_value(piece, value, piece_end - start);
         merge_into_zoom(0, piece, bin);
         start = piece_end;
     }
 }
 
-void BigWigFile::close_zoom_bin(size_t level) {
-    ZoomLevel& z = zooms_[level];
+void BigWigFile::Chromosome::close_zoom_bin(size_t level) {
+    Zoom& z = zooms_[level];
     if (z.current.valid == 0) return;
     const Summary done = z.current;
     const uint64_t bin = z.bin;
     z.current.valid = 0;
-    z.pending.push_back(done);
-    ++z.count;
-    if (z.pending.size() == kItemsPerBlock) flush_zoom_block(z);
+    z.closed.push_back(done);
     if (level + 1 < zooms_.size()) merge_into_zoom(level + 1, done, bin / 4);
 }
 
-void BigWigFile::merge_into_zoom(size_t level, const Summary& s, uint64_t bin) {
-    ZoomLevel& z = zooms_[level];
-    if (z.current.valid > 0 && (z.current.chrom != s.chrom || z.bin != bin)) close_zoom_bin(level);
+void BigWigFile::Chromosome::merge_into_zoom(size_t level, const Summary& s, uint64_t bin) {
+    Zoom& z = zooms_[level];
+    if (z.current.valid > 0 && z.bin != bin) close_zoom_bin(level);
     if (z.current.valid == 0) {
-        z.current = Summary{s.chrom, static_cast<uint32_t>(bin * z.reduction),
-                            static_cast<uint32_t>(std::min((bin + 1) * z.reduction, genome_.length(s.chrom))),
-                            0, 0, 0, 0, 0};
+        const uint64_t reduction = file_.reductions_[level];
+        z.current = Summary{chrom_, static_cast<uint32_t>(bin * reduction),
+                            static_cast<uint32_t>(std::min((bin + 1) * reduction, length_)), 0, 0, 0, 0, 0};
         z.bin = bin;
     }
     combine(z.current, s);
 }
 
+void BigWigFile::add_zoom_record(ZoomLevel& z, const Summary& s) {
+    z.pending.push_back(s);
+    ++z.count;
+    if (z.pending.size() == kItemsPerBlock) flush_zoom_block(z);
+}
+
 void BigWigFile::flush_zoom_block(ZoomLevel& z) {
     if (z.pending.empty()) return;
-    raw_.resize(kZoomRecordSize * z.pending.size());
-    Cursor out{&raw_[0]};
+    std::string raw(kZoomRecordSize * z.pending.size(), '\0');
+    Cursor out{&raw[0]};
     for (const Summary& s : z.pending) {
         out.put<uint32_t>(s.chrom);
         out.put<uint32_t>(s.start);
@@ -571,11 +669,12 @@ void BigWigFile::flush_zoom_block(ZoomLevel& z) {
         out.put<float>(static_cast<float>(s.sum));
         out.put<float>(static_cast<float>(s.sum_squares));
     }
-    const size_t n = compress(raw_);
+    max_raw_block_ = std::max<uint64_t>(max_raw_block_, raw.size());
+    const size_t n = codec_->compress(raw);
     const Summary& first = z.pending.front();
     const Summary& last = z.pending.back();
     z.index.push_back({first.chrom, first.start, last.chrom, last.end, z.blocks.size(), n});
-    z.blocks.append(compressed_.data(), n);
+    z.blocks.append(codec_->out(), n);
     z.pending.clear();
 }
 
@@ -698,9 +797,11 @@ void BigWigFile::write_index(const std::vector<IndexItem>& items, uint64_t index
 // ---- close -------------------------------------------------------------------
 
 void BigWigFile::close() {
-    close_stretch();
-    flush_shared(true);
-    for (size_t k = 0; k < zooms_.size(); ++k) close_zoom_bin(k);
+    if (part_) {
+        part_->finish();
+        commit(*part_);
+        part_.reset();
+    }
     for (ZoomLevel& z : zooms_) flush_zoom_block(z);
     const bool empty = index_.empty();
     const size_t n_zooms = empty ? 0 : zooms_.size();  // an empty track has nothing to summarise

@@ -425,3 +425,78 @@ TEST_CASE("TrackWriter::add_unit_records merges and drops zeros as add() does") 
         CHECK(test::read_file(dir.path / "one") == test::read_file(dir.path / "batched"));
     }
 }
+
+TEST_CASE("TrackWriter::write_chromosomes writes the bytes of add() whatever the threads") {
+    // docs/spec.md 7.3: chromosomes encoded on several threads and committed in
+    // order are the file one thread writes. Many chromosomes of unequal size,
+    // runs of equal values (merged), zeros (dropped), one-base batches, an empty
+    // chromosome, records given to add() first; max_held_bytes 1 makes threads
+    // wait for their turn, the default lets them hold whole chromosomes.
+    std::vector<std::string> names;
+    std::vector<uint64_t> lengths;
+    for (int c = 0; c < 23; ++c) {
+        names.push_back("chr" + std::to_string(c));
+        lengths.push_back(c == 5 ? 100 : 20000 + 13000 * static_cast<uint64_t>(c % 7));
+    }
+    const Genome genome(names, lengths);
+    auto records = [&](uint32_t c) {
+        return c == 5 ? std::vector<float>{} : bumpy_values(static_cast<size_t>(genome.length(c) - 10), 100 + c);
+    };
+    auto fill = [&](TrackWriter::Chromosome& out) {
+        const std::vector<float> v = records(out.chrom());
+        const size_t half = v.size() / 2;
+        for (size_t i = 0; i < half; ++i) out.add(5 + i, 6 + i, v[i]);
+        if (!v.empty()) out.add_unit_records(5 + half, v.data() + half, v.size() - half);
+    };
+    std::vector<uint32_t> rest;  // every chromosome but the first
+    for (uint32_t c = 1; c < genome.size(); ++c) rest.push_back(c);
+    const std::vector<std::pair<OutputFormat, Compression>> formats = {
+        {OutputFormat::BigWig, Compression::None}, {OutputFormat::BedGraph, Compression::None},
+        {OutputFormat::BedGraph, Compression::Gzip}, {OutputFormat::BedGraph, Compression::Zstd}};
+    for (const auto& [format, compression] : formats) {
+        test::TempDir dir;
+        ExportOptions o;
+        o.format = format;
+        o.compression = compression;
+        auto first = [&](TrackWriter& w) {  // chromosome 0 through add()
+            w.add(0, 1, 2, 9.0f);
+            const std::vector<float> v = records(0);
+            for (size_t i = 0; i < v.size(); ++i) w.add(0, 5 + i, 6 + i, v[i]);
+        };
+        {
+            auto w = make_track_writer(genome, (dir.path / "add").string(), o);
+            first(*w);
+            for (uint32_t c : rest) {
+                const std::vector<float> v = records(c);
+                for (size_t i = 0; i < v.size(); ++i) w->add(c, 5 + i, 6 + i, v[i]);
+            }
+            w->commit();
+        }
+        const std::string expected = test::read_file(dir.path / "add");
+        REQUIRE(expected.size() > 10000);
+        for (int threads : {1, 2, 3, 8})
+            for (size_t held : {size_t{1}, TrackWriter::kMaxHeldBytes}) {
+                const std::string name = "t" + std::to_string(threads) + "-" + std::to_string(held);
+                INFO(name);
+                auto w = make_track_writer(genome, (dir.path / name).string(), o);
+                first(*w);
+                w->write_chromosomes(rest, threads, fill, held);
+                w->commit();
+                CHECK(test::read_file(dir.path / name) == expected);
+            }
+        // a failing fill fails the call; the other threads stop, nothing is committed
+        for (int threads : {1, 3}) {
+            auto w = make_track_writer(genome, (dir.path / "failed").string(), o);
+            CHECK_THROWS_AS(w->write_chromosomes(rest, threads,
+                                                 [&](TrackWriter::Chromosome& out) {
+                                                     fill(out);
+                                                     if (out.chrom() == 9) throw std::runtime_error("fill failed");
+                                                 },
+                                                 1),
+                            std::runtime_error);
+        }
+        CHECK(!std::filesystem::exists(dir.path / "failed"));
+        auto w = make_track_writer(genome, (dir.path / "order").string(), o);
+        CHECK_THROWS_AS(w->write_chromosomes({3, 2}, 2, fill), std::invalid_argument);
+    }
+}
