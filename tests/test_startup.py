@@ -60,3 +60,15 @@ def test_fragment_file_export_never_imports_anndata(tmp_path):
             "out_dir='out', suffix='.bw')\n"
             "assert sorted(out) == ['g0', 'g1'], out\n")
     assert "anndata" not in imported_after(code, tmp_path)
+
+
+def test_h5py_reads_blosc_h5ad_after_import_fragcov(tmp_path):
+    """import_fragments writes Blosc/zstd chunks (as SnapATAC2 does); anndata reads them after
+    `import fragcov` without `import hdf5plugin`, whether h5py was loaded before fragcov or not."""
+    fragments, sizes = DATA / "import" / "pbmc_sub.tsv.gz", DATA / "import" / "pbmc_sub.chrom.sizes"
+    code = (f"import fragcov\nfragcov.set_quiet()\nfragcov.import_fragments({str(fragments)!r}, {str(sizes)!r}, "
+            "file='x.h5ad')\n")
+    assert imported_after(code, tmp_path)  # written (numpy etc. loaded by the import itself)
+    for first in ("import fragcov, anndata", "import anndata, fragcov"):
+        read = f"{first}\na = anndata.read_h5ad('x.h5ad', backed='r')\nassert a.obsm['fragment_paired'].nnz > 30000\n"
+        imported_after(read, tmp_path)

@@ -1,4 +1,6 @@
 """fragcov: fast grouped coverage tracks from single-cell ATAC-seq fragments."""
+import sys as _sys
+
 from ._core import __version__
 from ._settings import set_quiet
 from ._notices import FragcovWarning
@@ -21,6 +23,43 @@ _LAZY = {
     "datasets": ".datasets",
     "genome": ".genome",
 }
+
+
+class _Hdf5Filters:
+    """h5py and anndata read the Blosc/zstd datasets of SnapATAC2's and fragcov's .h5ad files once
+    hdf5plugin is imported, which `import fragcov` did when it imported everything: now hdf5plugin is
+    imported right after h5py, whoever imports h5py (an import hook that removes itself), or at once
+    if h5py is loaded already."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "h5py":
+            return None
+        _sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec("h5py")
+        if spec is not None and spec.loader is not None:
+            exec_module = spec.loader.exec_module
+
+            def exec_then_register(module):
+                exec_module(module)
+                _register_hdf5_filters()
+
+            spec.loader.exec_module = exec_then_register
+        return spec
+
+
+def _register_hdf5_filters() -> None:
+    try:
+        import hdf5plugin  # noqa: F401
+    except ImportError:  # pragma: no cover  (a dependency of fragcov)
+        pass
+
+
+if "h5py" in _sys.modules:
+    _register_hdf5_filters()
+else:
+    _sys.meta_path.insert(0, _Hdf5Filters())
 
 
 def __getattr__(name: str):
