@@ -63,25 +63,46 @@ def header(sample: str) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def generate(out: Path, n_samples: int, n_fragments: int, n_cells: int, seed: int = 1) -> None:
+def generate(out: Path, n_samples: int, n_fragments: int, n_cells: int, seed: int = 1, distinct: int | None = None,
+             merged_file: bool = True, reuse: bool = False) -> None:
     """Per sample: n_fragments lines sorted by (chrom, start, end, barcode); barcodes from one pool of
-    n_cells (so they collide across samples); cells x groups table sample#barcode<TAB>group."""
+    n_cells (so they collide across samples); cells x groups table sample#barcode<TAB>group.
+    `distinct`: only the first `distinct` samples are generated; sample k is then a symbolic link to
+    sample k mod distinct (the same lines under another sample name: its cells are other cells of
+    the atlas, sample#barcode, with groups of their own), which saves the generator's time and the
+    disk. `merged_file`: also write merged.tsv.gz (every sample, barcodes sample#barcode). `reuse`: a
+    sample file that exists is kept (an interrupted run goes on; the same seed draws the same lines)."""
     out.mkdir(parents=True, exist_ok=True)
+    distinct = n_samples if distinct is None else min(distinct, n_samples)
     rng = np.random.default_rng(seed)
     pool = np.array(["".join(rng.choice(list("ACGT"), 16)) + "-1" for _ in range(n_cells)])
     names = [c for c, _ in HG38]
     lengths = np.array([n for _, n in HG38], dtype=np.int64)
     weights = lengths / lengths.sum()
-    table, merged = [], open(out / "merged.tsv.gz", "wb")
-    merged.write(bgzf(b"# merged: barcodes written sample#barcode\n"))
+    table = []
+    merged = open(out / "merged.tsv.gz", "wb") if merged_file else None
+    if merged:
+        merged.write(bgzf(b"# merged: barcodes written sample#barcode\n"))
     for k in range(n_samples):
         sample = f"S{k + 1:02d}"
-        r = np.random.default_rng(seed * 1000 + k)
+        r = np.random.default_rng(seed * 1000 + k % distinct)
         cells = np.sort(r.choice(n_cells, size=int(n_cells * 0.9), replace=False))  # 90% of the pool each
+        if k >= distinct:  # the lines of sample k mod distinct under this name; groups of its own
+            link = out / f"{sample}.tsv.gz"
+            link.unlink(missing_ok=True)
+            link.symlink_to(f"S{k % distinct + 1:02d}.tsv.gz")
+            group_of = np.random.default_rng(seed * 1000 + k).integers(0, len(GROUPS), n_cells)
+            table += [f"{sample}#{pool[c]}\t{GROUPS[group_of[c]]}" for c in cells]
+            continue
         cell = cells[r.integers(0, len(cells), n_fragments)]
         chrom = r.choice(len(names), n_fragments, p=weights)
         start = (r.random(n_fragments) * (lengths[chrom] - 3000)).astype(np.int64)
         length = np.clip(r.lognormal(5.0, 0.7, n_fragments).astype(np.int64), 20, 2500)
+        if reuse and (out / f"{sample}.tsv.gz").is_file() and not merged:
+            r.geometric(0.7, n_fragments)  # the draws the file was written with, so that the groups are the same
+            group_of = r.integers(0, len(GROUPS), n_cells)
+            table += [f"{sample}#{pool[c]}\t{GROUPS[group_of[c]]}" for c in cells]
+            continue
         order = np.lexsort((pool[cell], start + length, start, chrom))
         chrom, start, length, cell = chrom[order], start[order], length[order], cell[order]
         count = 1 + r.geometric(0.7, n_fragments) - 1
@@ -94,13 +115,15 @@ def generate(out: Path, n_samples: int, n_fragments: int, n_cells: int, seed: in
                 cols = list(zip(chrom_txt[sl], start[sl].tolist(), (start[sl] + length[sl]).tolist(), bc[sl],
                                 count[sl].tolist()))
                 fh.write(bgzf(("".join(f"{c}\t{s}\t{e}\t{b}\t{m}\n" for c, s, e, b, m in cols)).encode()))
-                merged.write(bgzf(("".join(f"{c}\t{s}\t{e}\t{sample}#{b}\t{m}\n" for c, s, e, b, m in cols))
-                                  .encode()))
+                if merged:
+                    merged.write(bgzf(("".join(f"{c}\t{s}\t{e}\t{sample}#{b}\t{m}\n" for c, s, e, b, m in cols))
+                                      .encode()))
             fh.write(EOF_BLOCK)
         group_of = r.integers(0, len(GROUPS), n_cells)
         table += [f"{sample}#{pool[c]}\t{GROUPS[group_of[c]]}" for c in cells]
-    merged.write(EOF_BLOCK)
-    merged.close()
+    if merged:
+        merged.write(EOF_BLOCK)
+        merged.close()
     (out / "groups.tsv").write_text("barcode\tcell_type\n" + "\n".join(table) + "\n")
     (out / "chrom.sizes").write_text("".join(f"{c}\t{n}\n" for c, n in HG38))
     (out / "meta.json").write_text(json.dumps(dict(samples=n_samples, fragments=n_fragments, cells=n_cells)))
@@ -141,8 +164,15 @@ def run(folder: Path, n_jobs: int, merged: bool, out_dir: Path | None = None, fi
     return dict(samples=n_samples, fragments=total, n_jobs=n_jobs, merged=merged, cores=len(os.sched_getaffinity(0)),
                 wall_s=round(wall, 2), s_per_Mfrag=round(wall / (total / 1e6), 3),
                 cpu_s=round(usage.ru_utime + usage.ru_stime, 1),
-                peak_rss_MB=peak_rss_mb(),
+                peak_rss_MB=peak_rss_mb(), **io_mb(),
                 sha256=digest.hexdigest()[:16], tracks=len(res))
+
+
+def io_mb() -> dict:
+    """Bytes this process read: from storage (read_bytes: what the page cache did not hold) and through
+    read calls and mapped files' faults as counted by the kernel (rchar), /proc/self/io."""
+    io = dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())
+    return dict(disk_read_MB=round(int(io["read_bytes"]) / 1e6, 1), rchar_MB=round(int(io["rchar"]) / 1e6, 1))
 
 
 def peak_rss_mb() -> float:
@@ -199,6 +229,11 @@ def main(argv=None):
     g.add_argument("--fragments", default="10M", help="per sample")
     g.add_argument("--cells", type=int, default=4000, help="barcode pool shared by the samples")
     g.add_argument("--out", type=Path, required=True)
+    g.add_argument("--distinct", type=int, default=None,
+                   help="generate only this many samples; the others are symbolic links to them (their cells "
+                        "are other cells: sample#barcode)")
+    g.add_argument("--no-merged", action="store_true", help="do not write merged.tsv.gz")
+    g.add_argument("--reuse", action="store_true", help="keep sample files that exist (with --no-merged)")
     r = sub.add_parser("run")
     r.add_argument("folder", type=Path)
     r.add_argument("--n-jobs", type=int, default=2)
@@ -215,7 +250,8 @@ def main(argv=None):
     s.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args(argv)
     if a.cmd == "generate":
-        generate(a.out, a.samples, size(a.fragments), a.cells)
+        generate(a.out, a.samples, size(a.fragments), a.cells, distinct=a.distinct, merged_file=not a.no_merged,
+                 reuse=a.reuse)
     elif a.cmd == "run":
         print(json.dumps(run(a.folder, a.n_jobs, a.merged, first=a.first, cores=a.cores)))
     elif a.cmd == "scale":
