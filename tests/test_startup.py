@@ -43,8 +43,8 @@ def test_cli_version_and_help_import_no_heavy_package(tmp_path, argv):
     assert imported_after(code, tmp_path) == []
 
 
-@pytest.mark.parametrize("command", ["export-coverage", "compare", "plot", "export-fragments", "import-fragments",
-                                     "demo"])
+@pytest.mark.parametrize("command", ["export-coverage", "compare", "profile", "plot", "export-fragments",
+                                     "import-fragments", "demo"])
 def test_cli_command_help_never_imports_anndata(tmp_path, command):
     code = f"from fragcov._cli import main\ntry:\n    main([{command!r}, '--help'])\nexcept SystemExit as e:\n" \
            "    assert e.code == 0\n"
@@ -72,3 +72,12 @@ def test_h5py_reads_blosc_h5ad_after_import_fragcov(tmp_path):
     for first in ("import fragcov, anndata", "import anndata, fragcov"):
         read = f"{first}\na = anndata.read_h5ad('x.h5ad', backed='r')\nassert a.obsm['fragment_paired'].nnz > 30000\n"
         imported_after(read, tmp_path)
+
+
+def test_every_sub_command_is_known_to_the_lazy_parser():
+    """_run fills in the flags of the sub-command named in argv only: it must know every one."""
+    from fragcov._cli import COMMANDS, build_parser
+
+    assert set(build_parser().subcommands) == set(COMMANDS)
+    for command in COMMANDS:
+        assert build_parser(command).subcommands[command]._actions[1:], command  # more than --help
