@@ -291,6 +291,8 @@ def _public_callables():
             "export_fragments": fragcov.export_fragments, "import_fragments": fragcov.import_fragments,
             "read": fragcov.read, "set_quiet": fragcov.set_quiet, "resolve_chrom_sizes": fragcov.resolve_chrom_sizes,
             "pl.tracks": fragcov.pl.tracks, "datasets.demo": fragcov.datasets.demo,
+            "profile": fragcov.profile, "Profiles": fragcov.Profiles, "pl.profile": fragcov.pl.profile,
+            "pl.heatmap": fragcov.pl.heatmap,
             "genome.Genome": fragcov.genome.Genome, "genome": fragcov.genome, "datasets": fragcov.datasets}
 
 

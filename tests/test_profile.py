@@ -185,6 +185,37 @@ def test_fragment_file_with_shifts(tmp_path):
           "fragment file")
 
 
+def test_several_fragment_files(tmp_path):
+    """Two samples' files (an atlas) give the profiles of one file holding both, barcodes sample#barcode."""
+    names = [c for c, _ in CHROM_SIZES]
+    sizes = tmp_path / "chrom.sizes"
+    sizes.write_text("".join(f"{c}\t{L}\n" for c, L in CHROM_SIZES))
+    order = np.lexsort((DATA["start"], DATA["chrom"]))
+    lines = {"s1": [], "s2": [], "all": []}
+    for i in order:
+        c = int(DATA["cell"][i])
+        if LABELS[c] is None:
+            continue
+        sample = "s1" if c % 2 else "s2"
+        row = f"{names[DATA['chrom'][i]]}\t{DATA['start'][i]}\t{DATA['end'][i]}\t"
+        lines[sample].append(row + f"bc{c:03d}\t1\n")
+        lines["all"].append(row + f"{sample}#bc{c:03d}\t1\n")
+    for k, v in lines.items():
+        (tmp_path / f"{k}.tsv").write_text("".join(v))
+    table = tmp_path / "groups.tsv"
+    table.write_text("".join(f"{'s1' if i % 2 else 's2'}#bc{i:03d}\t{g}\n" for i, g in enumerate(LABELS) if g))
+    kw = dict(chrom_sizes=str(sizes), n_jobs=2, upstream=500, downstream=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fragcov.FragcovWarning)
+        atlas = fragcov.profile({"s1": str(tmp_path / "s1.tsv"), "s2": str(tmp_path / "s2.tsv")}, str(table),
+                                ANCHORS, **kw)
+        merged = fragcov.profile(str(tmp_path / "all.tsv"), str(table), ANCHORS, **kw)
+    assert atlas.groups == merged.groups == GROUPS
+    for g in GROUPS:
+        np.testing.assert_array_equal(atlas.matrices[g], merged.matrices[g])
+    check(merged, expected(upstream=500, downstream=500), "merged file")
+
+
 def test_one_pass_the_same_whatever_threads_and_spill(monkeypatch):
     base = run(n_jobs=1)
     monkeypatch.setattr(fragcov._settings, "memory_budget_bytes", 2_000)  # spill every few hundred units

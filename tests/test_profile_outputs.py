@@ -299,3 +299,13 @@ def test_outputs_never_replace_what_is_not_a_regular_file(tmp_path):
         fragcov.pl.heatmap(result, output=link)
     assert target.read_bytes() == b"old" and link.is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link.png", "target.png"]
+
+
+def test_cli_profile_writes_nothing_when_a_figure_cannot_be_drawn(tmp_path):
+    """The enrichment of a window without flank signal is undefined: an error before any file exists."""
+    pytest.importorskip("matplotlib")
+    tiny().write_h5ad(tmp_path / "t.h5ad")
+    out = _cli("profile", tmp_path / "t.h5ad", "--groupby", "g", "--anchors", "chr1:20-21", "--matrix",
+               tmp_path / "m.gz", "--plot", tmp_path / "p.png", "--enrichment", "--heatmap", tmp_path / "h.png")
+    assert out.returncode == 2 and "no signal in the outermost 100 bases" in out.stderr, out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.h5ad"]

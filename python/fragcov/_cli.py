@@ -266,19 +266,21 @@ def cmd_profile(a):
         result = profile(a.input, _groupby(a), anchors, **kw)
     for key, value in result.tss_enrichment.items():
         print("\t".join([*(key if isinstance(key, tuple) else (key,)), f"{value:.4g}"]))
+    # the figures are drawn before any file is written, so that one that cannot be drawn (an enrichment
+    # without flank signal) leaves no output behind
+    from ._profile_plot import _figure_format, _save, heatmap, profile as plot_profile
+
+    figures = []
+    if a.plot:
+        figures.append((a.plot, plot_profile(result, enrichment=a.enrichment)))
+    if a.heatmap:
+        figures.append((a.heatmap, heatmap(result)))
     if a.matrix:
         result.to_deeptools(a.matrix, n_jobs=a.n_jobs)
         print(f"wrote {a.matrix}")
-    if a.plot:
-        from ._profile_plot import profile as plot_profile
-
-        plot_profile(result, enrichment=a.enrichment, output=a.plot)
-        print(f"wrote {a.plot}")
-    if a.heatmap:
-        from ._profile_plot import heatmap
-
-        heatmap(result, output=a.heatmap)
-        print(f"wrote {a.heatmap}")
+    for path, fig in figures:
+        _save(fig, path, _figure_format(path), 300)
+        print(f"wrote {path}")
 
 
 def cmd_plot(a):

@@ -25,12 +25,30 @@ _DEEPTOOLS_POINT = {"center": "center", "start": "TSS", "end": "TES"}
 
 @dataclass
 class Profiles:
-    """Per-group profiles around anchors (docs/spec.md section 16.5).
+    """What ``fragcov.profile`` returns: per-group profiles around anchors.
 
-    ``matrices[group]`` is a float32 array (anchors x bins), rows in anchor order; ``anchors`` the anchors used
-    (chrom, start, end, name, strand, position = the anchor base, index = the place among the anchors read);
-    ``bins`` the relative start of each bin; ``mean_profile[group]`` the mean of each bin over the anchors (NaN
-    ignored); ``tss_enrichment[group]`` ArchR's TSS enrichment of the group (16.6).
+    ``matrices[group]`` is a float32 array (anchors x bins), rows in anchor order; ``anchors`` a DataFrame
+    of the anchors used (chrom, start, end, name, strand, position = the anchor base, index = the place
+    among the anchors read); ``bins`` the start of each bin relative to the anchor; ``mean_profile[group]``
+    the mean of each bin over the anchors (NaN ignored); ``tss_enrichment[group]`` the group's TSS
+    enrichment as ArchR computes it (units per base in the 101 bases at the anchor over units per base in
+    the 100 bases at each end of a +-2,000 window); ``colors`` the source's scanpy colours; ``upstream``,
+    ``downstream``, ``bin_size``, ``reference_point``, ``normalization``, ``counting_strategy`` as asked.
+
+    Examples
+    --------
+    >>> import fragcov
+    >>> from fragcov.datasets import demo
+    >>> result = fragcov.profile(demo("fragment"), demo("groups"), demo("peaks"),
+    ...                          chrom_sizes=demo("chrom_sizes"), upstream=500, downstream=500)
+    >>> result.groups
+    ['CD14 Mono', 'CD4 Naive', 'CD8 Memory']
+    >>> result.bins[:3]
+    array([-500, -490, -480])
+    >>> result.anchors.columns.tolist()
+    ['chrom', 'start', 'end', 'name', 'strand', 'position', 'index']
+    >>> result.to_deeptools("peaks.mat.gz")   # then: plotHeatmap -m peaks.mat.gz -o heatmap.png
+    'peaks.mat.gz'
     """
 
     matrices: dict
@@ -62,8 +80,17 @@ class Profiles:
                 f"{self.bin_size} bp, {self.normalization or 'no normalization'}, {self.counting_strategy}s)")
 
     def to_deeptools(self, path, n_jobs: int = DEFAULTS.n_jobs) -> str:
-        """Write deepTools' ``computeMatrix reference-point`` file (gzip; docs/spec.md section 16.7), which
-        ``plotHeatmap`` and ``plotProfile`` read. Written atomically; returns the path."""
+        """Write deepTools' ``computeMatrix reference-point`` file, which ``plotHeatmap``, ``plotProfile``
+        and ``computeMatrixOperations`` read: gzip, a JSON header line, then per anchor its BED fields and
+        every group's values. Written under a temporary name and renamed when complete; returns ``path``.
+
+        Parameters
+        ----------
+        path
+            The file (conventionally ``.gz``); its folder must exist.
+        n_jobs
+            Threads formatting and compressing (at most one per core).
+        """
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a file path, got {type(path).__name__}")
         path = os.fspath(path)
@@ -196,41 +223,86 @@ def profile(
 ) -> Profiles:
     """Per-group profiles around anchors: matrices for heatmaps, mean profiles and TSS enrichment.
 
-    For every group, the mean normalized coverage in bins from ``upstream`` bases before each anchor to
-    ``downstream`` bases after it (strand-aware), straight from the fragments in one pass (docs/spec.md
-    section 16), as deepTools' ``computeMatrix reference-point`` computes it from bigWigs, and the group's TSS
-    enrichment as ArchR defines it.
+    For every group of cells, the mean normalized coverage in bins from ``upstream`` bases before each
+    anchor to ``downstream`` bases after it, on the anchor's strand, straight from the fragments in one
+    pass over them: what deepTools' ``computeMatrix reference-point`` computes from bigWigs, and each
+    group's TSS enrichment as ArchR defines it. A bin's value is the mean over its ``bin_size`` bases of
+    the per-base count of the group's units (insertions or fragments), divided by the group's
+    normalization total over the whole genome (as its track would be); a bin with a base outside the
+    chromosome is NaN.
 
     Parameters
     ----------
-    source, groupby
-        As :func:`fragcov.export_coverage`'s ``adata`` and ``groupby``: an AnnData, ``.h5ad``/``.h5ads`` path,
-        fragment file(s) with ``chrom_sizes`` and a groups table, ...
+    source
+        The cells and their fragments, as ``export_coverage``'s ``adata``: an AnnData, an ``.h5ad`` or
+        SnapATAC2 ``.h5ads`` path, a list of those, or 10x fragment file(s) (a path, a list, or
+        ``{sample: path}``) with ``chrom_sizes``.
+    groupby
+        The group of each cell: an ``obs`` column name or one label per cell; for fragment files a
+        ``barcode<TAB>group`` table, a dict or a Series indexed by barcode.
     anchors
-        A BED file (3 or 6 columns; strand from column 6), a GTF/GFF3 file (one anchor per gene, at its TSS),
-        region strings ``"chr1:1,000-2,000"``, ``(chrom, start, end[, strand])`` tuples, or a DataFrame with
-        columns chrom, start, end (and strand, name). Kept in input order.
+        A BED file (3 or 6 columns; strand from column 6, name from column 4), a GTF or GFF3 file (named
+        ``.gtf``, ``.gff`` or ``.gff3``, optionally ``.gz``: one anchor per gene, at its TSS), region
+        strings ``"chr1:1,000-2,000"``, ``(chrom, start, end[, strand])`` tuples, or a DataFrame with
+        columns chrom, start, end (and strand, name). Kept in input order; anchors on chromosomes the data
+        lacks are left out with a warning.
     upstream, downstream
-        Bases before and after the anchor base (multiples of ``bin_size``).
+        Bases before the anchor base and from it on (each a multiple of ``bin_size``, as deepTools
+        requires; defaults 2000).
     bin_size
-        Bin width in bases; a bin holds the mean over its bases of the normalized per-base coverage.
+        Bin width in bases (default 10).
     reference_point
-        ``"center"`` (default), ``"start"`` (``"TSS"``: the 5' end on the anchor's strand) or ``"end"``
-        (``"TES"``). Gene annotations always give the TSS.
+        The anchor base of a BED interval: ``"center"`` (default: ``start + (end - start) // 2``),
+        ``"start"`` (or ``"TSS"``: the 5' end on the anchor's strand) or ``"end"`` (or ``"TES"``). Gene
+        annotations always give the TSS.
     counting_strategy
-        ``"insertion"`` (default: Tn5 insertion sites) or ``"fragment"``.
+        ``"insertion"`` (default: both Tn5 insertion sites of a fragment) or ``"fragment"``.
     normalization
-        ``"CPM"`` (default), ``"RPKM"``, ``"BPM"``, ``"RPGC"``, ``"n_cells"`` or ``None``: each group by its own
-        total over the whole genome, as its track would be.
-    other parameters
-        As :func:`fragcov.export_coverage` (selections, blacklist, normalization regions, length filters,
-        norm_by, scale_factor, max_cells, split_by, fragment-file options, n_jobs).
+        ``"CPM"`` (default), ``"RPKM"``, ``"BPM"``, ``"RPGC"`` (needs ``effective_genome_size``),
+        ``"n_cells"`` or ``None`` (the mean count per base), each group by its own total.
+    selections
+        Groups to profile (default: every group).
+    blacklist, include_for_norm, exclude_for_norm
+        Regions (a BED file or ``"chrom:start-end"`` strings): units overlapping the blacklist are
+        dropped; only units overlapping ``include_for_norm`` and none of ``exclude_for_norm`` count
+        towards the CPM/RPKM total.
+    min_frag_length, max_frag_length
+        Inclusive fragment length bounds (paired-end; ``None``: open; default maximum 2000).
+    effective_genome_size, norm_by, scale_factor
+        RPGC's genome size; a per-cell quantity (``obs`` column) scaling by 10^4 / its sum over the
+        group's cells (with ``normalization=None``); a factor applied to every value.
+    max_cells, random_state
+        At most this many cells per group, drawn with this seed.
+    split_by
+        A second label (e.g. sample): one profile per (group, value) pair, keyed ``(group, value)``.
+    tempdir
+        Folder for spill files of large inputs (default: the system's temporary folder).
+    n_jobs
+        Threads (at most one per core); ``<= 0``: every core. Values do not depend on it.
+    chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right, sample_sep, min_kept_fraction
+        Fragment-file input, as in ``export_coverage``: the genome, a fragment threshold per barcode,
+        single-end reads, Tn5 offsets (ArchR: 4, -5), the ``sample#barcode`` separator of several files,
+        and the least fraction of a file's lines that must fit ``chrom_sizes``.
 
     Returns
     -------
     Profiles
-        ``matrices``, ``anchors``, ``bins``, ``mean_profile``, ``tss_enrichment``; ``to_deeptools(path)``
-        writes deepTools' matrix file. Figures: :func:`fragcov.pl.profile`, :func:`fragcov.pl.heatmap`.
+        ``matrices`` ({group: float32 array, anchors x bins}), ``anchors``, ``bins``, ``mean_profile``,
+        ``tss_enrichment``; ``to_deeptools(path)`` writes deepTools' matrix file (for ``plotHeatmap`` and
+        ``plotProfile``). Figures: ``fragcov.pl.profile``, ``fragcov.pl.heatmap``.
+
+    Examples
+    --------
+    >>> import fragcov
+    >>> from fragcov.datasets import demo
+    >>> result = fragcov.profile(demo("fragment"), demo("groups"), demo("peaks"),
+    ...                          chrom_sizes=demo("chrom_sizes"), bin_size=50)
+    >>> result.matrices["CD14 Mono"].shape      # 146 peaks x 80 bins of 50 bases
+    (146, 80)
+    >>> round(result.tss_enrichment["CD4 Naive"], 1)
+    52.7
+    >>> result.to_deeptools("peaks.mat.gz")
+    'peaks.mat.gz'
     """
     from ._export import _export
 

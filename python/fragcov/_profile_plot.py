@@ -93,20 +93,35 @@ def profile(result, groups=None, *, enrichment=False, colors=None, output=None, 
     Parameters
     ----------
     result
-        What :func:`fragcov.profile` returned.
+        What ``fragcov.profile`` returned.
     groups
         Groups to draw, in this order (default: all).
     enrichment
-        Divide each line by its mean over the outermost 100 bases of the window at each end: with TSS
-        anchors and the default window, ArchR's TSS enrichment curve (``plotTSSEnrichment``).
+        Divide each line by its mean over the bins in the outermost 100 bases of the window at each end:
+        with TSS anchors and the default window, ArchR's TSS enrichment curve (``plotTSSEnrichment``).
     colors
         ``{group: colour}``; default the source's ``uns`` colours (scanpy), else tab10.
     output
-        ``.png``, ``.pdf`` or ``.svg`` file, written atomically; ``None``: not saved.
+        A ``.png``, ``.pdf`` or ``.svg`` file, written under a temporary name and renamed when complete;
+        ``None``: not saved.
+    title, ylabel
+        Default: what is drawn.
+    width, height, dpi
+        Figure size in inches, and the resolution of a PNG.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import fragcov
+    >>> from fragcov.datasets import demo
+    >>> result = fragcov.profile(demo("fragment"), demo("groups"), demo("peaks"),
+    ...                          chrom_sizes=demo("chrom_sizes"), bin_size=50)
+    >>> fig = fragcov.pl.profile(result, enrichment=True, output="enrichment.png")
+    >>> [line.get_label() for line in fig.axes[0].get_lines()[:3]]
+    ['CD14 Mono', 'CD4 Naive', 'CD8 Memory']
     """
     fmt = _figure_format(output)
     from ._plot import _require
@@ -191,21 +206,36 @@ def heatmap(result, groups=None, *, sort=True, cmap="Reds", vmin=None, vmax=None
     Parameters
     ----------
     result
-        What :func:`fragcov.profile` returned.
+        What ``fragcov.profile`` returned.
     groups
         Groups to draw, in this order (default: all).
     sort
         Rows by their mean over the shown groups, highest first (rows without a value last), the same order
-        in every panel; ``False``: anchor order.
+        in every panel; ``False``: anchor order. Beyond 2,000 rows, neighbouring rows are averaged.
     cmap, vmin, vmax
         Colour map and range (default 0, or the minimum if values are negative, to the 99th percentile of the
         shown values); NaN is light grey.
     output
-        ``.png``, ``.pdf`` or ``.svg`` file, written atomically; ``None``: not saved.
+        A ``.png``, ``.pdf`` or ``.svg`` file, written under a temporary name and renamed when complete;
+        ``None``: not saved.
+    title
+        A title over the panels (default none).
+    width, height, dpi
+        Figure size in inches (default width: 1.55 per panel), and the resolution of a PNG.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import fragcov
+    >>> from fragcov.datasets import demo
+    >>> result = fragcov.profile(demo("fragment"), demo("groups"), demo("peaks"),
+    ...                          chrom_sizes=demo("chrom_sizes"), bin_size=50)
+    >>> fig = fragcov.pl.heatmap(result, groups=["CD4 Naive", "CD14 Mono"], output="heatmap.png")
+    >>> [ax.get_label() for ax in fig.axes if ax.get_label().startswith("heatmap:")]
+    ['heatmap:CD4 Naive', 'heatmap:CD14 Mono']
     """
     fmt = _figure_format(output)
     from ._plot import _require
