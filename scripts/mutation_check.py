@@ -87,8 +87,8 @@ MUTANTS = [
     Mutant("batch-zero-written", "a zero in a batch of one-base records is kept as a record",
            "cpp/src/output/track_writer.cpp", r"if\s*\(\s*v\[m\]\s*!=\s*0\.0f\s*\)", "if (true)"),
     Mutant("batch-zoom-skipped", "one-base records written in batches leave the zoom levels out "
-           "(BigWigFile::add_unit_records)", "cpp/src/output/bigwig_file.cpp",
-           r"add_to_zoom\(\s*chrom\s*,\s*s\s*,\s*s\s*\+\s*1\s*,\s*values\[k\]\s*\)\s*;", "(void)0;"),
+           "(BigWigFile::Chromosome::add_unit_records)", "cpp/src/output/bigwig_file.cpp",
+           r"add_to_zoom\(\s*s\s*,\s*s\s*\+\s*1\s*,\s*values\[k\]\s*\)\s*;", "(void)0;"),
     Mutant("zero-records-written", "zero-valued records written", "cpp/src/output/track_writer.cpp",
            r"if\s*\(\s*value\s*==\s*0\.0f\s*\)\s*return\s*;", "(void)0;"),
     Mutant("chrom-end-cut-dropped", "last bin not cut at the chromosome end", "cpp/src/export/coverage.hpp",
