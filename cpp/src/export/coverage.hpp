@@ -122,6 +122,88 @@ private:
     size_t k_ = 0;
 };
 
+// Distance from x to `next` (a next_change of a cursor), INT64_MAX for "never":
+// next - x would overflow when next is INT64_MAX and x is negative.
+inline int64_t steps_until(int64_t next, int64_t x) {
+    return next == std::numeric_limits<int64_t>::max() ? next : next - x;
+}
+
+// minuend - subtrahend of two step functions, read at increasing positions as
+// StepCursor reads one: the rest of a group (all groups minus it, docs/spec.md
+// 14.2) without building its runs. An empty subtrahend reads the minuend as is.
+class DifferenceCursor {
+public:
+    DifferenceCursor(const std::vector<Run>& minuend, const std::vector<Run>& subtrahend)
+        : a_(minuend), b_(subtrahend) {}
+    int64_t value_at(int64_t x, int64_t& next_change) {
+        int64_t na, nb;
+        const int64_t v = a_.value_at(x, na) - b_.value_at(x, nb);
+        next_change = std::min(na, nb);
+        return v;
+    }
+
+private:
+    StepCursor a_, b_;
+};
+
+// The window sums of smooth_runs (below) read at increasing positions, like a
+// StepCursor, from any cursor of unsmoothed values: value_at(x) is the sum at
+// base x, next_change the next base where it may differ (x + 1 on a slope).
+// Comparisons walk two smoothed sides at once with it, so neither side's
+// per-base values are ever held (docs/spec.md 1.6.3); the sums are the same
+// integers smooth_runs emits.
+template <class Cursor>
+class SmoothCursor {
+public:
+    SmoothCursor(const Cursor& values, uint64_t window, int64_t chrom_length)
+        : entering_(values), leaving_(values), length_(chrom_length) {
+        const int64_t w = static_cast<int64_t>(window);
+        left_ = (w - 1) / 2;
+        right_ = w - 1 - left_;
+        Cursor head(values);  // the window sum at base 0: f over [0, left]
+        for (int64_t x = 0; x <= left_;) {
+            int64_t next;
+            const int64_t v = head.value_at(x, next);
+            const int64_t e = std::min(next, left_ + 1);
+            sum_ += v * (e - x);
+            x = e;
+        }
+        start_segment(0);
+    }
+    int64_t value_at(int64_t x, int64_t& next_change) {
+        while (x >= seg_end_) {
+            sum_ += (seg_end_ - seg_start_) * slope_;
+            start_segment(seg_end_);
+        }
+        if (slope_ == 0) {
+            next_change = seg_end_;
+            return sum_;
+        }
+        next_change = x + 1;
+        return sum_ + (x - seg_start_) * slope_;
+    }
+
+private:
+    // The piece from base i on where the sum changes by a constant slope per base.
+    void start_segment(int64_t i) {
+        seg_start_ = i;
+        if (i >= length_) {  // past the chromosome: nothing is read there
+            slope_ = 0;
+            seg_end_ = std::numeric_limits<int64_t>::max();
+            return;
+        }
+        // moving from i to i+1, base i+left+1 enters the window and base i-right leaves it
+        const int64_t a = i + left_ + 1, t = i - right_;
+        int64_t next_a, next_t;
+        slope_ = entering_.value_at(a, next_a) - leaving_.value_at(t, next_t);
+        seg_end_ = i + std::min({steps_until(next_a, a), steps_until(next_t, t), length_ - i});
+    }
+
+    Cursor entering_, leaving_;
+    int64_t length_, left_ = 0, right_ = 0;
+    int64_t sum_ = 0, slope_ = 0, seg_start_ = 0, seg_end_ = 0;
+};
+
 // Moving-window sum at base resolution (docs/spec.md section 3.7): out(i) = sum of f over
 // [i - right, i + left], with left = (w-1)/2, right = w-1-left, f = 0 outside
 // the chromosome. The sum is piecewise linear in i, so it is emitted as a
@@ -143,7 +225,7 @@ void smooth_runs(const std::vector<Run>& runs, uint64_t window, int64_t chrom_le
         // moving from i to i+1, base i+left+1 enters the window and base i-right leaves it
         int64_t a = i + left + 1, t = i - right, next_a, next_t;
         int64_t slope = entering.value_at(a, next_a) - leaving.value_at(t, next_t);
-        int64_t len = std::min({next_a - a, next_t - t, chrom_length - i});
+        int64_t len = std::min({steps_until(next_a, a), steps_until(next_t, t), chrom_length - i});
         if (slope == 0) {
             emit(i, i + len, sum);
         } else {

@@ -87,3 +87,83 @@ TEST_CASE("smooth_runs: bases outside the chromosome count as zero") {
 TEST_CASE("smooth_runs: window 1 is the identity") {
     CHECK(smoothed({{1, 3, 7}, {3, 4, 2}}, 1, 5) == std::vector<int64_t>{0, 7, 7, 2, 0});
 }
+
+namespace {
+
+// The per-base values a cursor reads over [0, length), asking at every base
+// (whatever next_change says) and at the positions next_change gives.
+template <class Cursor>
+std::vector<int64_t> read_every_base(Cursor c, int64_t length) {
+    std::vector<int64_t> out;
+    for (int64_t x = 0; x < length; ++x) {
+        int64_t next;
+        out.push_back(c.value_at(x, next));
+        REQUIRE(next > x);
+    }
+    return out;
+}
+
+template <class Cursor>
+std::vector<int64_t> read_by_steps(Cursor c, int64_t length) {
+    std::vector<int64_t> out;
+    for (int64_t x = 0; x < length;) {
+        int64_t next;
+        const int64_t v = c.value_at(x, next);
+        REQUIRE(next > x);
+        const int64_t e = std::min(next, length);
+        out.insert(out.end(), static_cast<size_t>(e - x), v);
+        x = e;
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("DifferenceCursor: minuend - subtrahend, 0 outside both") {
+    const std::vector<Run> total{{2, 6, 3}, {8, 9, 1}}, group{{4, 6, 1}, {8, 9, 1}}, none;
+    const std::vector<int64_t> rest{0, 0, 3, 3, 2, 2, 0, 0, 0, 0};
+    CHECK(read_every_base(DifferenceCursor(total, group), 10) == rest);
+    CHECK(read_by_steps(DifferenceCursor(total, group), 10) == rest);
+    CHECK(read_by_steps(DifferenceCursor(group, none), 10) == std::vector<int64_t>{0, 0, 0, 0, 1, 1, 0, 0, 1, 0});
+    CHECK(read_by_steps(DifferenceCursor(none, none), 4) == std::vector<int64_t>{0, 0, 0, 0});
+}
+
+TEST_CASE("SmoothCursor reads the window sums smooth_runs emits, by hand and on many step functions") {
+    const std::vector<Run> none;
+    // the hand-worked cases above
+    CHECK(read_by_steps(SmoothCursor<DifferenceCursor>(DifferenceCursor({{5, 7, 2}}, none), 3, 10), 10) ==
+          std::vector<int64_t>{0, 0, 0, 0, 2, 4, 4, 2, 0, 0});
+    CHECK(read_every_base(SmoothCursor<DifferenceCursor>(DifferenceCursor({{5, 7, 2}}, none), 4, 10), 10) ==
+          std::vector<int64_t>{0, 0, 0, 0, 2, 4, 4, 4, 2, 0});
+    CHECK(read_by_steps(SmoothCursor<DifferenceCursor>(DifferenceCursor({{0, 2, 1}}, none), 5, 6), 6) ==
+          std::vector<int64_t>{2, 2, 2, 1, 0, 0});
+    // an empty side (a group without units on the chromosome) is 0 everywhere, for any window
+    CHECK(read_by_steps(SmoothCursor<DifferenceCursor>(DifferenceCursor(none, none), 7, 9), 9) ==
+          std::vector<int64_t>(9, 0));
+    // pseudo-random step functions, windows 1-40: the same values as smooth_runs, and the rest
+    // (total - group) smoothed equals smooth_runs of the rest's own runs
+    uint64_t state = 12345;
+    auto rnd = [&](uint64_t n) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return (state >> 33) % n;
+    };
+    for (int trial = 0; trial < 200; ++trial) {
+        const int64_t length = 1 + static_cast<int64_t>(rnd(300));
+        std::vector<Run> group, total, rest;
+        for (int64_t x = static_cast<int64_t>(rnd(20)); x < length;) {
+            const int64_t e = std::min(length, x + 1 + static_cast<int64_t>(rnd(30)));
+            const int64_t g = static_cast<int64_t>(rnd(3)), r = 1 + static_cast<int64_t>(rnd(4));
+            if (g) group.push_back({x, e, g});
+            total.push_back({x, e, g + r});
+            rest.push_back({x, e, r});
+            x = e + static_cast<int64_t>(rnd(25));
+        }
+        const uint64_t w = 1 + rnd(40);
+        CAPTURE(trial);
+        CAPTURE(w);
+        CHECK(read_by_steps(SmoothCursor<DifferenceCursor>(DifferenceCursor(group, none), w, length), length) ==
+              smoothed(group, w, length));
+        CHECK(read_every_base(SmoothCursor<DifferenceCursor>(DifferenceCursor(total, group), w, length), length) ==
+              smoothed(rest, w, length));
+    }
+}

@@ -95,12 +95,8 @@ GroupedExporter::GroupedExporter(Genome genome, Regions regions, ExportOptions o
 }
 
 // More binning threads than processors would only add memory (each holds a
-// chunk and its own unit buffers), so n_jobs is capped at the processors here;
-// the writing threads are not (finish()).
-int binning_threads(int64_t n_jobs) {
-    const int procs = processor_count();
-    return n_jobs <= 0 ? procs : static_cast<int>(std::min<int64_t>(n_jobs, procs));
-}
+// chunk and its own unit buffers): thread_count caps n_jobs at the processors.
+int binning_threads(int64_t n_jobs) { return thread_count(n_jobs); }
 
 GroupedExporter::~GroupedExporter() = default;
 
@@ -167,7 +163,7 @@ void GroupedExporter::write_tracks(int n_threads, std::vector<std::unique_ptr<Tr
 
 std::vector<GroupStats> GroupedExporter::finish(const std::function<bool()>& cancelled) {
     const int n_groups = static_cast<int>(tracks_.size());
-    int n_threads = options_.n_jobs <= 0 ? processor_count() : options_.n_jobs;
+    int n_threads = thread_count(options_.n_jobs);  // never more than the processors (docs/spec.md 7.1)
     const int n_tasks = std::max(n_groups, profiles_ ? static_cast<int>(profiles_->n_tasks()) : 0);
     n_threads = std::max(1, std::min(n_threads, n_tasks));
     for (size_t g = 0; g < tracks_.size(); ++g) {  // every slot's counts

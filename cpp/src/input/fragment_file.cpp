@@ -41,7 +41,7 @@ FragmentFileReader::FragmentFileReader(std::string path, FragmentFileOptions opt
     barcodes_ = std::make_unique<BarcodeTable>();
     if (options_.barcodes)
         for (const std::string& b : *options_.barcodes) barcodes_->insert(b);
-    const int threads = options_.n_threads > 0 ? options_.n_threads : processor_count();
+    const int threads = thread_count(options_.n_threads);  // at most one per processor
     stream_ = std::make_unique<DecompressedStream>(path_, threads);
     // With a barcode list no line depends on the lines before it (but for its
     // number and new_run, which ParallelParser carries across blocks): parse

@@ -91,9 +91,11 @@ protected:
         }
         text.clear();
     }
+    // A closed track waits for the export's other tracks before it is renamed
+    // (docs/spec.md 6.4.2): it keeps only its temporary name, not its buffers.
     void close_file() override {
         file_.write(buf_.data(), buf_.size());
-        buf_.clear();
+        std::string().swap(buf_);
         file_.close();
     }
     void commit_file() override { file_.commit(); }
@@ -147,7 +149,12 @@ protected:
         return std::make_unique<BigWigChromosome>(*file_, chrom, *static_cast<Codec*>(state)->codec);
     }
     void commit_chromosome(Chromosome& part) override { file_->commit(static_cast<BigWigChromosome&>(part).part); }
-    void close_file() override { file_->close(); }
+    // As for bedGraph: the closed writer's compressors, queues and indexes
+    // (about 60 KB) are freed now, not when the last track of the export is done.
+    void close_file() override {
+        file_->close();
+        file_.reset();
+    }
     void commit_file() override { target_.commit(); }
 
 private:

@@ -23,4 +23,14 @@ inline int processor_count() {
     return n > 0 ? static_cast<int>(n) : 1;
 }
 
+// The threads of a request for `n_jobs` (docs/spec.md 7.1): every processor for
+// n_jobs <= 0, else n_jobs but never more than the processors, so that
+// n_jobs=1000 on two processors starts two threads, not a thousand (more threads
+// than processors only add memory and start-up). The one home of this rule:
+// binning, writing, BGZF decompression and parsing all take their count from it.
+inline int thread_count(long long n_jobs) {
+    const int procs = processor_count();
+    return n_jobs <= 0 || n_jobs > procs ? procs : static_cast<int>(n_jobs);
+}
+
 }  // namespace fragcov
