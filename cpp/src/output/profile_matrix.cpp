@@ -12,6 +12,7 @@
 #include "output/output_file.hpp"
 #include "util/io_error.hpp"
 #include "util/parallel_for.hpp"
+#include "util/processors.hpp"
 
 namespace fragcov {
 
@@ -44,7 +45,8 @@ void append_value(std::string& text, float v) {
 
 void write_deeptools_matrix(const std::string& path, const std::string& header,
                             const std::vector<std::string>& row_prefixes, const std::vector<const float*>& samples,
-                            size_t n_bins, int n_threads, const std::function<bool()>& cancelled) {
+                            size_t n_bins, int n_jobs, const std::function<bool()>& cancelled) {
+    const int n_threads = thread_count(n_jobs);  // never more than the processors (docs/spec.md 7.1)
     if (header.find('\n') != std::string::npos) throw std::invalid_argument("the matrix header holds a line break");
     for (const std::string& p : row_prefixes)
         if (p.find('\n') != std::string::npos || p.find('\r') != std::string::npos)

@@ -2,7 +2,7 @@
 // and plotProfile read. Written here rather than in Python because a profile
 // of 100k anchors x 400 bins x 12 groups is half a billion numbers to format
 // and compress: blocks of rows are formatted (std::to_chars) and compressed
-// (libdeflate) on n_threads threads, each block one gzip member (a
+// (libdeflate) on min(n_jobs, processors) threads, each block one gzip member (a
 // multi-member gzip file, as BGZF, which gzip readers take as one stream).
 #pragma once
 #include <cstddef>
@@ -17,10 +17,10 @@ namespace fragcov {
 // strand, tab-separated), then for each sample (group) its n_bins values of
 // row i, tab-separated: the shortest text that reads back as the same float32,
 // "nan" for NaN. samples[s] points at rows x n_bins floats, row-major. The
-// bytes do not depend on n_threads. `cancelled` is called from this thread
+// bytes do not depend on n_jobs. `cancelled` is called from this thread
 // between blocks (true: fragcov::Cancelled, the temporary file removed).
 void write_deeptools_matrix(const std::string& path, const std::string& header,
                             const std::vector<std::string>& row_prefixes, const std::vector<const float*>& samples,
-                            size_t n_bins, int n_threads, const std::function<bool()>& cancelled = {});
+                            size_t n_bins, int n_jobs, const std::function<bool()>& cancelled = {});
 
 }  // namespace fragcov
