@@ -327,10 +327,8 @@ FragmentFiles::FragmentFiles(std::vector<FragmentFileInput> files, FragmentFiles
     State& s = *state_;
     s.files = std::move(files);
     s.o = std::move(options);
-    const int procs = processor_count();
-    const int threads = s.o.reading.n_threads > 0 ? s.o.reading.n_threads : procs;
-    s.n_parallel = std::max<size_t>(1, std::min<size_t>({s.files.size(), static_cast<size_t>(threads),
-                                                          static_cast<size_t>(procs)}));
+    const int threads = thread_count(s.o.reading.n_threads);  // never more than the processors (spec 7.1)
+    s.n_parallel = std::max<size_t>(1, std::min<size_t>(s.files.size(), static_cast<size_t>(threads)));
     // decompression and parsing threads (docs/spec.md 8.1.1) are shared out between the files read at once
     s.threads_per_file = s.files.size() > 1 ? std::max(1, threads / static_cast<int>(s.n_parallel))
                                             : s.o.reading.n_threads;
