@@ -42,6 +42,7 @@ py::dict stats_dict(const FragmentFileStats& s) {
     d["first_past_chrom_end_line"] = s.first_past_chrom_end_line;
     d["first_past_chrom_end"] = s.first_past_chrom_end;
     d["first_data_columns"] = s.first_data_columns;
+    d["bgzf_eof_marker_missing"] = s.bgzf_eof_marker_missing;
     return d;
 }
 

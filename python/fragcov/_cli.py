@@ -159,16 +159,18 @@ def _compare_kwargs(a) -> dict:
 
 def cmd_compare(a) -> dict:
     from ._compare import compare_groups
-    from ._fragment_file import is_fragment_file
 
-    if is_fragment_file(a.input):
+    inputs = _fragment_inputs(a.input)  # one fragment file, or several as {sample: path} (spec 14.7)
+    if inputs is not None:
         if not a.groups or not a.chrom_sizes:
             raise UsageError("a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
                              "and --chrom-sizes (file or genome name such as hg38)")
-        return compare_groups(a.input, a.groups, **_compare_kwargs(a), chrom_sizes=a.chrom_sizes,
+        return compare_groups(inputs, a.groups, **_compare_kwargs(a), chrom_sizes=a.chrom_sizes,
                               min_num_fragments=a.min_num_fragments, is_paired=not a.single_end,
                               shift_left=a.shift_left, shift_right=a.shift_right,
-                              min_kept_fraction=a.min_kept_fraction)
+                              min_kept_fraction=a.min_kept_fraction, sample_sep=a.sample_sep)
+    if len(a.input) == 1:
+        a.input = a.input[0]
     return compare_groups(a.input, _groupby(a), **_compare_kwargs(a))
 
 
@@ -351,10 +353,20 @@ def _fragment_inputs(values: list[str]):
 def _groupby(a):
     """--groupby COLUMN, or the labels of a --groups barcode<TAB>group table in cell order."""
     if a.groups:
-        from ._fragment_file import barcode_table
+        import pandas as pd
+
+        from ._groups import SAMPLE_COLUMNS, barcode_table
         from ._sources import open_source
 
         table, column = barcode_table(a.groups)
+        sample = next((c for c in SAMPLE_COLUMNS if c in table.columns), None)
+        if sample is not None:  # rows name the cells sample#barcode, as import_fragments named them
+            sep = getattr(a, "sample_sep", "#")
+            names = [b if s is None or s != s or b.startswith(f"{s}{sep}") else f"{s}{sep}{b}"
+                     for s, b in zip(table[sample].astype(object), table.index)]
+            table = table.set_axis(pd.Index(names, dtype=object), axis=0)
+            if table.index.has_duplicates:
+                raise ValueError(f"--groups names cell {table.index[table.index.duplicated()][0]!r} twice")
         with open_source(a.input) as source:
             barcodes = source.obs().index.astype(str)
         return [None if v is None or v != v else v for v in table[column].reindex(barcodes).astype(object)]
@@ -507,7 +519,12 @@ def _export_coverage_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _compare_arguments(p: argparse.ArgumentParser) -> None:
-    _add_input_and_groups(p, ".h5ad/.h5ads file, or a fragment file (.tsv.gz) with --groups and --chrom-sizes")
+    _add_input_and_groups(p, ".h5ad/.h5ads file(s), or fragment file(s) (.tsv.gz) with --groups and "
+                             "--chrom-sizes; several fragment files (one per sample) as SAMPLE=PATH, or PATH "
+                             "(sample = file name without extensions)", several=True)
+    p.add_argument("--sample-sep", default="#",
+                   help="several fragment files: separator of sample#barcode names in --groups (default "
+                        "%(default)s); a 'sample' column of --groups names the sample instead")
     p.add_argument("--reference", metavar="GROUP",
                    help="compare every group with this group instead of with the rest of the cells")
     p.add_argument("--operation", choices=["log2", "ratio", "difference"], default="log2",
@@ -663,7 +680,8 @@ def build_parser(command: str | None = "all") -> argparse.ArgumentParser:
                            "fragcov compare data.h5ad --groupby cell_type --reference 'CD4 Naive' "
                            "--operation difference",
                            "fragcov compare fragments.tsv.gz --groups barcode_to_cluster.tsv --chrom-sizes hg38 "
-                           "--suffix .bedgraph.gz"))
+                           "--suffix .bedgraph.gz",
+                           "fragcov compare s1=s1.tsv.gz s2=s2.tsv.gz --groups cells.tsv --chrom-sizes hg38"))
     if command in ("all", "compare"):
         _compare_arguments(p)
 
@@ -739,16 +757,30 @@ def _print_warning(message, category, filename, lineno, file=None, line=None) ->
     print(f"fragcov: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
+INTERRUPTED = "fragcov: interrupted; no partial files were left"
+
+
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    debug = "--debug" in argv
-    show = warnings.showwarning
-    if not debug:  # --debug keeps Python's format (file, line, source)
-        warnings.showwarning = _print_warning
+    """Exit status 0, 2 (a user error, one line) or 130 (Ctrl-C, one line, at any moment from here
+    on: while the flags are read, modules imported, input read or tracks written; spec 10.5)."""
     try:
-        return _run(argv, debug)
-    finally:
-        warnings.showwarning = show
+        argv = sys.argv[1:] if argv is None else list(argv)
+        debug = "--debug" in argv
+        show = warnings.showwarning
+        if not debug:  # --debug keeps Python's format (file, line, source)
+            warnings.showwarning = _print_warning
+        try:
+            return _run(argv, debug)
+        finally:
+            warnings.showwarning = show
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # stdout closed early (`fragcov ... | head -1`): the files are written
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
 
 
 def _run(argv, debug: bool) -> int:
@@ -774,7 +806,7 @@ def _run(argv, debug: bool) -> int:
         print(f"fragcov: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("fragcov: interrupted; no partial files were left", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     if isinstance(result, dict):
         for key, path in result.items():

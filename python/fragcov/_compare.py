@@ -101,6 +101,7 @@ def compare_groups(
     shift_left=0,
     shift_right=0,
     min_kept_fraction=0.01,
+    sample_sep="#",
 ) -> dict:
     """Write one comparison track per group: the group against the rest of the cells, or against one group.
 
@@ -114,7 +115,8 @@ def compare_groups(
     Parameters
     ----------
     adata, groupby
-        As :func:`fragcov.export_coverage` (AnnData, .h5ad path, fragment file, ...).
+        As :func:`fragcov.export_coverage` (AnnData, .h5ad path, fragment file,
+        several fragment files as a list or ``{sample: path}``, ...).
     selections
         Groups that get a track (default: every group). The rest of a group is
         always every other labelled cell, selected or not.
@@ -162,6 +164,9 @@ def compare_groups(
         a per-barcode fragment threshold (default none), single-end reads, Tn5
         offsets, and the smallest fraction of the file's lines that must fit
         ``chrom_sizes`` (default 0.01; ``0`` turns the check off).
+    sample_sep
+        Several fragment files (a list, or ``{sample: path}``): the separator of
+        ``sample#barcode`` cell names in ``groupby``.
 
     Returns
     -------
@@ -192,4 +197,5 @@ def compare_groups(
         effective_genome_size=effective_genome_size, norm_by=None, scale_factor=scale_factor, ceiling=ceiling,
         max_cells=None, random_state=0, split_by=None, regions=regions, chrom_sizes=chrom_sizes,
         min_num_fragments=min_num_fragments, is_paired=is_paired, shift_left=shift_left, shift_right=shift_right,
-        min_kept_fraction=min_kept_fraction, compare=operation, reference=reference, pseudocount=pseudocount)
+        min_kept_fraction=min_kept_fraction, sample_sep=sample_sep, compare=operation, reference=reference,
+        pseudocount=pseudocount)

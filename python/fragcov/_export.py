@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
+import pandas as pd
 
 from . import _notices as notices
 from . import _core
@@ -226,6 +227,9 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
     """
 
     # ---- every check that can fail comes before any file is touched ----------
+    # An input path is opened as what it is first (docs/spec.md 6.6): a missing one is a FileNotFoundError
+    # before any rule about the other arguments; a fragment file (or stream) is its own Source below.
+    inputs = fragment_inputs(adata)
     options = export_options(
         bin_size=bin_size, normalization=normalization, min_frag_length=min_frag_length,
         max_frag_length=max_frag_length, counting_strategy=counting_strategy, smooth_base=smooth_base,
@@ -249,11 +253,15 @@ def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, i
     # a fragment file is its own Source (its cells: the barcodes of groupby); all else is as for AnnData input
     fragment_options = dict(chrom_sizes=chrom_sizes, min_num_fragments=min_num_fragments, is_paired=is_paired,
                             shift_left=shift_left, shift_right=shift_right, min_kept_fraction=min_kept_fraction)
-    inputs = fragment_inputs(adata)
     if inputs is not None:
         source = open_fragment_file(inputs, groupby, n_jobs=n_jobs, whole_cells=options.ceiling is not None,
                                     tempdir=tempdir, sample_sep=sample_sep, **fragment_options)
         groupby = source.group_column
+        # split_by / norm_by may map barcodes too, as groupby does (docs/spec.md 13.2)
+        if isinstance(split_by, (dict, pd.Series)):
+            split_by = source.by_barcode(split_by, "split_by")
+        if isinstance(norm_by, (dict, pd.Series)):
+            norm_by = source.by_barcode(norm_by, "norm_by")
     else:
         reject_fragment_file_options(**fragment_options)
         source = open_source(adata)

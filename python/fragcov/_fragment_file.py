@@ -1,6 +1,7 @@
-"""10x fragment files as input: telling them from .h5ad files, the reader
-settings that import_fragments and export_coverage share, barcode -> group
-tables, and FragmentFileSource, which exports straight from a file in one pass.
+"""10x fragment files as input: telling them from .h5ad files (_inputs), the
+reader settings that import_fragments and export_coverage share, the samples
+of several files, and FragmentFileSource, which exports straight from a file in
+one pass.
 
 The file is parsed by the C++ reader (fragcov._core); the rules it applies are
 in docs/spec.md section 8.
@@ -20,24 +21,24 @@ import pandas as pd
 from . import _notices as notices
 from . import _core
 from ._genomes import resolve_chrom_sizes
+from ._groups import SAMPLE_COLUMNS, barcode_table, read_groups_table  # noqa: F401  (their old home)
+from ._inputs import HDF5, is_path, open_input
 from ._sources import PAIRED, SINGLE, Source
 
 log = logging.getLogger("fragcov")
 
-_ANNDATA_SUFFIXES = (".h5ad", ".h5ads", ".h5")
 CHUNK_LINES = 1 << 18  # lines parsed per exporter chunk: large enough to amortise Python, small in memory
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def is_fragment_file(obj) -> bool:
-    """A path to an existing file that is neither named nor made like an HDF5 (.h5ad) file."""
-    if not isinstance(obj, (str, os.PathLike)):
+    """A path to an existing file or stream that is neither named nor made like an HDF5 (.h5ad)
+    file (docs/spec.md 10.1.3; a stream is never probed). False for a missing path."""
+    if not is_path(obj):
         return False
-    path = Path(obj)
-    if path.suffix.lower() in _ANNDATA_SUFFIXES or not path.is_file():
+    try:
+        return open_input(obj).kind != HDF5
+    except (OSError, ValueError):
         return False
-    with open(path, "rb") as fh:
-        return fh.read(8) != _HDF5_SIGNATURE
 
 
 def _check_int(name: str, value, low: int, high: int) -> int:
@@ -147,66 +148,9 @@ def warn_skipped(path, stats: dict, settings: ReaderSettings, stacklevel: int = 
     if stats["unknown_chrom"]:
         notices.warn(f"{path}: {stats['unknown_chrom']:,} line(s) on chromosomes not in chrom_sizes were skipped",
                      stacklevel=stacklevel)
-
-
-# --------------------------------------------------------------------------- groups
-
-
-_HEADER_NAMES = ("barcode", "cell", "cell_id", "barcodes")
-
-
-def read_groups_table(path) -> pd.DataFrame:
-    """A barcode<TAB>group[<TAB>more columns] file as a table indexed by barcode (lines starting
-    with '#' are comments; a '#' inside a line is text, as in ArchR's sample#barcode). With a
-    header line (first column barcode, cell, cell_id or barcodes) the columns keep its names;
-    without one the second column is "group" and further ones are named by their
-    1-based number ("3", "4", ...), so split_by / norm_by can name them either way."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"groups table not found: '{path}' (with a fragment file, groupby is the path of a "
-                                "barcode<TAB>group table, a dict {barcode: group} or a Series indexed by barcode)")
-    import io
-
-    with open(path, encoding="utf-8") as fh:  # only lines starting with '#' are comments: ArchR's cell names
-        text = "".join(line for line in fh if not line.startswith("#"))  # are sample#barcode
-    if not text.strip():
-        raise ValueError(f"groups table '{path}' is empty")
-    table = pd.read_csv(io.StringIO(text), sep="\t", header=None, dtype=str, keep_default_na=False)
-    if table.shape[1] < 2:
-        raise ValueError(f"groups table '{path}' needs at least two tab-separated columns: barcode, group")
-    if len(table) and table.iloc[0, 0].lower() in _HEADER_NAMES:
-        names = [str(x) for x in table.iloc[0]]
-        table = table.iloc[1:]
-    else:
-        names = ["barcode", "group"] + [str(i + 1) for i in range(2, table.shape[1])]
-    table.columns = names
-    table = table.set_index(names[0])
-    table.index = pd.Index(table.index.to_numpy(), dtype=object)
-    return table.replace({"": None})
-
-
-def barcode_table(groupby) -> tuple[pd.DataFrame, str]:
-    """(table indexed by barcode, name of its group column) from a dict, a Series indexed by
-    barcode or a table path. Barcodes without a group (None/NaN/empty) are left out."""
-    if isinstance(groupby, (str, os.PathLike)):
-        table = read_groups_table(groupby)
-        column = table.columns[0]
-    elif isinstance(groupby, (pd.Series, dict)):
-        labels = groupby if isinstance(groupby, pd.Series) else \
-            pd.Series(list(groupby.values()), index=pd.Index(list(groupby.keys()), dtype=object), dtype=object)
-        column = "group"
-        table = pd.DataFrame({column: labels})
-    else:
-        raise TypeError(
-            "with a fragment file, groupby must map barcodes to groups: a dict {barcode: group}, a pandas "
-            f"Series indexed by barcode, or the path of a barcode<TAB>group table; got {type(groupby).__name__}")
-    bad = next((b for b in table.index if not isinstance(b, str)), None)
-    if bad is not None:
-        raise TypeError(f"barcodes must be strings, got {bad!r} ({type(bad).__name__})")
-    dup = table.index[table.index.duplicated()]
-    if len(dup):
-        raise ValueError(f"barcode {dup[0]!r} has more than one group in groupby")
-    return table[table[column].notna().to_numpy()], column
+    if stats.get("bgzf_eof_marker_missing"):
+        notices.warn(f"{path}: the BGZF file ends without bgzip's end-of-file marker block: it may be truncated "
+                     "(cut short at a block boundary); every line before that was read", stacklevel=stacklevel)
 
 
 # --------------------------------------------------------------------------- several files, samples
@@ -230,23 +174,22 @@ def sample_name_of(path) -> str:
 
 @dataclass
 class FragmentInput:
-    """One fragment file of an export or import; sample None for a single file (no sample logic)."""
+    """One fragment file of an export or import; sample None for a single file (no sample logic);
+    stream: a pipe or device, read once front to back (docs/spec.md 13.8)."""
 
     sample: str | None
     path: Path
-
-
-def _looks_like_fragment_path(x) -> bool:
-    return isinstance(x, (str, os.PathLike)) and Path(x).suffix.lower() not in _ANNDATA_SUFFIXES and \
-        (not Path(x).is_file() or is_fragment_file(x))
+    stream: bool = False
 
 
 def fragment_inputs(adata) -> list[FragmentInput] | None:
     """The fragment files `adata` names (docs/spec.md 13.6), or None when it is not fragment-file input:
-    one path; a list/tuple of paths (samples named by sample_name_of); a dict {sample: path}.
-    A missing file is a FileNotFoundError, before anything is written."""
-    if is_fragment_file(adata):
-        return [FragmentInput(None, Path(adata))]
+    one path; a list/tuple of paths (samples named by sample_name_of); a dict {sample: path}. Every
+    path is opened as what it is (_inputs.open_input): a missing one is a FileNotFoundError naming
+    it, before any other rule, and a stream is a fragment file (never probed as HDF5)."""
+    if is_path(adata):
+        f = open_input(adata)
+        return None if f.kind == HDF5 else [FragmentInput(None, Path(adata), f.is_stream)]
     if isinstance(adata, dict):
         if not adata:
             raise ValueError("the dict of fragment files is empty: give {sample: path, ...}")
@@ -254,36 +197,38 @@ def fragment_inputs(adata) -> list[FragmentInput] | None:
         for sample, path in pairs:
             if not isinstance(sample, str) or not sample:
                 raise TypeError(f"sample names must be non-empty strings, got {sample!r}")
-            if not isinstance(path, (str, os.PathLike)):
+            if not is_path(path):
                 raise TypeError(f"the fragment file of sample {sample!r} must be a path, got {type(path).__name__}")
-    elif isinstance(adata, (list, tuple)) and adata and all(_looks_like_fragment_path(x) for x in adata):
+    elif isinstance(adata, (list, tuple)) and not adata:
+        raise ValueError("the list of inputs is empty: give one or more fragment files (or .h5ad files)")
+    elif isinstance(adata, (list, tuple)) and all(is_path(x) for x in adata):
+        files = [open_input(x) for x in adata]
+        hdf5 = [f.kind == HDF5 for f in files]
+        if all(hdf5):
+            return None
+        if any(hdf5):
+            f = files[hdf5.index(True)]
+            raise ValueError(f"'{f.path}' is an HDF5/.h5ad file, not a fragment file: a list of inputs holds either "
+                             "fragment files or .h5ad files")
         pairs = [(sample_name_of(x), x) for x in adata]
         names = [n for n, _ in pairs]
         dup = next((n for n in names if names.count(n) > 1), None)
         if dup is not None:
-            files = [str(x) for n, x in pairs if n == dup]
-            raise ValueError(f"two fragment files give the sample name {dup!r} ({files[0]}, {files[1]}): a list "
+            same = [str(x) for n, x in pairs if n == dup]
+            raise ValueError(f"two fragment files give the sample name {dup!r} ({same[0]}, {same[1]}): a list "
                              "names each sample after its file name without extensions; pass a dict "
                              "{sample: path} to name the samples")
-    elif isinstance(adata, (list, tuple)) and not adata:
-        raise ValueError("the list of inputs is empty: give one or more fragment files (or .h5ad files)")
     else:
         return None
     inputs = []
     for sample, path in pairs:
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"fragment file of sample {sample!r} not found: '{path}'")
-        if not path.is_file():
-            raise ValueError(f"fragment file of sample {sample!r} is not a regular file: '{path}'")
-        if not is_fragment_file(path):
-            raise ValueError(f"'{path}' (sample {sample!r}) is an HDF5/.h5ad file, not a fragment file: a list "
+        f = open_input(path, f"fragment file of sample {sample!r}")
+        if f.kind == HDF5:
+            raise ValueError(f"'{f.path}' (sample {sample!r}) is an HDF5/.h5ad file, not a fragment file: a list "
                              "of inputs holds either fragment files or .h5ad files")
-        inputs.append(FragmentInput(sample, path))
+        inputs.append(FragmentInput(sample, Path(path), f.is_stream))
     return inputs
 
-
-SAMPLE_COLUMNS = ("sample", "Sample")  # SnapATAC2 / pycisTopic, ArchR
 
 
 @dataclass
@@ -295,26 +240,51 @@ class Cells:
     sample_of_row: np.ndarray  # index of the file per row, -1: not known before reading
     file_barcodes: list[list[str]]
     file_rows: list[np.ndarray]
+    keys: pd.Index  # each row's barcode as the groups table writes it (split_by / norm_by by barcode)
 
 
-def assign_cells(table: pd.DataFrame, inputs: list[FragmentInput], sample_sep: str) -> Cells:
-    """docs/spec.md 13.6: a cell is (sample, barcode). A row's sample comes from a `sample` (or ArchR's
-    `Sample`) column, else from a barcode written sample<sep>barcode; a row without either belongs to
-    the file it occurs in (checked while reading: two files is an error)."""
-    n = len(table)
-    barcodes = [str(b) for b in table.index]
-    if len(inputs) == 1 and inputs[0].sample is None:
-        return Cells(table, np.zeros(n, np.int64), [barcodes], [np.arange(n, dtype=np.int64)])
+def check_sample_sep(sample_sep) -> str:
     if not isinstance(sample_sep, str) or not sample_sep:
         raise ValueError(f"sample_sep must be a non-empty string, got {sample_sep!r}")
-    samples = [i.sample for i in inputs]
+    return sample_sep
+
+
+def split_cell_name(name: str, index_of: dict, sample_sep: str):
+    """(sample index, barcode) of a cell name ``sample + sample_sep + barcode``: the known sample
+    names decide, not the first separator (a sample may be called ``a#b``); the longest sample name
+    that starts the name wins. None when no separator is in the name. A separator without a known
+    sample before it is a ValueError (docs/spec.md 13.6.2)."""
+    best, start = None, 0
+    while True:
+        i = name.find(sample_sep, start)
+        if i < 0:
+            break
+        k = index_of.get(name[:i])
+        if k is not None:
+            best = (k, name[i + len(sample_sep):])
+        start = i + 1
+    if best is None and sample_sep in name:
+        raise ValueError(f"barcode {name!r} is written sample{sample_sep}barcode, but no sample is called "
+                         f"{name.split(sample_sep, 1)[0]!r} or any other start of it; the samples are "
+                         f"{', '.join(map(repr, index_of))}")
+    return best
+
+
+def row_samples(table: pd.DataFrame, samples: list[str], sample_sep: str) -> tuple[np.ndarray, list[str]]:
+    """docs/spec.md 13.6.2, the one rule of export_coverage, compare_groups and import_fragments: the
+    sample of each row of a groups table (an index into `samples`, -1: none given) and its barcode in
+    that sample's file. A `sample` (or ArchR's `Sample`) column names it (an unknown sample is a
+    ValueError; a barcode already written sample#barcode is stripped of it), else a barcode written
+    sample#barcode (split_cell_name); a row with neither has no sample. The same (sample, barcode)
+    twice is a ValueError."""
     index_of = {s: k for k, s in enumerate(samples)}
-    sample_of = np.full(n, -1, dtype=np.int64)
+    barcodes = [str(b) for b in table.index]
+    sample_of = np.full(len(barcodes), -1, dtype=np.int64)
     file_barcode = list(barcodes)
     column = next((c for c in SAMPLE_COLUMNS if c in table.columns), None)
     if column is not None:
         for r, value in enumerate(table[column].astype(object)):
-            if value is None or value != value:
+            if value is None or value != value or value == "":
                 continue
             k = index_of.get(str(value))
             if k is None:
@@ -327,18 +297,29 @@ def assign_cells(table: pd.DataFrame, inputs: list[FragmentInput], sample_sep: s
                 file_barcode[r] = file_barcode[r][len(prefix):]
     else:
         for r, b in enumerate(barcodes):
-            if sample_sep in b:
-                sample, rest = b.rsplit(sample_sep, 1)
-                k = index_of.get(sample)
-                if k is None:
-                    raise ValueError(f"barcode {b!r} is written sample{sample_sep}barcode, but {sample!r} is not "
-                                     f"one of the fragment files' samples: {', '.join(map(repr, samples))}")
-                sample_of[r], file_barcode[r] = k, rest
+            found = split_cell_name(b, index_of, sample_sep)
+            if found is not None:
+                sample_of[r], file_barcode[r] = found
     keys = pd.Index(list(zip(sample_of.tolist(), file_barcode)))
     if keys.has_duplicates:
         r = int(np.flatnonzero(keys.duplicated())[0])
-        raise ValueError(f"cell {samples[sample_of[r]]}{sample_sep}{file_barcode[r]} is listed twice in the "
-                         "groups table")
+        cell = file_barcode[r] if sample_of[r] < 0 else f"{samples[sample_of[r]]}{sample_sep}{file_barcode[r]}"
+        raise ValueError(f"cell {cell} is listed twice in the groups table")
+    return sample_of, file_barcode
+
+
+def assign_cells(table: pd.DataFrame, inputs: list[FragmentInput], sample_sep: str) -> Cells:
+    """docs/spec.md 13.6: a cell is (sample, barcode), its sample from row_samples; a row without one
+    belongs to the file it occurs in (checked while reading: two files is an error)."""
+    n = len(table)
+    barcodes = [str(b) for b in table.index]
+    if len(inputs) == 1 and inputs[0].sample is None:
+        return Cells(table, np.zeros(n, np.int64), [barcodes], [np.arange(n, dtype=np.int64)],
+                     pd.Index(barcodes, dtype=object))
+    sample_sep = check_sample_sep(sample_sep)
+    samples = [i.sample for i in inputs]
+    sample_of, file_barcode = row_samples(table, samples, sample_sep)
+    column = next((c for c in SAMPLE_COLUMNS if c in table.columns), None)
     unknown = np.flatnonzero(sample_of < 0)
     unknown_set = {file_barcode[r] for r in unknown}
     file_barcodes, file_rows = [], []
@@ -357,13 +338,27 @@ def assign_cells(table: pd.DataFrame, inputs: list[FragmentInput], sample_sep: s
     if column is None:
         obs["sample"] = pd.Series([samples[k] if k >= 0 else None for k in sample_of.tolist()], index=obs.index,
                                   dtype=object)
-    return Cells(obs, sample_of, file_barcodes, file_rows)
+    return Cells(obs, sample_of, file_barcodes, file_rows, pd.Index(barcodes, dtype=object))
 
 
 # --------------------------------------------------------------------------- export source
 
 
 EARLY_OPEN_BYTES = 16 << 20  # a file smaller than this (compressed) is opened before its turn (the core's rule)
+
+
+def processors() -> int:
+    """The processors this process may run on (the affinity mask, as the core's processor_count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def thread_count(n_jobs: int) -> int:
+    """docs/spec.md 7.1, as the core's thread_count: every processor for n_jobs <= 0, never more."""
+    cores = processors()
+    return cores if n_jobs <= 0 else min(n_jobs, cores)
 
 
 class FragmentFileSource(Source):
@@ -393,12 +388,20 @@ class FragmentFileSource(Source):
         cells = assign_cells(table, inputs, sample_sep)
         self._report_done = False
         if min_num_fragments > 0:  # needs n_fragment per cell: one more pass over the files
+            stream = next((inp for inp in inputs if inp.stream), None)
+            if stream is not None:
+                raise ValueError(
+                    f"min_num_fragments={min_num_fragments} counts each barcode's fragments in a first pass over "
+                    f"the file, but '{stream.path}' is a stream (a pipe or device), which can be read only once: "
+                    "save it to a file, or leave min_num_fragments=None (the groups table names the cells)")
             counts = np.zeros(len(cells.obs), dtype=np.uint64)
+            stored = 0
             for k, inp in enumerate(inputs):
-                c, _ = _core.count_fragments(str(inp.path), barcodes=cells.file_barcodes[k],
-                                             **self._reader_kwargs(), is_mito=settings.is_mito)
+                c, st = _core.count_fragments(str(inp.path), barcodes=cells.file_barcodes[k],
+                                              **self._reader_kwargs(), is_mito=settings.is_mito)
                 counts[cells.file_rows[k]] += c
-            self._report(counts > 0, cells.obs.index)
+                stored += int(st["stored"])
+            self._report(counts > 0, cells.obs.index, stored)
             keep = counts >= min_num_fragments
             cells = assign_cells(table[keep], inputs, sample_sep)
         labels = cells.obs[group_column]
@@ -408,13 +411,18 @@ class FragmentFileSource(Source):
         self._obs = cells.obs
         self.n_obs = len(self._obs)
 
+    def by_barcode(self, values, what: str) -> np.ndarray:
+        """split_by / norm_by as a dict or Series indexed by barcode: one value per cell (docs/spec.md 13.2)."""
+        from ._groups import by_barcode
+
+        return by_barcode(values, self._cells.keys, self._obs.index, what)
+
     def _reader_kwargs(self) -> dict:
         kw = self.settings.reader_kwargs()
         if len(self.inputs) > 1:  # decompression and parsing threads (docs/spec.md 8.1.1) are shared out
             # between the files read at once (as the core's FragmentFiles does)
-            threads = self.settings.n_threads if self.settings.n_threads > 0 else (os.cpu_count() or 1)
-            n_parallel = max(1, min(len(self.inputs), threads, os.cpu_count() or 1))
-            kw["n_threads"] = max(1, threads // n_parallel)
+            threads = thread_count(self.settings.n_threads)
+            kw["n_threads"] = max(1, threads // max(1, min(len(self.inputs), threads)))
         return kw
 
     def obs(self):
@@ -445,18 +453,19 @@ class FragmentFileSource(Source):
     def after_reading(self):
         """The barcode match report (docs/spec.md 13.7; first: "no fragment at all" is the more precise
         error), then per-file errors (8.21) and warnings, in file order."""
+        stats = self._reading.file_stats()
         if not self._report_done:
-            self._report(self._reading.file_of_cell() >= 0, self._obs.index)
-        for k, stats in enumerate(self._reading.file_stats()):
-            warn_skipped(self.inputs[k].path, stats, self.settings, stacklevel=4)
+            self._report(self._reading.file_of_cell() >= 0, self._obs.index, sum(int(st["stored"]) for st in stats))
+        for k, st in enumerate(stats):
+            warn_skipped(self.inputs[k].path, st, self.settings, stacklevel=4)
 
-    def _report(self, present: np.ndarray, names) -> None:
-        """docs/spec.md 13.7: the table-vs-file barcode match report."""
+    def _report(self, present: np.ndarray, names, stored: int) -> None:
+        """docs/spec.md 13.7: the table-vs-file barcode match report (`stored`: the fragments the files kept)."""
         self._report_done = True
         n, matched = len(present), int(np.count_nonzero(present))
         where = "the file" if len(self.inputs) == 1 else f"the {len(self.inputs)} files"
         if n and not matched:
-            example = self._file_example()
+            example = self._file_example() if stored else None
             table_example = str(names[0])
             hint = ""
             if example is not None:
@@ -466,15 +475,15 @@ class FragmentFileSource(Source):
                 elif table_example.endswith("-1") and not example.endswith("-1"):
                     hint = (" The table's barcodes end in '-1' (Cell Ranger's GEM-well suffix) and the file's do "
                             "not: strip it from the table's barcodes.")
-            if example is None:  # no file has a fragment line (empty, comments only, or no stored fragment)
+            if not stored:  # no file has a fragment line (empty, comments only, or no stored fragment)
                 holds = "holds" if len(self.inputs) == 1 else "hold"
                 raise ValueError(f"{where} ('{self.inputs[0].path}'{'' if len(self.inputs) == 1 else ', ...'}) "
                                  f"{holds} no fragment on the chromosomes of chrom_sizes, so none of the {n:,} "
                                  "barcodes of the groups table has fragments; check the file and chrom_sizes")
+            in_file = f"; file '{self.inputs[0].path}': {example!r}" if example is not None else ""
             raise ValueError(
                 f"none of the {n:,} barcodes of the groups table occurs in {where} (e.g. table: {table_example!r}"
-                f"; file '{self.inputs[0].path}': {example!r}); check that the table belongs to these fragments."
-                + hint)
+                f"{in_file}); check that the table belongs to these fragments." + hint)
         if matched < n:
             notices.warn(f"{matched:,} of {n:,} barcodes of the groups table occur in {where} "
                          f"({100 * matched / n:.1f}%); the others are cells without fragments", stacklevel=5)
@@ -483,6 +492,8 @@ class FragmentFileSource(Source):
         """The first barcode with a stored fragment, in file order (for the no-match error); None when
         no file stores any fragment."""
         for inp in self.inputs:
+            if inp.stream:  # read once already: no example rather than a second reading
+                continue
             importer = _core.FragmentImporter(str(inp.path), **self._reader_kwargs(), is_mito=self.settings.is_mito,
                                               sorted_by_barcode=True, min_num_fragments=0, max_cells_per_batch=1)
             try:

@@ -1,11 +1,17 @@
-"""Which cells make which track: group labels per cell (docs/spec.md section 5)."""
+"""Which cells make which track: group labels per cell (docs/spec.md section 5), and the
+barcode -> group tables of fragment-file input, read by one strict reader (section 10.1.2)."""
 from __future__ import annotations
 
+import gzip
 import math
+import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ._inputs import HDF5, regular_file
 
 _LABEL_SEQUENCES = (pd.Index, np.ndarray, list, tuple, pd.Categorical)
 
@@ -194,3 +200,168 @@ def per_cell_quantity(source, norm_by) -> np.ndarray:
         return pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="raise").to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"norm_by must hold numbers: {err}") from None
+
+
+# ---- barcode -> group tables (fragment-file input, import_fragments' groups) -------------
+
+HEADER_NAMES = ("barcode", "cell", "cell_id", "barcodes")  # a first field naming a header line (any case)
+SAMPLE_COLUMNS = ("sample", "Sample")  # SnapATAC2 / pycisTopic, ArchR (docs/spec.md 13.6.2)
+MAX_TABLE_LINE = 1 << 20  # a longer line is not a table line (a binary file)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def read_groups_table(path) -> pd.DataFrame:
+    """A ``barcode<TAB>group[<TAB>more columns]`` file as a table indexed by barcode, read by our
+    own strict rules (docs/spec.md 10.1.2), not by CSV's: fields are split on tabs only and a ``"``
+    is an ordinary character. Lines starting with ``#`` are comments (a ``#`` inside a line is
+    text: ArchR's ``sample#barcode``), blank lines are skipped, a UTF-8 byte-order mark and a
+    trailing CR are dropped, the file may be gzip-compressed. With a header line (first field
+    barcode, cell, cell_id or barcodes) the columns keep its names; without one the second is
+    ``group`` and further ones are named by their 1-based number (``3``, ``4``, ...). Empty fields
+    are missing values. Every problem is a ValueError naming the file and the line: text that is
+    not UTF-8, a control character in a field (NUL, CR, escape, ...), a line with another number of
+    fields than the first, fewer than two columns, an empty barcode, a barcode listed twice (per
+    sample, when a ``sample`` column names the samples), a file that is empty or HDF5. A folder,
+    a pipe or a device is refused too: the table is read before the fragments, sometimes twice."""
+    f = regular_file(path, "groups table")
+    where = f.path
+    if f.kind == HDF5:
+        raise ValueError(f"groups table '{where}' is an HDF5 (.h5ad) file, not a barcode<TAB>group table")
+    with open(where, "rb") as fh:
+        gzipped = fh.read(2) == b"\x1f\x8b"
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    names: list[str] | None = None
+    width = 0
+    first_line = 0
+    with (gzip.open(where, "rb") if gzipped else open(where, "rb")) as fh:
+        n = 0
+        while True:
+            try:
+                raw = fh.readline(MAX_TABLE_LINE + 1)
+            except (OSError, EOFError) as err:  # a corrupt or truncated gzip file
+                raise ValueError(f"{where}: line {n + 1}: cannot be read ({err})") from None
+            if not raw:
+                break
+            n += 1
+            if len(raw) > MAX_TABLE_LINE and not raw.endswith(b"\n"):
+                raise ValueError(f"{where}: line {n} is longer than {MAX_TABLE_LINE >> 20} MiB: this is not a "
+                                 "barcode<TAB>group table")
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a UTF-8 byte-order mark (spreadsheet exports)
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(f"{where}: line {n}: byte 0x{raw[err.start]:02x} at column {err.start + 1} is not "
+                                 "UTF-8 text; save the table as UTF-8 (or it is not a text file)") from None
+            line = line[:-1] if line.endswith("\n") else line
+            line = line[:-1] if line.endswith("\r") else line
+            if line.startswith("#") or not line.strip():
+                continue
+            fields = line.split("\t")
+            for k, field in enumerate(fields):
+                bad = _CONTROL.search(field)
+                if bad:
+                    raise ValueError(f"{where}: line {n}: column {k + 1} ({field!r}) holds the control character "
+                                     f"{bad.group()!r}; barcodes, groups and values are text without control "
+                                     "characters")
+            if not width:
+                width, first_line = len(fields), n
+                if width < 2:
+                    raise ValueError(f"{where}: line {n}: a groups table needs at least two tab-separated "
+                                     f"columns, barcode and group: {line!r}")
+                if fields[0].lower() in HEADER_NAMES:
+                    names = fields
+                    empty = next((k for k, x in enumerate(names) if not x), None)
+                    if empty is not None:
+                        raise ValueError(f"{where}: line {n}: the header names no column {empty + 1}")
+                    dup = next((x for x in names if names.count(x) > 1), None)
+                    if dup is not None:
+                        raise ValueError(f"{where}: line {n}: the header names column {dup!r} twice")
+                    continue
+            if len(fields) != width:
+                raise ValueError(f"{where}: line {n}: {len(fields)} tab-separated field(s), but line {first_line} "
+                                 f"has {width}; every line of the table needs the same columns: {line!r}")
+            if not fields[0]:
+                raise ValueError(f"{where}: line {n}: the barcode (column 1) is empty: {line!r}")
+            rows.append(fields)
+            lines.append(n)
+    if not width:
+        raise ValueError(f"groups table '{where}' is empty (no line that is not a comment)")
+    if names is None:
+        names = ["barcode", "group"] + [str(i + 1) for i in range(2, width)]
+    columns = {name: [r[k] or None for r in rows] for k, name in enumerate(names[1:], 1)}
+    barcodes = [r[0] for r in rows]
+    _check_unique_rows(barcodes, columns, lines, where)
+    table = pd.DataFrame(columns, index=pd.Index(barcodes, dtype=object), dtype=object)
+    table.index.name = names[0]
+    return table
+
+
+def _check_unique_rows(barcodes: list[str], columns: dict, lines: list[int], where: str) -> None:
+    """A barcode listed twice is an error naming both lines; with a sample column, per sample
+    (the same barcode in two samples is two cells, docs/spec.md 13.6.2)."""
+    sample = next((columns[c] for c in SAMPLE_COLUMNS if c in columns), None)
+    keys = barcodes if sample is None else list(zip(sample, barcodes))
+    seen: dict = {}
+    for key, line in zip(keys, lines):
+        first = seen.setdefault(key, line)
+        if first != line:
+            cell = repr(key) if sample is None else f"{key[1]!r} of sample {key[0]!r}"
+            raise ValueError(f"{where}: line {line}: barcode {cell} is listed again (first on line {first}); a "
+                             "cell has one row")
+
+
+def barcode_table(groupby) -> tuple[pd.DataFrame, str]:
+    """(table indexed by barcode, name of its group column) from a dict ``{barcode: group}``, a
+    Series indexed by barcode or a table path (read_groups_table). Barcodes must be strings without
+    control characters and appear once (per sample with a sample column); rows without a group
+    (None, NaN or empty) are left out (docs/spec.md 13.2)."""
+    if isinstance(groupby, (str, os.PathLike)):
+        table = read_groups_table(groupby)
+        column = table.columns[0]
+    elif isinstance(groupby, (pd.Series, dict)):
+        labels = groupby if isinstance(groupby, pd.Series) else \
+            pd.Series(list(groupby.values()), index=pd.Index(list(groupby.keys()), dtype=object), dtype=object)
+        column = "group"
+        table = pd.DataFrame({column: labels})
+        bad = next((b for b in table.index if not isinstance(b, str)), None)
+        if bad is not None:
+            raise TypeError(f"barcodes must be strings, got {bad!r} ({type(bad).__name__})")
+        bad = next((b for b in table.index if not b or _CONTROL.search(b)), None)
+        if bad is not None:
+            raise ValueError(f"barcode {bad!r} of groupby is empty or holds a control character")
+        dup = table.index[table.index.duplicated()]
+        if len(dup):
+            raise ValueError(f"barcode {dup[0]!r} has more than one group in groupby")
+    else:
+        raise TypeError(
+            "with a fragment file, groupby must map barcodes to groups: a dict {barcode: group}, a pandas "
+            f"Series indexed by barcode, or the path of a barcode<TAB>group table; got {type(groupby).__name__}")
+    group = table[column]
+    present = group.notna().to_numpy() & (group.astype(object).map(lambda v: not isinstance(v, str) or v != "")
+                                           .to_numpy(dtype=bool))
+    return table[present], column
+
+
+def by_barcode(values, keys: pd.Index, names: pd.Index, what: str) -> np.ndarray:
+    """``split_by`` / ``norm_by`` given as a dict or Series indexed by barcode, for fragment-file input
+    (docs/spec.md 13.2): one value per cell, looked up by the cell's key in the groups table (its
+    barcode as written there), else by the cell's name (``sample#barcode``); missing: None."""
+    if isinstance(values, dict):
+        values = pd.Series(list(values.values()), index=pd.Index(list(values.keys()), dtype=object), dtype=object)
+    if values.index.has_duplicates:
+        dup = values.index[values.index.duplicated()][0]
+        raise ValueError(f"{what} is indexed by barcode, but its index lists {dup!r} twice")
+    lookup = dict(zip(values.index, values.astype(object)))
+    missing = object()
+    out = np.empty(len(keys), dtype=object)
+    for i, (key, name) in enumerate(zip(keys, names)):
+        v = lookup.get(key, missing)
+        if v is missing:
+            v = lookup.get(name, None)
+        out[i] = v
+    if len(keys) and all(v is None for v in out) and len(values):
+        raise ValueError(f"none of the cells' barcodes is in the index of {what} (e.g. cell {str(keys[0])!r}; "
+                         f"{what}: {str(values.index[0])!r}): index it by the groups table's barcodes")
+    return out

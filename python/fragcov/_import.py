@@ -39,6 +39,7 @@ from . import _notices as notices
 from . import _core
 from ._atomic import atomic_output
 from ._fragment_file import check_kept, reader_settings, warn_skipped
+from ._inputs import HDF5, open_input
 from ._outputs import file_in_the_way
 
 __all__ = ["import_fragments"]
@@ -50,16 +51,16 @@ def _as_path(x, what) -> Path:
     return Path(x)
 
 
-def _check_input(path: Path):
-    if not path.exists():
-        raise FileNotFoundError(f"fragment file not found: {str(path)!r}")
-    if not path.is_file():
-        raise ValueError(f"fragment file {str(path)!r} is not a regular file")
-    if not os.access(path, os.R_OK):
-        raise PermissionError(f"fragment file {str(path)!r} is not readable")
+def _check_input(path: Path, what: str = "fragment file"):
+    """Opened as what it is (_inputs.open_input): missing is a FileNotFoundError, a folder an error; a
+    stream (a pipe, /dev/stdin) is read once, front to back; an HDF5 file is not a fragment file."""
+    f = open_input(path, what)
+    if f.kind == HDF5:
+        raise ValueError(f"{what} '{f.path}' is an HDF5 file (.h5ad?), not a fragment file")
 
 
 def _check_output(path: Path):
+    _core.check_output_path(os.fspath(path))  # the one output-path guard: a device, FIFO or link is refused
     parent = path.parent if str(path.parent) else Path(".")
     blocking = file_in_the_way(parent)
     if blocking is not None:
@@ -78,11 +79,18 @@ def _load_whitelist(whitelist) -> list[str] | None:
     if whitelist is None:
         return None
     if isinstance(whitelist, (str, os.PathLike)):
-        p = Path(whitelist)
-        if not p.is_file():
-            raise FileNotFoundError(f"whitelist file not found: {str(p)!r}")
-        with open(p, "r", encoding="utf-8") as fh:
-            return sorted({line.strip() for line in fh if line.strip()})
+        f = open_input(whitelist, "whitelist file")  # a stream is read once, as a file is
+        barcodes = set()
+        with open(f.path, "rb") as fh:
+            for n, raw in enumerate(fh, 1):
+                try:
+                    line = raw.decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    raise ValueError(f"{f.path}: line {n}: not UTF-8 text (a whitelist is one barcode per "
+                                     "line)") from None
+                if line:
+                    barcodes.add(line)
+        return sorted(barcodes)
     if isinstance(whitelist, Iterable):
         wl = set()
         for x in whitelist:
@@ -286,12 +294,11 @@ def import_fragments(
     samples = None
     multi = isinstance(fragment_file, (list, tuple))
     if isinstance(fragment_file, dict):  # an atlas: one AnnData, cells sample#barcode (docs/spec.md 8.14)
-        from ._fragment_file import fragment_inputs
+        from ._fragment_file import check_sample_sep, fragment_inputs
 
         atlas = fragment_inputs(fragment_file)
         samples = [i.sample for i in atlas]
-        if not isinstance(sample_sep, str) or not sample_sep:
-            raise ValueError(f"sample_sep must be a non-empty string, got {sample_sep!r}")
+        sample_sep = check_sample_sep(sample_sep)
         inputs = [i.path for i in atlas]
         if file is not None and not isinstance(file, (str, os.PathLike)):
             raise TypeError("file must be one path (str or os.PathLike) when fragment_file is a dict of samples")
@@ -302,10 +309,10 @@ def import_fragments(
             raise ValueError("fragment_file is an empty list")
     else:
         inputs = [_as_path(fragment_file, "fragment_file")]
+    for p in inputs:  # a missing input first (docs/spec.md 6.6)
+        _check_input(p)
     if samples is None:
         outputs = _outputs(inputs, file, multi)
-    for p in inputs:
-        _check_input(p)
     for o in outputs:
         if o is not None:
             _check_output(o)
@@ -321,7 +328,8 @@ def import_fragments(
         raise FileNotFoundError(f"tempdir {str(tempdir)!r} does not exist or is not a folder")
     spill_dir = str(tempdir) if tempdir is not None else tempfile.gettempdir()
     wl = _load_whitelist(whitelist)
-    obs_hook = None if groups is None and samples is None else _obs_hook(groups, samples, sample_sep)
+    atlas_cells = None if samples is None else _AtlasCells(samples)
+    obs_hook = None if groups is None and samples is None else _obs_hook(groups, atlas_cells, sample_sep)
 
     def importer(path):
         return _core.FragmentImporter(
@@ -333,7 +341,7 @@ def import_fragments(
 
     if samples is not None:
         return _import_atlas(list(zip(samples, inputs)), outputs[0], importer, settings, obs_hook, sample_sep,
-                             min_num_fragments, wl)
+                             min_num_fragments, wl, atlas_cells)
     results = []
     for inp, out in zip(inputs, outputs):
         cells = importer(inp)
@@ -363,13 +371,26 @@ def import_fragments(
     return results if multi else results[0]
 
 
-def _obs_hook(groups, samples, sample_sep):
+class _AtlasCells:
+    """The cells of an atlas import as they are written: each cell's sample (an index into `samples`)
+    and its barcode in that sample's file, so that obs's sample column and the groups table's rows
+    never have to be recovered by splitting names (a sample may be called ``a#b``)."""
+
+    def __init__(self, samples: list[str]):
+        self.samples = samples
+        self.sample: list[int] = []
+        self.barcode: list[str] = []
+
+
+def _obs_hook(groups, atlas: _AtlasCells | None, sample_sep):
     """obs -> obs with a `sample` column (atlas) and the groups table's columns (NaN for cells the table
-    lacks). In an atlas a table row names its cell as sample#barcode, or by a `sample` column, or by
-    a bare barcode that must then occur in one sample only (docs/spec.md 8.14, 8.20)."""
+    lacks). In an atlas a table row names its cell as export_coverage's rows do (row_samples: a `sample`
+    column, or sample#barcode decided by the known sample names; an unknown sample is an error), or by
+    a bare barcode that must then occur in one sample only (docs/spec.md 8.14, 8.20, 13.6.2)."""
+    import numpy as np
     import pandas as pd
 
-    from ._fragment_file import SAMPLE_COLUMNS, barcode_table
+    from ._fragment_file import SAMPLE_COLUMNS, barcode_table, row_samples
 
     table = None
     if groups is not None:
@@ -377,32 +398,34 @@ def _obs_hook(groups, samples, sample_sep):
 
     def hook(obs):
         obs = obs.copy()
-        if samples is not None:
-            names = obs.index.to_numpy(dtype=object)
-            obs["sample"] = pd.Categorical([n.split(sample_sep, 1)[0] for n in names], categories=samples)
+        if atlas is not None:
+            obs["sample"] = pd.Categorical.from_codes(np.asarray(atlas.sample, dtype=np.int64),
+                                                      categories=atlas.samples)
         if table is None:
             return obs
         t = table
-        if samples is not None:
+        if atlas is not None:
             column = next((c for c in SAMPLE_COLUMNS if c in t.columns), None)
+            sample_of, file_barcode = row_samples(t, atlas.samples, sample_sep)
+            bare: dict[str, list[int]] = {}
+            for k, b in zip(atlas.sample, atlas.barcode):
+                bare.setdefault(b, []).append(k)
             keys = []
-            bare = {}
-            for n in obs.index:
-                s, b = n.split(sample_sep, 1)
-                bare.setdefault(b, []).append(s)
-            for r, b in enumerate(t.index):
-                s = None if column is None else t[column].iloc[r]
-                if s is not None and s == s:
-                    keys.append(b if b.startswith(f"{s}{sample_sep}") else f"{s}{sample_sep}{b}")
-                elif sample_sep in b and b.split(sample_sep, 1)[0] in samples:
-                    keys.append(b)
-                else:
+            for k, b in zip(sample_of.tolist(), file_barcode):
+                if k < 0:
                     where = bare.get(b, [])
                     if len(where) > 1:
-                        raise ValueError(f"barcode {b!r} of groups occurs in samples {where[0]!r} and {where[1]!r}; "
-                                         f"write it as sample{sample_sep}barcode or give groups a sample column")
-                    keys.append(f"{where[0]}{sample_sep}{b}" if where else b)
-            t = t.set_axis(pd.Index(keys, dtype=object), axis=0)
+                        raise ValueError(f"barcode {b!r} of groups occurs in samples {atlas.samples[where[0]]!r} and "
+                                         f"{atlas.samples[where[1]]!r}; write it as sample{sample_sep}barcode or "
+                                         "give groups a sample column")
+                    k = where[0] if where else -1
+                keys.append(b if k < 0 else f"{atlas.samples[k]}{sample_sep}{b}")
+            index = pd.Index(keys, dtype=object)
+            if index.has_duplicates:
+                dup = index[index.duplicated()][0]
+                raise ValueError(f"cell {dup!r} is named by two rows of groups (one with its sample, one without): "
+                                 "give every row its sample, or none")
+            t = t.set_axis(index, axis=0)
             if column is not None:
                 t = t.drop(columns=[column])
         clash = [c for c in t.columns if c in obs.columns]
@@ -424,16 +447,18 @@ def _obs_hook(groups, samples, sample_sep):
     return hook
 
 
-def _import_atlas(pairs, out, importer, settings, obs_hook, sample_sep, min_num_fragments, wl):
+def _import_atlas(pairs, out, importer, settings, obs_hook, sample_sep, min_num_fragments, wl, atlas):
     """The files of {sample: path} into one AnnData, in sample order, cells sample#barcode."""
     from ._h5ad_fragments import open_backed, to_anndata, write_h5ad
 
     stats = {}
 
     def batches():
-        for sample, path in pairs:
+        for k, (sample, path) in enumerate(pairs):
             cells = importer(path)
             for b in cells:
+                atlas.sample.extend([k] * len(b["barcodes"]))
+                atlas.barcode.extend(b["barcodes"])
                 b["barcodes"] = [f"{sample}{sample_sep}{x}" for x in b["barcodes"]]
                 yield b
             stats[path] = cells.stats()

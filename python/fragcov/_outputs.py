@@ -101,3 +101,35 @@ class OutDir:
             except OSError:
                 break
         self.created = []
+
+
+# ---- figures (docs/spec.md 15.6): the same guard and the same temporary name + rename as every file ----
+
+FIGURE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
+
+
+def figure_output(output) -> str | None:
+    """The format of a figure file (by suffix), checked before anything is drawn: the core's
+    output-path guard (a device, FIFO, socket, folder or link is refused) and an existing folder."""
+    if output is None:
+        return None
+    if not isinstance(output, (str, os.PathLike)):
+        raise TypeError(f"output must be a file path, got {type(output).__name__}")
+    path = os.fspath(output)
+    fmt = FIGURE_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot tell the figure format of {path!r}: use a .png, .pdf or .svg file name")
+    _core.check_output_path(path)
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot write the figure {path!r}: folder {folder!r} does not exist")
+    return fmt
+
+
+def save_figure(fig, output, fmt: str, dpi) -> None:
+    """Writes `fig` under a temporary name beside `output` and renames it into place when complete: a
+    figure whose drawing fails leaves nothing behind, an existing file is replaced only by a whole one."""
+    from ._atomic import atomic_output
+
+    with atomic_output(output) as tmp:
+        fig.savefig(os.fspath(tmp), format=fmt, dpi=dpi)

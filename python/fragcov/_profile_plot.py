@@ -2,14 +2,11 @@
 drawn headless on a bare matplotlib Figure and written atomically (16.7.2)."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 
-from ._atomic import atomic_output
+from ._outputs import figure_output, save_figure
+from ._plot import literal_text
 
-_FIGURE_SUFFIXES = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
 # matplotlib's tab10, as scanpy uses for up to 10 categories without uns colors
 _TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
           "#17becf"]
@@ -18,24 +15,12 @@ FLANK = 100      # bases at each end of the window that normalize an enrichment 
 
 
 def _figure_format(output) -> str | None:
-    if output is None:
-        return None
-    if not isinstance(output, (str, os.PathLike)):
-        raise TypeError(f"output must be a file path, got {type(output).__name__}")
-    fmt = _FIGURE_SUFFIXES.get(Path(os.fspath(output)).suffix.lower())
-    if fmt is None:
-        raise ValueError(f"cannot tell the figure format of {os.fspath(output)!r}: use a .png, .pdf or .svg file "
-                         "name")
-    from . import _core
-
-    _core.check_output_path(os.fspath(output))
-    return fmt
+    return figure_output(output)
 
 
 def _save(fig, output, fmt, dpi) -> None:
     """Docs/spec.md 16.8.3: under a temporary name beside `output`, renamed into place when complete."""
-    with atomic_output(output) as tmp:
-        fig.savefig(os.fspath(tmp), format=fmt, dpi=dpi)
+    save_figure(fig, output, fmt, dpi)
 
 
 def _label(key) -> str:
@@ -86,6 +71,7 @@ def _flank_mask(result) -> np.ndarray:
     return (bins < -result.upstream + FLANK) | (bins + result.bin_size > result.downstream - FLANK)
 
 
+@literal_text
 def profile(result, groups=None, *, enrichment=False, colors=None, output=None, title=None, width=3.5, height=2.6,
             ylabel=None, dpi=300):
     """Mean profile of each group around its anchors, one line per group on shared axes.
@@ -198,6 +184,7 @@ def _image(m: np.ndarray, order: np.ndarray, n_rows: int) -> np.ndarray:
     return out
 
 
+@literal_text
 def heatmap(result, groups=None, *, sort=True, cmap="Reds", vmin=None, vmax=None, output=None, title=None,
             width=None, height=5.0, dpi=300):
     """One heatmap panel per group (a row per anchor, a column per bin) under the group's mean profile, as

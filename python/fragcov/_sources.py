@@ -504,9 +504,13 @@ def open_source(adata) -> Source:
     if isinstance(adata, Source):
         return adata
     if isinstance(adata, (str, os.PathLike)):
+        from ._inputs import HDF5, regular_file
+
+        f = regular_file(adata, "input file")  # HDF5 seeks: a stream is refused (docs/spec.md 6.6)
         path = Path(adata)
-        if not path.exists():
-            raise FileNotFoundError(f"input file not found: '{path}'")
+        if f.kind != HDF5:
+            raise ValueError(f"input file '{path}' is not an HDF5 .h5ad/.h5ads file (it is text: a fragment file? "
+                             "export_coverage reads one with chrom_sizes; import_fragments makes an .h5ad of it)")
         if path.suffix.lower() == ".h5ads":
             return _h5ads_source(path)
         try:

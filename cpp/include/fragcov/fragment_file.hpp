@@ -41,6 +41,9 @@ struct FragmentFileStats {
     uint64_t first_past_chrom_end_line = 0;
     std::string first_past_chrom_end;  // e.g. "chr1:1000-1050 (chr1 has length 500)"
     int first_data_columns = 0;        // columns of the first data line (0: none yet)
+    // BGZF input that ended without bgzip's empty end-of-file block: possibly
+    // cut short at a block boundary (htslib warns the same; set at the end)
+    bool bgzf_eof_marker_missing = false;
 };
 
 // Stored non-mitochondrial fragments per barcode of options.barcodes (or per

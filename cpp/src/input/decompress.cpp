@@ -1,6 +1,10 @@
 #include "input/decompress.hpp"
 
+#include <fcntl.h>
 #include <libdeflate.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -18,24 +22,6 @@
 namespace fragcov {
 
 namespace {
-
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
-
-File open_file(const std::string& path) {
-    File f(std::fopen(path.c_str(), "rb"));
-    if (!f) throw io_error("cannot open", path);
-    return f;
-}
-
-// Reads up to n bytes; fewer only at the end of the file.
-size_t read_some(std::FILE* f, void* buf, size_t n, const std::string& path) {
-    size_t got = std::fread(buf, 1, n, f);
-    if (got < n && std::ferror(f)) throw io_error("cannot read", path);
-    return got;
-}
 
 // Corrupt or truncated input: the user's file, so std::invalid_argument (ValueError in Python).
 [[noreturn]] void corrupt(const std::string& what) { throw std::invalid_argument(what); }
@@ -64,23 +50,12 @@ long bgzf_block_size(const unsigned char* extra, size_t xlen) {
     return -1;
 }
 
-}  // namespace
+// Bytes read to tell the codec: a gzip header with the largest extra field.
+constexpr size_t kHeadBytes = 12 + 65535;
 
-const char* codec_name(Codec codec) {
-    switch (codec) {
-        case Codec::Plain: return "plain text";
-        case Codec::Gzip: return "gzip";
-        case Codec::Bgzf: return "BGZF";
-        case Codec::Zstd: return "zstd";
-    }
-    return "?";
-}
-
-Codec detect_codec(const std::string& path) {
-    File f = open_file(path);
-    std::vector<unsigned char> buf(12 + 65535);  // a gzip header with the largest extra field
-    const unsigned char* head = buf.data();
-    const size_t n = read_some(f.get(), buf.data(), buf.size(), path);
+// The codec of input starting with head[0, n); std::invalid_argument (without
+// the path: the caller adds it) for formats we do not read.
+Codec codec_of(const unsigned char* head, size_t n) {
     auto starts_with = [&](const unsigned char* magic, size_t len) {
         return n >= len && std::memcmp(head, magic, len) == 0;
     };
@@ -93,25 +68,150 @@ Codec detect_codec(const std::string& path) {
     }
     if (starts_with(kZstdMagic, 4)) return Codec::Zstd;
     if (starts_with(reinterpret_cast<const unsigned char*>("BZh"), 3))
-        throw std::invalid_argument(path + ": bzip2-compressed files are not supported; decompress it or "
-                                           "recompress it with gzip, bgzip or zstd");
+        throw std::invalid_argument("bzip2-compressed files are not supported; decompress it or recompress it with "
+                                    "gzip, bgzip or zstd");
     if (starts_with(kXzMagic, 6))
-        throw std::invalid_argument(path + ": xz-compressed files are not supported; decompress it or "
-                                           "recompress it with gzip, bgzip or zstd");
+        throw std::invalid_argument("xz-compressed files are not supported; decompress it or recompress it with "
+                                    "gzip, bgzip or zstd");
     if (starts_with(kHdf5Magic, 8))
-        throw std::invalid_argument(path + ": this is an HDF5 file (.h5ad?), not a fragment file");
+        throw std::invalid_argument("this is an HDF5 file (.h5ad?), not a fragment file");
     return Codec::Plain;
+}
+
+// Thrown by a read that gave up because the stream's reader is being destroyed.
+struct ReadingStopped {};
+
+}  // namespace
+
+// The input, opened once. A regular file is read with plain read(2). Anything
+// else (a pipe, a FIFO, a terminal, a device) is a stream: opened without
+// blocking (opening a FIFO blocks until a writer opens it) and read after
+// poll(2) says so, waking every 100 ms to see whether the reader is being
+// destroyed, so that a stream that never sends (a FIFO nobody writes) never
+// holds up Ctrl-C. The first bytes are kept to tell the codec (head_) and are
+// the first ones read() returns.
+class DecompressedStream::Input {
+public:
+    Input(const std::string& path, const std::atomic<bool>& stop) : path_(path), stop_(stop) {
+        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd_ < 0) throw io_error("cannot open", path);
+        struct stat st;
+        if (fstat(fd_, &st) != 0) {
+            const int err = errno;
+            ::close(fd_);
+            errno = err;
+            throw io_error("cannot open", path);
+        }
+        if (S_ISDIR(st.st_mode)) {
+            ::close(fd_);
+            errno = EISDIR;
+            throw io_error("cannot read", path);
+        }
+        stream_ = !S_ISREG(st.st_mode);
+        if (!stream_) fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
+    }
+    ~Input() { ::close(fd_); }
+    Input(const Input&) = delete;
+    Input& operator=(const Input&) = delete;
+
+    bool is_stream() const { return stream_; }
+
+    // Reads the first bytes (up to kHeadBytes) and tells the codec from them.
+    Codec detect() {
+        head_.resize(kHeadBytes);
+        head_.resize(read_file(head_.data(), head_.size()));
+        head_pos_ = 0;
+        return codec_of(head_.data(), head_.size());
+    }
+
+    // Up to n bytes; fewer only at the end of the input.
+    size_t read_some(void* buf, size_t n) {
+        size_t got = 0;
+        if (head_pos_ < head_.size()) {
+            got = std::min(n, head_.size() - head_pos_);
+            std::memcpy(buf, head_.data() + head_pos_, got);
+            head_pos_ += got;
+            if (head_pos_ == head_.size()) std::vector<unsigned char>().swap(head_);
+        }
+        return got + read_file(static_cast<unsigned char*>(buf) + got, n - got);
+    }
+
+private:
+    size_t read_file(unsigned char* buf, size_t n) {
+        size_t got = 0;
+        while (got < n) {
+            if (stream_) wait_readable();
+            const ssize_t r = ::read(fd_, buf + got, n - got);
+            if (r > 0) {
+                got += static_cast<size_t>(r);
+            } else if (r == 0) {
+                break;  // the end (a stream: every writer has closed it)
+            } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+                throw io_error("cannot read", path_);
+            }
+        }
+        return got;
+    }
+
+    // Until the stream has bytes or its end (POLLHUP: a writer came and went; a
+    // FIFO that never had a writer reports neither, so its end is not mistaken
+    // for an empty file).
+    void wait_readable() {
+        pollfd p{fd_, POLLIN, 0};
+        for (;;) {
+            if (stop_.load()) throw ReadingStopped();
+            const int r = ::poll(&p, 1, 100);
+            if (r > 0) return;
+            if (r < 0 && errno != EINTR) throw io_error("cannot read", path_);
+        }
+    }
+
+    const std::string& path_;
+    const std::atomic<bool>& stop_;
+    int fd_ = -1;
+    bool stream_ = false;
+    std::vector<unsigned char> head_;
+    size_t head_pos_ = 0;
+};
+
+const char* codec_name(Codec codec) {
+    switch (codec) {
+        case Codec::Plain: return "plain text";
+        case Codec::Gzip: return "gzip";
+        case Codec::Bgzf: return "BGZF";
+        case Codec::Zstd: return "zstd";
+    }
+    return "?";
+}
+
+Codec detect_codec(const std::string& path) {
+    const std::atomic<bool> never{false};
+    DecompressedStream::Input in(path, never);
+    try {
+        return in.detect();
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(path + ": " + e.what());
+    }
 }
 
 DecompressedStream::DecompressedStream(const std::string& path, int n_threads)
     : path_(path),
-      codec_(detect_codec(path)),
+      input_(std::make_unique<Input>(path, closing_)),
       n_threads_(std::max(1, n_threads)),
       capacity_(4) {
+    if (!input_->is_stream()) {  // a regular file's first bytes are there: refuse bzip2, xz, HDF5 at once
+        try {
+            codec_ = input_->detect();
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(path + ": " + e.what());
+        }
+        codec_known_ = true;
+    }
     producer_ = std::thread([this] { produce(); });
 }
 
 DecompressedStream::~DecompressedStream() {
+    closing_ = true;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         stop_ = true;
@@ -163,13 +263,15 @@ PageVector<char> DecompressedStream::take_buffer(size_t size) {
 
 void DecompressedStream::produce() {
     try {
-        File f = open_file(path_);
+        if (!codec_known_) codec_ = input_->detect();  // a stream: its first bytes have come
         switch (codec_) {
-            case Codec::Plain: read_plain(f.get()); break;
-            case Codec::Gzip: read_gzip(f.get()); break;
-            case Codec::Bgzf: read_bgzf(f.get()); break;
-            case Codec::Zstd: read_zstd(f.get()); break;
+            case Codec::Plain: read_plain(*input_); break;
+            case Codec::Gzip: read_gzip(*input_); break;
+            case Codec::Bgzf: read_bgzf(*input_); break;
+            case Codec::Zstd: read_zstd(*input_); break;
         }
+    } catch (const ReadingStopped&) {
+        // the consumer has gone
     } catch (const std::invalid_argument& e) {
         std::lock_guard<std::mutex> lock(mutex_);
         error_ = std::make_exception_ptr(std::invalid_argument(path_ + ": " + e.what()));
@@ -184,15 +286,15 @@ void DecompressedStream::produce() {
     changed_.notify_all();
 }
 
-void DecompressedStream::read_plain(std::FILE* f) {
+void DecompressedStream::read_plain(Input& in) {
     for (;;) {
         PageVector<char> piece = take_buffer(kPieceBytes);
-        piece.resize(read_some(f, piece.data(), piece.size(), path_));
+        piece.resize(in.read_some(piece.data(), piece.size()));
         if (piece.empty() || !push(std::move(piece))) return;
     }
 }
 
-void DecompressedStream::read_gzip(std::FILE* f) {
+void DecompressedStream::read_gzip(Input& input) {
     z_stream zs;
     std::memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, 15 + 16) != Z_OK) throw std::runtime_error("zlib initialisation failed");
@@ -203,7 +305,7 @@ void DecompressedStream::read_gzip(std::FILE* f) {
     bool at_eof = false, in_member = true;
     for (;;) {
         if (zs.avail_in == 0 && !at_eof) {
-            zs.avail_in = static_cast<uInt>(read_some(f, in.data(), in.size(), path_));
+            zs.avail_in = static_cast<uInt>(input.read_some(in.data(), in.size()));
             zs.next_in = in.data();
             at_eof = zs.avail_in < in.size();
         }
@@ -236,7 +338,7 @@ void DecompressedStream::read_gzip(std::FILE* f) {
     push(std::move(out));
 }
 
-void DecompressedStream::read_zstd(std::FILE* f) {
+void DecompressedStream::read_zstd(Input& input) {
     std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream*)> ds(ZSTD_createDStream(), ZSTD_freeDStream);
     if (!ds) throw std::runtime_error("zstd initialisation failed");
     PageVector<char> in(ZSTD_DStreamInSize() * 8);
@@ -256,7 +358,7 @@ void DecompressedStream::read_zstd(std::FILE* f) {
         return true;
     };
     for (;;) {
-        const size_t n = read_some(f, in.data(), in.size(), path_);
+        const size_t n = input.read_some(in.data(), in.size());
         if (n == 0) break;
         ZSTD_inBuffer ib{in.data(), n, 0};
         while (ib.pos < ib.size)
@@ -308,14 +410,14 @@ PageVector<char> inflate_batch(const BgzfBatch& batch, PageVector<char> out) {
 // Blocks are independent deflate streams of <= 64 KiB (SAM/BAM specification,
 // section 4.1), so batches of them inflate in parallel. Hand-written rather than
 // htslib: we need only this loop, and libdeflate inflates about twice as fast as zlib.
-void DecompressedStream::read_bgzf(std::FILE* f) {
+void DecompressedStream::read_bgzf(Input& in) {
     // a worker's result: the inflated piece, and the batch's compressed buffer for the next batch
     // (reused rather than mapped afresh and regrown block by block: page faults)
     using Result = std::pair<PageVector<char>, PageVector<unsigned char>>;
     std::deque<std::future<Result>> in_flight;
     std::vector<PageVector<unsigned char>> spare_raw;  // this thread's only
     uint64_t offset = 0;
-    bool eof = false;
+    bool eof = false, last_block_empty = false;
     auto take_result = [&] {
         Result r = in_flight.front().get();
         in_flight.pop_front();
@@ -331,7 +433,7 @@ void DecompressedStream::read_bgzf(std::FILE* f) {
         }
         while (batch.out_size < kPieceBytes) {
             unsigned char head[12];
-            const size_t n = read_some(f, head, sizeof head, path_);
+            const size_t n = in.read_some(head, sizeof head);
             if (n == 0) {
                 eof = true;
                 break;
@@ -343,7 +445,7 @@ void DecompressedStream::read_bgzf(std::FILE* f) {
             const size_t xlen = le16(head + 10);
             const size_t start = batch.raw.size();
             batch.raw.resize(start + xlen);
-            if (read_some(f, batch.raw.data() + start, xlen, path_) < xlen)
+            if (in.read_some(batch.raw.data() + start, xlen) < xlen)
                 corrupt("the BGZF data ends early (truncated file?)");
             const long bsize = bgzf_block_size(batch.raw.data() + start, xlen);
             if (bsize < 0)
@@ -353,10 +455,17 @@ void DecompressedStream::read_bgzf(std::FILE* f) {
             if (total < 12 + xlen + 8) corrupt("invalid BGZF block size at byte " + std::to_string(offset));
             const size_t rest = total - 12 - xlen;  // compressed data + CRC32 + ISIZE
             batch.raw.resize(start + rest);         // the extra field is not needed any more
-            if (read_some(f, batch.raw.data() + start, rest, path_) < rest)
+            if (in.read_some(batch.raw.data() + start, rest) < rest)
                 corrupt("the BGZF data ends early (truncated file?)");
             const unsigned char* tail = batch.raw.data() + start + rest - 8;
             BgzfBatch::Block b{start, rest - 8, batch.out_size, le32(tail), le32(tail + 4), offset};
+            // ISIZE comes from the file: a block never holds more than 64 KiB, so a larger
+            // claim is damage, refused before the piece is sized for it (4 GB per block)
+            if (b.isize > kBgzfMaxBlock)
+                corrupt("the BGZF block at byte " + std::to_string(offset) + " claims " + std::to_string(b.isize) +
+                        " bytes of text, more than a BGZF block holds (64 KiB): the file is corrupt");
+            // bgzip ends every file with an empty block (the end-of-file marker)
+            last_block_empty = b.isize == 0 && b.csize == 2;
             batch.blocks.push_back(b);
             batch.out_size += b.isize;
             offset += total;
@@ -372,6 +481,7 @@ void DecompressedStream::read_bgzf(std::FILE* f) {
     }
     while (!in_flight.empty())
         if (!push(take_result())) return;
+    eof_marker_missing_ = !last_block_empty;
 }
 
 }  // namespace fragcov

@@ -5,10 +5,16 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 
 #include "testing/test_files.hpp"
 
@@ -152,4 +158,94 @@ TEST_CASE("a file that cannot be opened is a std::system_error with its errno (s
         CHECK(std::string(e.what()).find(missing) != std::string::npos);
     }
     CHECK_THROWS_AS(DecompressedStream(missing, 1), std::system_error);
+}
+
+namespace {
+
+// `bytes` written into a named pipe by a thread, once the stream opens it.
+class FedPipe {
+public:
+    explicit FedPipe(std::string bytes) : file_("pipe") {
+        std::remove(file_.path().c_str());
+        REQUIRE(mkfifo(file_.path().c_str(), 0600) == 0);
+        writer_ = std::thread([this, b = std::move(bytes)] {
+            std::FILE* f = std::fopen(file_.path().c_str(), "wb");  // waits for the reader
+            if (f) {
+                std::fwrite(b.data(), 1, b.size(), f);
+                std::fclose(f);
+            }
+        });
+    }
+    ~FedPipe() {
+        const int fd = open(file_.path().c_str(), O_RDONLY | O_NONBLOCK);  // unblocks a writer nobody read
+        writer_.join();
+        if (fd >= 0) close(fd);
+    }
+    const std::string& path() const { return file_.path(); }
+
+private:
+    TempFile file_;
+    std::thread writer_;
+};
+
+}  // namespace
+
+TEST_CASE("a stream (named pipe) is opened once and read front to back: every codec, as from a file") {
+    const std::string text = sample_text(size_t(9) << 20);
+    for (const std::string& bytes : {text, gzip_members({text.substr(0, 1000), text.substr(1000)}), bgzf(text),
+                                     zstd_frames({text})}) {
+        FedPipe pipe(bytes);
+        CHECK(read_all(pipe.path(), 3) == text);
+    }
+    FedPipe empty("");
+    CHECK(read_all(empty.path(), 1).empty());
+    FedPipe hdf5(std::string("\x89HDF\r\n\x1a\n....", 12));  // told apart by the bytes read, not by probing
+    CHECK(error_of(hdf5.path()).find("HDF5") != std::string::npos);
+}
+
+TEST_CASE("a stream whose writer never comes does not hold up the reader's destruction") {
+    TempFile file("silent");
+    std::remove(file.path().c_str());
+    REQUIRE(mkfifo(file.path().c_str(), 0600) == 0);
+    {
+        DecompressedStream stream(file.path(), 2);  // opening does not wait for a writer
+    }  // the producer, polling, sees the destructor and ends
+    std::remove(file.path().c_str());
+}
+
+TEST_CASE("a BGZF block claiming more than 64 KiB of text is corrupt, before anything is sized for it") {
+    const std::string text = sample_text(300000);
+    std::string bg = bgzf(text);
+    // the second block's ISIZE (the last 4 bytes before the third block): 4 GB
+    const size_t first = static_cast<size_t>(static_cast<unsigned char>(bg[16]) |
+                                             (static_cast<unsigned char>(bg[17]) << 8)) + 1;
+    const size_t second = static_cast<size_t>(static_cast<unsigned char>(bg[first + 16]) |
+                                              (static_cast<unsigned char>(bg[first + 17]) << 8)) + 1;
+    for (int k = 0; k < 4; ++k) bg[first + second - 4 + k] = k == 3 ? '\xff' : '\xf0';
+    TempFile file("big.gz");
+    file.write(bg);
+    const std::string error = error_of(file.path());
+    CHECK(error.find(file.path() + ": the BGZF block at byte " + std::to_string(first) + " claims 4293980400 bytes") ==
+          0);
+}
+
+TEST_CASE("BGZF without its end-of-file marker block is read whole and flagged; with it, not flagged") {
+    const std::string text = sample_text(200000);
+    const std::string bg = bgzf(text);
+    TempFile file("frag.gz");
+    file.write(bg.substr(0, bg.size() - 28));
+    {
+        DecompressedStream stream(file.path(), 2);
+        std::string out;
+        PageVector<char> piece;
+        while (stream.next(piece)) out.append(piece.data(), piece.size());
+        CHECK(out == text);
+        CHECK(stream.bgzf_eof_marker_missing());
+    }
+    file.write(bg);
+    DecompressedStream whole(file.path(), 2);
+    PageVector<char> piece;
+    while (whole.next(piece)) {
+    }
+    CHECK_FALSE(whole.bgzf_eof_marker_missing());
 }

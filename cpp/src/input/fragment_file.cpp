@@ -87,6 +87,10 @@ bool FragmentFileReader::next_line(const char*& begin, const char*& end) {
             carry_.append(p, stop);
             carried = true;
             piece_pos_ = piece_.size();
+            if (carry_.size() > kMaxLineBytes) {
+                if (carry_[0] != '#') throw LineTooLong();
+                carry_.resize(1);  // a long comment: its start says what it is
+            }
         }
         if (!eof_ && stream_->next(piece_)) {
             piece_pos_ = 0;
@@ -107,7 +111,11 @@ bool FragmentFileReader::next(FragmentBatch& batch, size_t max_lines) {
     // mid-file, a batch handed out: where the cancellation tests interrupt a reader
     if (calls_++ == 1) test_gate::hold("fragment reader", [this] { return cancelled_.load(); });
     if (cancelled_) throw Cancelled();
-    if (parallel_) return parallel_->next(batch, max_lines, stats_);
+    if (parallel_) {
+        const bool more = parallel_->next(batch, max_lines, stats_);
+        stats_.bgzf_eof_marker_missing = stream_->bgzf_eof_marker_missing();
+        return more;
+    }
     batch.clear();
     const char *begin, *end;
     try {
@@ -115,7 +123,10 @@ bool FragmentFileReader::next(FragmentBatch& batch, size_t max_lines) {
             parser_->parse(begin, end, stats_.lines, batch, stats_);
     } catch (const LineError& e) {
         throw std::invalid_argument(line_error_message(path_, e.line, e.what()));
+    } catch (const LineTooLong&) {
+        throw std::invalid_argument(long_line_message(path_, stats_.lines + 1));
     }
+    stats_.bgzf_eof_marker_missing = stream_->bgzf_eof_marker_missing();
     return batch.size() > 0 || !eof_;
 }
 

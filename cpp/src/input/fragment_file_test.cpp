@@ -780,3 +780,32 @@ TEST_CASE("n_threads: count_fragments and import_fragments' cells (whitelist) do
     CHECK(sorted.find("error: ") != std::string::npos);
     CHECK(import(3, true) == sorted);
 }
+
+TEST_CASE("a data line longer than 1 MiB is one error naming its line, whatever the threads; a comment may be") {
+    const std::string good = "chr1\t10\t20\tAAA\t1\n";
+    std::string text = "# head\n" + good + "#" + std::string(size_t(3) << 20, 'c') + "\n" + good;
+    for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        TempFile file("long-comment.tsv");
+        file.write(text);
+        FragmentFileOptions o = options();
+        o.n_threads = threads;
+        o.barcodes = std::vector<std::string>{"AAA"};
+        const Reading ok = read_all(file.path(), o, 100);
+        CHECK(ok.error == "");
+        CHECK(ok.all.size() == 2);
+        CHECK(ok.all.line.back() == 4);
+        TempFile bad("long.tsv");
+        bad.write(text + "chr1\t1\t" + std::string(size_t(2) << 20, '9') + "\tAAA\t1\n" + good);
+        const Reading r = read_all(bad.path(), o, 100);
+        CHECK(r.error == bad.path() + ": line 5: the line is longer than 1 MiB: this is not a fragment file (a "
+                                      "binary file or a device?)");
+        CHECK(r.all.size() == 2);  // the lines before it were handed out
+        // a line without any end: reading stops at 1 MiB, with the same error
+        TempFile endless("endless.tsv");
+        endless.write(good + std::string(size_t(9) << 20, '\0'));
+        CHECK(read_all(endless.path(), o, 100).error ==
+              endless.path() + ": line 2: the line is longer than 1 MiB: this is not a fragment file (a binary file "
+                               "or a device?)");
+    }
+}

@@ -90,6 +90,15 @@ std::string line_error_message(const std::string& path, uint64_t line, const std
     return path + ": line " + std::to_string(line) + ": " + detail;
 }
 
+std::string long_line_detail() {
+    return "the line is longer than " + std::to_string(kMaxLineBytes >> 20) +
+           " MiB: this is not a fragment file (a binary file or a device?)";
+}
+
+std::string long_line_message(const std::string& path, uint64_t line) {
+    return line_error_message(path, line, long_line_detail());
+}
+
 LineParser::LineParser(const FragmentFileOptions& options, BarcodeTable& barcodes)
     : options_(options), barcodes_(barcodes), chroms_(options.genome) {}
 
@@ -203,6 +212,7 @@ LineKind LineParser::parse(const char* begin, const char* end, uint64_t line_num
     const char* const line_begin = begin;
     if (end > begin && end[-1] == '\r') --end;
     if (begin == end || *begin == '#') return LineKind::Skipped;  // blank line or comment
+    if (static_cast<size_t>(end - begin) > kMaxLineBytes) throw LineError(line_number, long_line_detail());
     if (*begin == ' ' || *begin == '\t') {
         if (std::all_of(begin, end, [](char c) { return c == ' ' || c == '\t'; })) return LineKind::Skipped;
     }

@@ -47,6 +47,21 @@ public:
 // "<path>: line <n>: <reason>: '<line>'", the one form of spec 8.2.3.
 std::string line_error_message(const std::string& path, uint64_t line, const std::string& detail);
 
+// The longest data line read (docs/spec.md 8.2.1): a fragment line is a few
+// hundred bytes, so a longer one is not a fragment file (a binary file, a
+// device such as /dev/zero); reading it whole would take memory without
+// bound. Comment lines may be longer: only their start is kept.
+inline constexpr size_t kMaxLineBytes = size_t(1) << 20;
+
+// Thrown where a line being gathered passes kMaxLineBytes before its end is
+// read (reading stops there); its number is the caller's. A whole line that
+// is too long is a LineError of parse(), with the same words.
+struct LineTooLong {};
+
+// What is wrong with such a line, and "<path>: line <n>: " + that.
+std::string long_line_detail();
+std::string long_line_message(const std::string& path, uint64_t line);
+
 // What parse() made of a line.
 enum class LineKind : uint8_t {
     Skipped,     // comment or blank line: not a data line

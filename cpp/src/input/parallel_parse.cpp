@@ -143,6 +143,10 @@ void ParallelParser::split_pieces() {
         const char* cut = after_last_newline(begin, begin + text.size());
         if (cut == begin) {  // no line ends in this piece (a line longer than a piece)
             carry.append(begin, text.size());
+            if (carry.size() > kMaxLineBytes) {  // raised once the lines before it are handed out
+                if (carry[0] != '#') throw LineTooLong();
+                carry.resize(1);  // a long comment: its start says what it is
+            }
             std::lock_guard<std::mutex> lock(mutex_);
             spare_.push_back(std::move(block));
             continue;
@@ -272,6 +276,9 @@ bool ParallelParser::next(FragmentBatch& batch, size_t max_lines, FragmentFileSt
             front_block = front();
         } catch (const Cancelled&) {
             throw;
+        } catch (const LineTooLong&) {  // every line before it is handed out: its number is the next one
+            stats = running_;
+            throw std::invalid_argument(long_line_message(path_, running_.lines + 1));
         } catch (...) {  // the stream failed after the lines handed out
             stats = running_;
             throw;

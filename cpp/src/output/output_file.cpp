@@ -36,6 +36,12 @@ void check_output_path(const std::string& path) {
                                     " fit (with the temporary name) in a file system's 255-byte limit");
     if (path.find('\0') != std::string::npos)
         throw std::invalid_argument("output path contains a NUL character");
+    // control characters (tab, line breaks, escapes) would garble every list of
+    // paths: the CLI's "group<TAB>path" lines, shell loops, a browser's track list
+    for (unsigned char c : name)
+        if (c < 0x20 || c == 0x7f)
+            throw std::invalid_argument("output file name '" + name + "' contains a control character (code " +
+                                        std::to_string(c) + "); rename the group or change prefix/suffix");
     // A writer makes a new file and renames it over the old one: only a regular file may stand
     // there. Renaming over a device (as root, /dev/null), a FIFO or a symbolic link would replace
     // that node, not write through it.
@@ -84,6 +90,7 @@ AtomicPath::~AtomicPath() {
 
 void AtomicPath::commit() {
     if (committed_) return;
+    check_output_path(path_);  // again: something may have been put there while the file was written
     if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) throw io_error("cannot rename into", path_);
     committed_ = true;
 }

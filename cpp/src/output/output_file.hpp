@@ -18,8 +18,11 @@ namespace fragcov {
 inline constexpr size_t kMaxOutputNameBytes = 255 - 16;  // "." + name + ".fragcov-XXXXXX"
 
 // Throws std::invalid_argument when `path` cannot be an output file: an empty
-// or too long file name, or anything but a regular file standing at it (a
-// directory, a device, a FIFO, a socket, a symbolic link).
+// or too long file name, a NUL or control character in it, or anything but a
+// regular file standing at it (a directory, a device, a FIFO, a socket, a
+// symbolic link; docs/spec.md 4.1.2, 6.7). The one output-path guard:
+// AtomicPath (every writer, C++ and Python) calls it when it is created and
+// again before its rename.
 void check_output_path(const std::string& path);
 
 class AtomicPath {

@@ -97,3 +97,25 @@ TEST_CASE("check_output_path: only a regular file may be replaced") {
     CHECK_NOTHROW(check_output_path(target.string()));
     CHECK(read_file(target) == "x");
 }
+
+TEST_CASE("check_output_path: no control character in a file name") {
+    TempDir dir;
+    for (const char* name : {"a\tb", "a\nb", "a\rb", "a\x1b[1mb", "a\x7f"}) {
+        CAPTURE(name);
+        CHECK_THROWS_WITH_AS(check_output_path((dir.path / name).string()),
+                             doctest::Contains("contains a control character"), std::invalid_argument);
+    }
+    CHECK_NOTHROW(check_output_path((dir.path / "CD4+ T cells (naive).bw").string()));
+    CHECK(dir.names().empty());
+}
+
+TEST_CASE("AtomicPath checks its path again before the rename: a node put there meanwhile is never replaced") {
+    TempDir dir;
+    const fs::path path = dir.path / "track.bw";
+    AtomicPath a(path.string());
+    REQUIRE(mkfifo(path.c_str(), 0600) == 0);  // made while the file was written
+    CHECK_THROWS_WITH_AS(a.commit(), doctest::Contains("is a FIFO"), std::invalid_argument);
+    struct stat st;
+    REQUIRE(lstat(path.c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+}

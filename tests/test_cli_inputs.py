@@ -1,0 +1,88 @@
+"""The command line is as good as the API (docs/spec.md 10.5, 14.7): `compare` takes several fragment
+files, names that would garble its `group<TAB>path` lines are refused, Ctrl-C at any moment (also
+while modules are imported) is one line and status 130."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import fragcov
+from fragcov._notices import FragcovWarning
+from fragcov.demo import DEMO
+from test_atlas import table_file, write_samples
+
+SIZES = DEMO / "chrom.sizes"
+
+
+def run(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "fragcov", *map(str, args)], capture_output=True, text=True, **kw)
+
+
+def test_compare_takes_several_fragment_files_as_the_api_does(tmp_path):
+    paths, _ = write_samples(tmp_path / "in")
+    table = table_file(tmp_path / "groups.tsv")
+    r = run("compare", *(f"{s}={p}" for s, p in paths.items()), "--groups", table, "--chrom-sizes", SIZES,
+            "--bin-size", 100, "--suffix", ".bedgraph", "--out-dir", tmp_path / "cli", "-q")
+    assert r.returncode == 0, r.stderr
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FragcovWarning)
+        api = fragcov.compare_groups(paths, table, chrom_sizes=SIZES, bin_size=100, suffix=".bedgraph",
+                                     out_dir=tmp_path / "api")
+    printed = dict(line.split("\t") for line in r.stdout.splitlines())
+    assert set(printed) == set(api) and len(api) >= 3
+    for g, p in api.items():
+        assert open(printed[g], "rb").read() == open(p, "rb").read()
+
+
+def test_a_group_name_with_a_tab_is_refused_before_any_file(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FragcovWarning)
+        adata = fragcov.import_fragments(DEMO / "fragments.tsv.gz", SIZES, min_num_fragments=0)
+    labels = np.where(np.arange(adata.n_obs) % 2 == 0, "a\tb", "c")
+    adata.obs["g"] = pd.Categorical(labels)
+    adata.write_h5ad(tmp_path / "x.h5ad")
+    r = run("export-coverage", tmp_path / "x.h5ad", "--groupby", "g", "--out-dir", tmp_path / "out")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "control character" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "out").exists()
+
+
+INTERRUPT_AT_IMPORT = """
+import builtins, sys
+from fragcov._cli import main
+real = builtins.__import__
+def interrupting(name, *a, **kw):
+    if name == {module!r}:
+        raise KeyboardInterrupt
+    return real(name, *a, **kw)
+builtins.__import__ = interrupting
+sys.exit(main({argv!r}))
+"""
+
+
+def test_ctrl_c_while_modules_are_imported_is_one_line_and_130(tmp_path):
+    """A Ctrl-C in the first second of a command lands while it imports what it needs: raised there on
+    purpose, deterministically, at import statements the command runs (the sub-command's module, the
+    settings, the progress bar), before and after the flags are read."""
+    argv = ["export-coverage", str(DEMO / "fragments.tsv.gz"), "--groups", str(DEMO / "groups.tsv"),
+            "--chrom-sizes", str(SIZES), "--out-dir", str(tmp_path / "out")]
+    for module in ("_export", "_settings", "tqdm.auto"):
+        r = subprocess.run([sys.executable, "-c", INTERRUPT_AT_IMPORT.format(module=module, argv=argv)],
+                           capture_output=True, text=True)
+        assert r.returncode == 130, (module, r.stderr)
+        assert r.stderr == "fragcov: interrupted; no partial files were left\n", (module, r.stderr)
+        assert not (tmp_path / "out").exists()
+
+
+def test_a_closed_stdout_is_not_a_traceback(tmp_path):
+    p = subprocess.Popen([sys.executable, "-m", "fragcov", "export-coverage", str(DEMO / "fragments.tsv.gz"),
+                          "--groups", str(DEMO / "groups.tsv"), "--chrom-sizes", str(SIZES), "-q", "--out-dir",
+                          str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # as `| head -0` does
+    err = p.stderr.read().decode()
+    assert p.wait() == 0 and "Traceback" not in err, err
+    assert len(os.listdir(tmp_path / "out")) == 3
