@@ -198,7 +198,7 @@ def test_bad_inputs(tmp_path):
         export([], table, tmp_path / "o")
     with pytest.raises(ValueError, match="empty"):
         export({}, table, tmp_path / "o")
-    with pytest.raises(ValueError, match="'s9' is not one of the fragment files' samples"):
+    with pytest.raises(ValueError, match="written sample#barcode, but no sample is called 's9'"):
         export({"s1": paths["s1"]}, {"s9#AACAGCGTGTACAACC-1": "x"}, tmp_path / "o")
     twice = tmp_path / "twice.tsv"
     twice.write_text("barcode\tcell_type\tsample\ns1#AACAGCGTGTACAACC-1\tx\ts1\nAACAGCGTGTACAACC-1\ty\ts1\n")

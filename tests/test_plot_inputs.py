@@ -172,7 +172,8 @@ def test_thousands_of_genes_are_capped_with_a_visible_note(tmp_path):
     genes = [ax for ax in fig.axes if ax.get_label() == "genes"][0]
     notes = [t.get_text() for t in genes.texts if t.get_text().endswith("more genes")]
     drawn = [t for t in genes.texts if t.get_text().startswith("G")]
-    assert notes == [f"+{5000 - len(drawn):,} more genes"] and 0 < len(drawn) <= 8 * 10
+    # gene i is [1000 + i, 1600 + i): the 1,000 genes i < 1000 overlap the window [1000, 2000)
+    assert notes == [f"+{1000 - len(drawn):,} more genes"] and 0 < len(drawn) <= 8 * 10
     assert fig.get_size_inches()[1] < 6  # a figure, not a 398-inch column
 
 

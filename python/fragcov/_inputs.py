@@ -62,9 +62,8 @@ def open_input(path, what: str = "input file") -> InputFile:
         st = os.stat(p)
     except (FileNotFoundError, NotADirectoryError):
         hint = " (a symbolic link to nothing)" if os.path.islink(p) else ""
-        err = FileNotFoundError(f"{what} not found: '{p}'{hint}")
-        err.filename = p
-        raise err from None
+        # (no err.filename: it would replace the message by "[Errno None] None: 'path'")
+        raise FileNotFoundError(f"{what} not found: '{p}'{hint}") from None
     except PermissionError:
         raise PermissionError(f"{what} '{p}' cannot be read: permission denied (on a folder of its path)") from None
     except OSError as err:  # a loop of symbolic links, a name too long, ...

@@ -800,7 +800,7 @@ TEST_CASE("a data line longer than 1 MiB is one error naming its line, whatever 
         const Reading r = read_all(bad.path(), o, 100);
         CHECK(r.error == bad.path() + ": line 5: the line is longer than 1 MiB: this is not a fragment file (a "
                                       "binary file or a device?)");
-        CHECK(r.all.size() == 2);  // the lines before it were handed out
+        CHECK(r.all.size() <= 2);  // lines before it may or may not have been handed out: the caller drops them
         // a line without any end: reading stops at 1 MiB, with the same error
         TempFile endless("endless.tsv");
         endless.write(good + std::string(size_t(9) << 20, '\0'));
