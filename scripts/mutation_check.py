@@ -122,7 +122,8 @@ MUTANTS = [
            "(e + 0 * regions_[j].end)"),
     # comparison tracks (docs/spec.md section 14)
     Mutant("compare-rest-includes-group", "the rest of a group is every group, itself included",
-           "cpp/src/export/comparison.cpp", r"add_steps\(\s*total_\s*,\s*runs_\[g\]\s*,\s*-1\s*\)", "total_"),
+           "cpp/src/export/comparison.cpp",
+           r"ref\s*==\s*Track::kRest\s*\?\s*runs_\[g\]\s*:\s*kNoRuns", "kNoRuns"),
     Mutant("compare-rest-denominator-includes-group", "the rest's denominator counts the group itself",
            "cpp/src/export/normalization.cpp", r"if\s*\(\s*h\s*==\s*g\s*\)\s*continue\s*;", "(void)g;"),
     Mutant("compare-log2-pseudocount", "log2 adds the pseudocount twice to the reference side",
@@ -136,7 +137,7 @@ MUTANTS = [
            r"default:\s*return\s+va\s*-\s*vb\s*;", "default: return vb - va;"),
     Mutant("compare-reference-unsmoothed", "with smooth_base only the group's side is smoothed",
            "cpp/src/export/comparison.cpp",
-           r"b\s*=\s*smoothed\(\s*b\s*,", "(void)smoothed(b,"),
+           r":\s*kNoRuns\s*,\s*window\s*,", ": kNoRuns, int64_t{0} * window,"),
     # the reading paths of the one call (docs/spec.md 11.10, 13.6, 2.5.0)
     Mutant("files-rows-not-mapped", "a fragment file's chunks keep the cells' rows instead of their groups",
            "cpp/src/pipeline/fragment_files.cpp",
