@@ -13,8 +13,12 @@ file (position-sorted BGZF with `#` headers: generate_fragments.py --formats pos
 
 Every peer track is compared with fragcov's at every base of every chromosome (as step functions:
 the largest |difference| over the genome, bases without a value count as 0) and the report gives
-wall time, peak RSS (GNU time) and that difference. Commands run one after the other, each in a
-fresh process; run the whole script under `flock -x` so that nothing else runs meanwhile.
+wall time, peak RSS and CPU time (GNU time) and that difference. Commands run one after the other,
+each in a fresh process; run the timing under `flock -x` so that nothing else runs meanwhile, and
+the comparisons (minutes at 20M: every track's intervals, via pybbi) after it:
+
+    python benchmarks/peers_bench.py DATA/frag20M ... --compare later > times.json   # under the lock
+    python benchmarks/peers_bench.py DATA/frag20M ... --compare only > differences.json
 
     python benchmarks/peers_bench.py DATA/frag20M --peers-python PEERS/bin/python [--snapatac2] \
         [--fragcov-python OTHER/bin/python ...] > peers.json
@@ -55,39 +59,42 @@ snap.ex.export_coverage(a, groupby="pool", bin_size=1, normalization=None, max_f
 """
 
 
-def timed(cmd, **kw) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one command, via GNU time."""
+def timed(cmd, **kw) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, CPU seconds user + sys) of one command, via GNU time."""
     t0 = time.perf_counter()
-    r = subprocess.run(["/usr/bin/time", "-f", "RSS_KB=%M", *map(str, cmd)], capture_output=True, text=True, **kw)
+    r = subprocess.run(["/usr/bin/time", "-f", "RSS_KB=%M CPU=%U+%S", *map(str, cmd)], capture_output=True,
+                       text=True, **kw)
     wall = time.perf_counter() - t0
     if r.returncode:
         raise RuntimeError(f"{cmd[:3]} failed ({r.returncode}): {r.stderr[-1500:]}")
-    rss = max(int(line.split("=")[1]) for line in r.stderr.splitlines() if line.startswith("RSS_KB="))
-    return round(wall, 2), round(rss / 1024, 1)
+    line = [x for x in r.stderr.splitlines() if x.startswith("RSS_KB=")][-1]
+    rss, cpu = line.split()
+    return round(wall, 2), round(int(rss.split("=")[1]) / 1024, 1), round(eval(cpu.split("=")[1]), 2)
 
 
-def records(path: Path, py: str) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """{chrom: (starts, ends, values)} of a bigWig (pyBigWig, in `py`) or bedGraph."""
-    if path.suffix in (".bdg", ".bedgraph") or path.name.endswith(".bdg.gz"):
-        out: dict[str, list] = {}
-        with (gzip.open(path, "rt") if path.suffix == ".gz" else open(path)) as fh:
-            for line in fh:
-                c, s, e, v = line.split()[:4]
-                out.setdefault(c, []).append((int(s), int(e), float(v)))
-        return {c: tuple(np.array(x, dtype=t) for x, t in zip(zip(*rs), (np.int64, np.int64, np.float64)))
-                for c, rs in out.items()}
-    npz = path.with_suffix(".records.npz")
-    subprocess.run([py, "-c", "import sys, numpy as np, pyBigWig\nbw = pyBigWig.open(sys.argv[1])\nd = {}\n"
-                    "for c in bw.chroms():\n    iv = bw.intervals(c) or []\n    a = np.array(iv, dtype=np.float64)"
-                    ".reshape(-1, 3)\n    d[c] = a\nnp.savez(sys.argv[2], **d)", str(path), str(npz)], check=True)
-    z = np.load(npz)
-    res = {c: (z[c][:, 0].astype(np.int64), z[c][:, 1].astype(np.int64), z[c][:, 2]) for c in z.files if len(z[c])}
-    npz.unlink()
-    return res
+def records(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """{chrom: (starts, ends, values)} of a bigWig (pybbi) or bedGraph (.bdg)."""
+    import pandas as pd
+
+    if path.suffix == ".bdg":
+        with open(path) as fh:
+            track_line = fh.readline().startswith("track")
+        t = pd.read_csv(path, sep="\t", header=None, usecols=[0, 1, 2, 3], skiprows=int(track_line),
+                        dtype={0: str, 1: np.int64, 2: np.int64, 3: np.float64})
+        return {c: (g[1].to_numpy(), g[2].to_numpy(), g[3].to_numpy()) for c, g in t.groupby(0)}
+    import bbi
+
+    out = {}
+    with bbi.open(str(path)) as f:
+        for c in f.chromsizes:
+            t = f.fetch_intervals(c, 0, -1, iterator=False)
+            if len(t):
+                out[c] = (t["start"].to_numpy(np.int64), t["end"].to_numpy(np.int64), t["value"].to_numpy(np.float64))
+    return out
 
 
 def max_difference(a: dict, b: dict) -> float:
-    """Largest |a - b| over every base of every chromosome (no value = 0)."""
+    """Largest |a - b| over every base of every chromosome (as step functions; no value = 0)."""
     worst = 0.0
     for c in set(a) | set(b):
         cuts = np.unique(np.concatenate([x for r in (a.get(c), b.get(c)) if r for x in (r[0], r[1])]))
@@ -107,6 +114,14 @@ def max_difference(a: dict, b: dict) -> float:
     return worst
 
 
+def compare(pairs: list) -> dict:
+    """{check: largest difference} over the (check, fragcov track, peer track) triples."""
+    checks: dict[str, float] = {}
+    for name, ours, theirs in pairs:
+        checks[name] = max(checks.get(name, 0.0), max_difference(records(Path(ours)), records(Path(theirs))))
+    return checks
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data", type=Path)
@@ -117,10 +132,20 @@ def main(argv=None):
     ap.add_argument("--fragcov-python", action="append", default=[],
                     help="NAME=PYTHON: another fragcov build for the pooled insertion rows (e.g. base=...)")
     ap.add_argument("--skip", default="", help="comma-separated row groups to skip: coverage,groups")
+    ap.add_argument("--compare", choices=("now", "later", "only"), default="now",
+                    help="later: time only, and write the pairs of tracks to compare to WORK/compare.json; "
+                         "only: compare those (e.g. outside the exclusive lock) and print them")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of each pooled insertion row, interleaved (fragcov n_jobs 1, 2, figwig -p 2, -p 1); "
+                         "the report gives every run and the median")
     a = ap.parse_args(argv)
     d = a.data.resolve()
     frag, table, sizes = d / "fragments.position.tsv.gz", d / "groups.tsv", d / "chrom.sizes"
     work = (a.work or d / "peers").resolve()
+    if a.compare == "only":
+        print(json.dumps(dict(max_abs_difference=compare(json.loads((work / "compare.json").read_text()))),
+                         indent=1))
+        return
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     bindir = Path(a.peers_python).parent
@@ -129,10 +154,11 @@ def main(argv=None):
     barcodes = [line.split("\t")[0] for line in table.read_text().splitlines() if line.strip()]
     pooled = work / "pooled.tsv"
     pooled.write_text("".join(f"{b}\tall\n" for b in barcodes))
-    rows, checks = {}, {}
+    rows, pairs = {}, []
 
     def fragcov(name, strategy, n_jobs, tab=pooled, py=sys.executable):
         out = work / name
+        shutil.rmtree(out, ignore_errors=True)
         rows[name] = timed([py, "-c", FRAGCOV, frag, tab, sizes, out, strategy, n_jobs])
         return out
 
@@ -150,33 +176,42 @@ def main(argv=None):
         for p in ("1", "2"):
             subprocess.run([figwig_bin, "bam2bw", *flags, "-p", p, "-s", sizes, "-n", work / "tiny", tiny],
                            check=True, capture_output=True)
-    ref_ins = fragcov("fragcov insertion n_jobs 1", "insertion", 1)
-    fragcov("fragcov insertion n_jobs 2", "insertion", 2)
-    for spec in a.fragcov_python:
-        name, py = spec.split("=", 1)
-        fragcov(f"fragcov[{name}] insertion n_jobs 1", "insertion", 1, py=py)
-        fragcov(f"fragcov[{name}] insertion n_jobs 2", "insertion", 2, py=py)
-    ref = records(ref_ins / "all.bw", sys.executable)
+    runs: dict[str, list] = {}
+    for _ in range(a.repeat):  # interleaved, so that any disturbance falls on every row alike
+        ref_ins = fragcov("fragcov insertion n_jobs 1", "insertion", 1)
+        fragcov("fragcov insertion n_jobs 2", "insertion", 2)
+        for spec in a.fragcov_python:
+            name, py = spec.split("=", 1)
+            fragcov(f"fragcov[{name}] insertion n_jobs 1", "insertion", 1, py=py)
+            fragcov(f"fragcov[{name}] insertion n_jobs 2", "insertion", 2, py=py)
+        for p in (2, 1):
+            shutil.rmtree(work / f"figwig bam2bw -f -u -p {p}", ignore_errors=True)
+            got = figwig(f"figwig bam2bw -f -u -p {p}", frag, "-f", "-u", "-p", str(p))
+        for name in list(rows):
+            runs.setdefault(name, []).append(rows[name])
+    if a.repeat > 1:  # the median run of each row (by wall), and every run
+        for name, rs in runs.items():
+            rows[name] = sorted(rs)[(len(rs) - 1) // 2]
+            rows[name + " (every run)"] = rs
     for p in (2, 1):
-        got = figwig(f"figwig bam2bw -f -u -p {p}", frag, "-f", "-u", "-p", str(p))
-        checks[f"figwig bam2bw -f -u -p {p}"] = max_difference(ref, records(got, sys.executable))
+        got = next((work / f"figwig bam2bw -f -u -p {p}").glob("*.bw"))
+        pairs.append((f"figwig bam2bw -f -u -p {p}", ref_ins / "all.bw", got))
     if "coverage" not in skip:
-        ref_cov = records(fragcov("fragcov coverage n_jobs 2", "fragment", 2) / "all.bw", sys.executable)
+        ref_cov = fragcov("fragcov coverage n_jobs 2", "fragment", 2) / "all.bw"
         got = figwig("figwig bam2bw -c -u -p 2", frag, "-c", "-u", "-p", "2")
-        checks["figwig bam2bw -c -u -p 2"] = max_difference(ref_cov, records(got, sys.executable))
+        pairs.append(("figwig bam2bw -c -u -p 2", ref_cov, got))
         (work / "macs3").mkdir()
         rows["macs3 pileup -f BEDPE"] = timed([bindir / "macs3", "pileup", "-f", "BEDPE", "-i", frag, "--outdir",
                                                work / "macs3", "-o", "all.bdg"])
-        checks["macs3 pileup -f BEDPE"] = max_difference(ref_cov, records(work / "macs3" / "all.bdg", sys.executable))
+        pairs.append(("macs3 pileup -f BEDPE", ref_cov, work / "macs3" / "all.bdg"))
         rows["scatac-fragment-tools bigwig"] = timed([bindir / "scatac_fragment_tools", "bigwig", "-c", sizes, "-i",
                                                       frag, "-w", "pybigwig", "-o", work / "scatac.bw"])
-        checks["scatac-fragment-tools bigwig"] = max_difference(ref_cov, records(work / "scatac.bw", sys.executable))
+        pairs.append(("scatac-fragment-tools bigwig", ref_cov, work / "scatac.bw"))
         if a.snapatac2:
             try:
                 rows["snapatac2 2.9.0 import + export"] = timed([a.peers_python, "-c", SNAP, frag, sizes,
                                                                  work / "snapatac2"])
-                checks["snapatac2 2.9.0 import + export"] = max_difference(
-                    ref_cov, records(next((work / "snapatac2").glob("*.bw")), sys.executable))
+                pairs.append(("snapatac2 2.9.0 import + export", ref_cov, next((work / "snapatac2").glob("*.bw"))))
             except RuntimeError as err:
                 rows["snapatac2 2.9.0 import + export"] = str(err)[-300:]
     if "groups" not in skip:
@@ -193,17 +228,21 @@ def main(argv=None):
         rows["scatac-fragment-tools split (12 groups)"] = timed(
             [bindir / "scatac_fragment_tools", "split", "-f", work / "samples.tsv", "-b", work / "cell_types.tsv",
              "-c", sizes, "-o", split, "-t", work, "-n", 2, "--clear_temp"])
-        wall, rss, worst = 0.0, 0.0, 0.0
+        wall, rss, cpu = 0.0, 0.0, 0.0
         for g in sorted(split.glob("*.fragments.tsv.gz")):
             name = g.name.split(".")[0]
             got = figwig(f"figwig {name}", g, "-f", "-u", "-p", "2")
-            w, r = rows.pop(f"figwig {name}")
-            wall, rss = wall + w, max(rss, r)
+            w, r, c = rows.pop(f"figwig {name}")
+            wall, rss, cpu = wall + w, max(rss, r), cpu + c
             ours = next(p for p in groups_out.iterdir() if p.name.replace(" ", "_").startswith(name + "."))
-            worst = max(worst, max_difference(records(ours, sys.executable), records(got, sys.executable)))
-        rows["figwig bam2bw -f -u -p 2, one run per group"] = (round(wall, 2), rss)
-        checks["figwig bam2bw -f -u -p 2, one run per group"] = worst
-    print(json.dumps(dict(rows=rows, max_abs_difference=checks), indent=1))
+            pairs.append(("figwig bam2bw -f -u -p 2, one run per group", ours, got))
+        rows["figwig bam2bw -f -u -p 2, one run per group"] = (round(wall, 2), rss, round(cpu, 2))
+    pairs = [(name, str(ours), str(theirs)) for name, ours, theirs in pairs]
+    if a.compare == "later":
+        (work / "compare.json").write_text(json.dumps(pairs))
+        print(json.dumps(dict(rows=rows), indent=1))
+    else:
+        print(json.dumps(dict(rows=rows, max_abs_difference=compare(pairs)), indent=1))
 
 
 if __name__ == "__main__":
