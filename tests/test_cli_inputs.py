@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ def test_compare_takes_several_fragment_files_as_the_api_does(tmp_path):
     printed = dict(line.split("\t") for line in r.stdout.splitlines())
     assert set(printed) == set(api) and len(api) >= 3
     for g, p in api.items():
-        assert open(printed[g], "rb").read() == open(p, "rb").read()
+        assert Path(printed[g]).read_bytes() == Path(p).read_bytes()
 
 
 def test_a_group_name_with_a_tab_is_refused_before_any_file(tmp_path):
@@ -89,5 +90,6 @@ def test_a_closed_stdout_is_not_a_traceback(tmp_path):
                           str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     p.stdout.close()  # as `| head -0` does
     err = p.stderr.read().decode()
+    p.stderr.close()
     assert p.wait() == 0 and "Traceback" not in err, err
     assert len(os.listdir(tmp_path / "out")) == 3

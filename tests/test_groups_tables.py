@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ def export(groupby, out, adata=DEMO / "fragments.tsv.gz", **kw):
 
 
 def file_bytes(result: dict) -> dict:
-    return {k: open(p, "rb").read() for k, p in result.items()}
+    return {k: Path(p).read_bytes() for k, p in result.items()}
 
 
 def written(path) -> list[str]:
@@ -119,7 +120,7 @@ def test_tables_without_rows_or_of_another_kind(tmp_path, content, pattern):
 
 
 def test_a_folder_or_a_pipe_as_table_is_refused_naming_it(tmp_path):
-    with pytest.raises(IsADirectoryError, match="groups table '.*' is a folder"):
+    with pytest.raises(IsADirectoryError, match=r"groups table '.*' is a folder"):
         export(tmp_path, tmp_path / "out")
     fifo = tmp_path / "groups.fifo"
     os.mkfifo(fifo)
@@ -239,7 +240,7 @@ def test_sample_names_holding_the_separator_resolve_the_same_in_export_and_impor
 
 
 def _text(path) -> str:
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     return data.decode()
@@ -248,7 +249,7 @@ def _text(path) -> str:
 def test_a_stream_cannot_be_read_twice_for_min_num_fragments(tmp_path):
     fifo = tmp_path / "frag.fifo"
     os.mkfifo(fifo)
-    with pytest.raises(ValueError, match="stream.*read only once"):
+    with pytest.raises(ValueError, match=r"stream.*read only once"):
         export(demo_groups(), tmp_path / "out", adata=fifo, min_num_fragments=10)
     assert not (tmp_path / "out").exists()
 

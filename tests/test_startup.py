@@ -46,8 +46,8 @@ def test_cli_version_and_help_import_no_heavy_package(tmp_path, argv):
 @pytest.mark.parametrize("command", ["export-coverage", "compare", "profile", "plot", "export-fragments",
                                      "import-fragments", "demo"])
 def test_cli_command_help_never_imports_anndata(tmp_path, command):
-    code = f"from fragcov._cli import main\ntry:\n    main([{command!r}, '--help'])\nexcept SystemExit as e:\n" \
-           "    assert e.code == 0\n"
+    code = (f"from fragcov._cli import main\ntry:\n    main([{command!r}, '--help'])\nexcept SystemExit as e:\n"
+            "    assert e.code == 0\n")
     assert "anndata" not in imported_after(code, tmp_path)
 
 

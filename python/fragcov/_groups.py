@@ -7,6 +7,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -210,30 +211,11 @@ MAX_TABLE_LINE = 1 << 20  # a longer line is not a table line (a binary file)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def read_groups_table(path) -> pd.DataFrame:
-    """A ``barcode<TAB>group[<TAB>more columns]`` file as a table indexed by barcode, read by our
-    own strict rules (docs/spec.md 10.1.2), not by CSV's: fields are split on tabs only and a ``"``
-    is an ordinary character. Lines starting with ``#`` are comments (a ``#`` inside a line is
-    text: ArchR's ``sample#barcode``), blank lines are skipped, a UTF-8 byte-order mark and a
-    trailing CR are dropped, the file may be gzip-compressed. With a header line (first field
-    barcode, cell, cell_id or barcodes) the columns keep its names; without one the second is
-    ``group`` and further ones are named by their 1-based number (``3``, ``4``, ...). Empty fields
-    are missing values. Every problem is a ValueError naming the file and the line: text that is
-    not UTF-8, a control character in a field (NUL, CR, escape, ...), a line with another number of
-    fields than the first, fewer than two columns, an empty barcode, a barcode listed twice (per
-    sample, when a ``sample`` column names the samples), a file that is empty or HDF5. A folder,
-    a pipe or a device is refused too: the table is read before the fragments, sometimes twice."""
-    f = regular_file(path, "groups table")
-    where = f.path
-    if f.kind == HDF5:
-        raise ValueError(f"groups table '{where}' is an HDF5 (.h5ad) file, not a barcode<TAB>group table")
+def _table_lines(where) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a groups table's lines that are neither comments nor blank: UTF-8 checked,
+    its byte-order mark and line ends dropped, gzip read through."""
     with open(where, "rb") as fh:
         gzipped = fh.read(2) == b"\x1f\x8b"
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    names: list[str] | None = None
-    width = 0
-    first_line = 0
     with (gzip.open(where, "rb") if gzipped else open(where, "rb")) as fh:
         n = 0
         while True:
@@ -256,36 +238,74 @@ def read_groups_table(path) -> pd.DataFrame:
                                  "UTF-8 text; save the table as UTF-8 (or it is not a text file)") from None
             line = line[:-1] if line.endswith("\n") else line
             line = line[:-1] if line.endswith("\r") else line
-            if line.startswith("#") or not line.strip():
+            if not (line.startswith("#") or not line.strip()):
+                yield n, line
+
+
+def _fields_of(line: str, n: int, where) -> list[str]:
+    """A line's tab-separated fields; a control character in one is an error."""
+    fields = line.split("\t")
+    for k, field in enumerate(fields):
+        bad = _CONTROL.search(field)
+        if bad:
+            raise ValueError(f"{where}: line {n}: column {k + 1} ({field!r}) holds the control character "
+                             f"{bad.group()!r}; barcodes, groups and values are text without control "
+                             "characters")
+    return fields
+
+
+def _header_names(fields: list[str], n: int, where) -> list[str] | None:
+    """The column names of a header line (first field barcode, cell, ...); None for a data line."""
+    if fields[0].lower() not in HEADER_NAMES:
+        return None
+    empty = next((k for k, x in enumerate(fields) if not x), None)
+    if empty is not None:
+        raise ValueError(f"{where}: line {n}: the header names no column {empty + 1}")
+    dup = next((x for x in fields if fields.count(x) > 1), None)
+    if dup is not None:
+        raise ValueError(f"{where}: line {n}: the header names column {dup!r} twice")
+    return fields
+
+
+def read_groups_table(path) -> pd.DataFrame:
+    """A ``barcode<TAB>group[<TAB>more columns]`` file as a table indexed by barcode, read by our
+    own strict rules (docs/spec.md 10.1.2), not by CSV's: fields are split on tabs only and a ``"``
+    is an ordinary character. Lines starting with ``#`` are comments (a ``#`` inside a line is
+    text: ArchR's ``sample#barcode``), blank lines are skipped, a UTF-8 byte-order mark and a
+    trailing CR are dropped, the file may be gzip-compressed. With a header line (first field
+    barcode, cell, cell_id or barcodes) the columns keep its names; without one the second is
+    ``group`` and further ones are named by their 1-based number (``3``, ``4``, ...). Empty fields
+    are missing values. Every problem is a ValueError naming the file and the line: text that is
+    not UTF-8, a control character in a field (NUL, CR, escape, ...), a line with another number of
+    fields than the first, fewer than two columns, an empty barcode, a barcode listed twice (per
+    sample, when a ``sample`` column names the samples), a file that is empty or HDF5. A folder,
+    a pipe or a device is refused too: the table is read before the fragments, sometimes twice."""
+    f = regular_file(path, "groups table")
+    where = f.path
+    if f.kind == HDF5:
+        raise ValueError(f"groups table '{where}' is an HDF5 (.h5ad) file, not a barcode<TAB>group table")
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    names: list[str] | None = None
+    width = 0
+    first_line = 0
+    for n, line in _table_lines(where):
+        fields = _fields_of(line, n, where)
+        if not width:
+            width, first_line = len(fields), n
+            if width < 2:
+                raise ValueError(f"{where}: line {n}: a groups table needs at least two tab-separated "
+                                 f"columns, barcode and group: {line!r}")
+            names = _header_names(fields, n, where)
+            if names is not None:
                 continue
-            fields = line.split("\t")
-            for k, field in enumerate(fields):
-                bad = _CONTROL.search(field)
-                if bad:
-                    raise ValueError(f"{where}: line {n}: column {k + 1} ({field!r}) holds the control character "
-                                     f"{bad.group()!r}; barcodes, groups and values are text without control "
-                                     "characters")
-            if not width:
-                width, first_line = len(fields), n
-                if width < 2:
-                    raise ValueError(f"{where}: line {n}: a groups table needs at least two tab-separated "
-                                     f"columns, barcode and group: {line!r}")
-                if fields[0].lower() in HEADER_NAMES:
-                    names = fields
-                    empty = next((k for k, x in enumerate(names) if not x), None)
-                    if empty is not None:
-                        raise ValueError(f"{where}: line {n}: the header names no column {empty + 1}")
-                    dup = next((x for x in names if names.count(x) > 1), None)
-                    if dup is not None:
-                        raise ValueError(f"{where}: line {n}: the header names column {dup!r} twice")
-                    continue
-            if len(fields) != width:
-                raise ValueError(f"{where}: line {n}: {len(fields)} tab-separated field(s), but line {first_line} "
-                                 f"has {width}; every line of the table needs the same columns: {line!r}")
-            if not fields[0]:
-                raise ValueError(f"{where}: line {n}: the barcode (column 1) is empty: {line!r}")
-            rows.append(fields)
-            lines.append(n)
+        if len(fields) != width:
+            raise ValueError(f"{where}: line {n}: {len(fields)} tab-separated field(s), but line {first_line} "
+                             f"has {width}; every line of the table needs the same columns: {line!r}")
+        if not fields[0]:
+            raise ValueError(f"{where}: line {n}: the barcode (column 1) is empty: {line!r}")
+        rows.append(fields)
+        lines.append(n)
     if not width:
         raise ValueError(f"groups table '{where}' is empty (no line that is not a comment)")
     if names is None:
