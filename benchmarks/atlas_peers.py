@@ -163,8 +163,8 @@ def main(argv=None):
         f"{bc.split('#')[0]}\t{bc.split('#')[1]}\t{g.replace(' ', '_')}\n" for bc, g in (x.split("\t") for x in lines)))
     # scatac-fragment-tools split reads the files through their tabix index (Cell Ranger ships one; the
     # generator does not write it): made here with pysam, not timed
-    subprocess.run([py, "-c", "import pysam, sys\nfor f in sys.argv[1:]:\n    pysam.tabix_index(f, preset='bed', "
-                    "force=True, keep_original=True)", *[str(f / f"S{k + 1:02d}.tsv.gz")
+    subprocess.run([py, "-c", ("import pysam, sys\nfor f in sys.argv[1:]:\n    pysam.tabix_index(f, preset='bed', "
+                               "force=True, keep_original=True)"), *[str(f / f"S{k + 1:02d}.tsv.gz")
                                                         for k in range(meta["samples"])]], check=True)
     split = work / "split"
     split.mkdir()

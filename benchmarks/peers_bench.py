@@ -102,7 +102,7 @@ def max_difference(a: dict, b: dict) -> float:
             continue
         left = cuts[:-1]
 
-        def value(r):
+        def value(r, left=left):  # called in this iteration only
             if not r:
                 return np.zeros(len(left))
             s, e, v = r
@@ -221,8 +221,9 @@ def main(argv=None):
         (work / "cell_types.tsv").write_text("sample\tcell_barcode\tcell_type\n" + "".join(
             f"S\t{b}\t{g.replace(' ', '_')}\n" for b, g in (x.split("\t") for x in table.read_text().splitlines()
                                                             if x.strip())))
-        subprocess.run([a.peers_python, "-c", "import pysam, sys\npysam.tabix_index(sys.argv[1], preset='bed', "
-                        "force=True, keep_original=True)", str(frag)], check=True)  # split reads the index; untimed
+        subprocess.run([a.peers_python, "-c", ("import pysam, sys\npysam.tabix_index(sys.argv[1], preset='bed', "
+                                               "force=True, keep_original=True)"), str(frag)],
+                       check=True)  # split reads the index; untimed
         split = work / "split"
         split.mkdir()
         rows["scatac-fragment-tools split (12 groups)"] = timed(

@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+from pathlib import Path
 
 BIGWIG_MAGIC = 0x888FFC26
 RTREE_MAGIC = 0x2468ACE0
@@ -49,7 +50,7 @@ class Layout:
 
 
 def read_layout(path) -> Layout:
-    raw = open(path, "rb").read()
+    raw = Path(path).read_bytes()
     magic, version, zoom_levels, chrom_tree, data, index = struct.unpack_from("<IHHQQQ", raw, 0)
     assert magic == BIGWIG_MAGIC and version == 4
     buf_size = struct.unpack_from("<I", raw, 52)[0]

@@ -276,9 +276,9 @@ def compare_records(actual, expected, *, max_ulps=0, check_order=True, label="")
         if j >= len(r):
             return "<none>"
         return f"{r.chrom[j]}\t{r.start[j]}\t{r.end[j]}\t{float(np.float32(r.value[j]))!r}"
-    msg = [f"{label}: tracks differ (actual {len(a)} records, expected {len(b)}; "
-           f"{len(bad)} of the first {n} differ, allowed {max_ulps} float32 ulps); "
-           f"first difference at record {i}:",
+    msg = [(f"{label}: tracks differ (actual {len(a)} records, expected {len(b)}; "
+            f"{len(bad)} of the first {n} differ, allowed {max_ulps} float32 ulps); "
+            f"first difference at record {i}:"),
            f"  actual:   {rec(a, i)}", f"  expected: {rec(b, i)}"]
     if i < n and same_c[i] and same_s[i] and same_e[i]:
         msg.append(f"  values {int(ulps[i])} float32 ulps apart")

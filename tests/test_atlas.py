@@ -21,13 +21,14 @@ from fragcov._cli import main
 from fragcov._notices import FragcovWarning
 from fragcov.demo import DEMO
 from test_import_fragments import bgzip_bytes
+from pathlib import Path
 
 SIZES = DEMO / "chrom.sizes"
 SAMPLES = ("s1", "s2", "s3")
 
 
 def _lines():
-    return gzip.open(DEMO / "fragments.tsv.gz", "rt").read().splitlines()
+    return gzip.decompress(Path(DEMO / "fragments.tsv.gz").read_bytes()).decode().splitlines()
 
 
 def _groups() -> dict[str, str]:
@@ -85,7 +86,7 @@ def table_file(path, *, sample_column=False, prefixed=True):
 
 
 def tracks_bytes(result: dict) -> dict:
-    return {k: open(p, "rb").read() for k, p in result.items()}
+    return {k: Path(p).read_bytes() for k, p in result.items()}
 
 
 def export(inputs, groups, out, **kw):
@@ -190,7 +191,7 @@ def test_bad_inputs(tmp_path):
     (tmp_path / "b").mkdir()
     for d in ("a", "b"):
         (tmp_path / d / "fragments.tsv.gz").write_bytes(paths["s1"].read_bytes())
-    with pytest.raises(ValueError, match="two fragment files give the sample name 'fragments'.*pass a dict"):
+    with pytest.raises(ValueError, match=r"two fragment files give the sample name 'fragments'.*pass a dict"):
         export([tmp_path / "a" / "fragments.tsv.gz", tmp_path / "b" / "fragments.tsv.gz"], table, tmp_path / "o")
     with pytest.raises(FileNotFoundError, match="sample 'sX' not found"):
         export({**paths, "sX": tmp_path / "missing.tsv.gz"}, table, tmp_path / "o")

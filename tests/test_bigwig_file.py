@@ -25,6 +25,7 @@ import fragcov
 import model
 from bigwig_layout import read_layout
 from helpers import compare_records, make_anndata, merge_items, read_bigwig, to_records
+from pathlib import Path
 
 pyBigWig = pytest.importorskip("pyBigWig")
 pybigtools = pytest.importorskip("pybigtools")
@@ -66,7 +67,7 @@ def test_records_read_back_by_pybigwig_and_pybigtools(many_blocks):
     names = [c for c, _ in many_blocks["sizes"]]
     for g, path in many_blocks["paths"].items():
         exp = many_blocks["expected"][g]
-        raw = open(path, "rb").read()
+        raw = Path(path).read_bytes()
         index_offset = struct.unpack_from("<Q", raw, 24)[0]
         assert struct.unpack_from("<Q", raw, index_offset + 8)[0] > 256, "a one-level R-tree"
         msg = compare_records(read_bigwig(path, names), exp, label=g)
@@ -122,7 +123,7 @@ def test_zoom_levels_summarise_the_records(many_blocks):
     sizes = dict(many_blocks["sizes"])
     for g, path in many_blocks["paths"].items():
         exp = many_blocks["expected"][g]
-        raw = open(path, "rb").read()
+        raw = Path(path).read_bytes()
         n_levels = struct.unpack_from("<H", raw, 6)[0]
         reductions = [struct.unpack_from("<I", raw, 64 + 24 * k)[0] for k in range(n_levels)]
         # 4x coarser each level, up to the first that spans the longest chromosome
@@ -160,7 +161,7 @@ def test_header_totals_and_signatures(many_blocks):
         assert h["nBasesCovered"] == w.sum()
         assert np.isclose(h["minVal"], exp.value.min()) and np.isclose(h["maxVal"], exp.value.max())
         assert np.isclose(h["sumData"], (exp.value * w).sum(), rtol=1e-6)
-        raw = open(path, "rb").read()
+        raw = Path(path).read_bytes()
         # UCSC's bbiFileCheckSigs: the magic number at both ends
         assert struct.unpack_from("<I", raw, 0)[0] == BIGWIG_MAGIC
         assert struct.unpack_from("<I", raw, len(raw) - 4)[0] == BIGWIG_MAGIC
@@ -391,7 +392,7 @@ def test_zoom_levels_and_totals_describe_the_signal(section_tracks):
     sizes = dict(section_tracks["sizes"])
     for name, g, path, exp in _tracks(section_tracks):
         bt = pybigtools.open(path)
-        raw = open(path, "rb").read()
+        raw = Path(path).read_bytes()
         n_levels = struct.unpack_from("<H", raw, 6)[0]
         levels = [struct.unpack_from("<I", raw, 64 + 24 * k)[0] for k in range(n_levels)]
         assert levels[:2] == [FIRST_ZOOM, 4 * FIRST_ZOOM]

@@ -126,3 +126,62 @@ def test_every_cli_flag_has_help_text():
             if not (action.help or "").strip():
                 missing.append(f"{prog} {'/'.join(action.option_strings) or action.dest}")
     assert not missing, "flags without help text: " + ", ".join(missing)
+
+
+# ---- file paths written in prose --------------------------------------------------------------
+# Markdown that names files of the repository: a path there must name a file or folder that exists,
+# or one the repository ignores (an output such as benchmarks/data/atlas).
+_PROSE_DOCS = ("README.md", "BENCHMARKS.md", "docs/*.md", "benchmarks/*.md")
+# a bare file name in backticks with one of these endings must be the name of a tracked file
+_CODE_ENDINGS = (".py", ".pyi", ".cpp", ".hpp", ".sh", ".toml")
+
+
+def _top_folders() -> set:
+    return {f.split("/")[0] for f in _tracked_names() if "/" in f}
+
+
+def _tracked_names() -> list:
+    out = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True)
+    if out.returncode != 0:
+        return [p.relative_to(REPO).as_posix() for p in REPO.rglob("*") if p.is_file()]
+    return out.stdout.split()
+
+
+def _ignored(path: str) -> bool:
+    out = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO, capture_output=True)
+    return out.returncode == 0
+
+
+def prose_paths(text: str, tops: set) -> tuple[list, list]:
+    """(repository paths such as ``cpp/src/util/x.hpp`` or ``tests/helpers.py:12``, bare file names
+    in backticks such as ``_export.py``) written in ``text``; globs, ``{a,b}`` and placeholders
+    (``DATA/...``, absolute paths) are not paths of the repository and are left out."""
+    folders = "|".join(re.escape(t) for t in sorted(tops))
+    paths = []
+    for m in re.finditer(rf"(?<![\w./$~-])((?:{folders})/[\w./+-]*[\w+-])(?::\d+)?", text):
+        if not re.search(r"[*{}<>]", text[m.start():m.end() + 2]):  # cpp/src/*/..., output_file.*
+            paths.append(m.group(1))
+    names = [m.group(1) for m in re.finditer(r"`([\w.+-]+)`", text)
+             if m.group(1).endswith(_CODE_ENDINGS) and not m.group(1).startswith(("_test", "."))]
+    return paths, names
+
+
+def test_prose_path_finder():
+    """The finder itself: what it takes for a path, and what it leaves alone."""
+    text = ("see cpp/src/util/parallel_for.hpp, tests/helpers.py:279 and `_export.py`; not "
+            "DATA/atlas/scale.json, /tmp/x/cpp/a.hpp, cpp/src/*/x_test.cpp or `bench.md`")
+    paths, names = prose_paths(text, {"cpp", "tests"})
+    assert paths == ["cpp/src/util/parallel_for.hpp", "tests/helpers.py"]
+    assert names == ["_export.py"]
+
+
+@pytest.mark.parametrize("doc", sorted({p.relative_to(REPO).as_posix() for pattern in _PROSE_DOCS
+                                        for p in REPO.glob(pattern)}))
+def test_file_paths_in_prose_exist(doc):
+    tracked = _tracked_names()
+    names = {f.rsplit("/", 1)[-1] for f in tracked}
+    paths, bare = prose_paths((REPO / doc).read_text(), _top_folders())
+    dead = [p for p in paths if not (REPO / p).exists() and not (REPO / doc).parent.joinpath(p).exists()
+            and not _ignored(p)]
+    dead += [n for n in bare if n not in names]
+    assert not dead, f"{doc} names files that do not exist: {sorted(set(dead))}"

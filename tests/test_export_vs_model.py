@@ -354,7 +354,7 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 def sniff(path) -> str:
-    head = open(path, "rb").read(4)
+    head = Path(path).read_bytes()[:4]
     if head == BIGWIG_MAGIC:
         return "bigwig"
     if head[:2] == GZIP_MAGIC:

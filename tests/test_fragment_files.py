@@ -203,6 +203,7 @@ def test_non_integer_coordinates_are_errors_in_every_file(tmp_path, value):
 
 
 @pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+@pytest.mark.filterwarnings("ignore:.*line.s. on chromosomes not in chrom_sizes were skipped")  # on purpose
 def test_h5ad_mode_follows_the_umask(tmp_path, mask):
     """import_fragments(file=...) used to leave its .h5ad with mode 0600 whatever the umask."""
     old = os.umask(mask)

@@ -87,6 +87,7 @@ def test_sorted_flag_false_on_sorted_input_orders_by_barcode():
     np.testing.assert_array_equal(ma.data, mb.data)
 
 
+@pytest.mark.filterwarnings("ignore:.*line.s. on chromosomes not in chrom_sizes were skipped")  # on purpose
 def test_edge_cases():
     # comment, zero-length fragment (dropped), unknown chromosome (skipped),
     # duplicates at one position sorted by length, '.' count, mito names,
@@ -96,6 +97,7 @@ def test_edge_cases():
     assert list(a.uns["reference_sequences"]["reference_seq_name"]) == ["chr1", "chr2", "chrM"]
 
 
+@pytest.mark.filterwarnings("ignore:.*line.s. on chromosomes not in chrom_sizes were skipped")  # on purpose
 def test_edge_cases_mito_not_in_chrom_sizes():
     a = fragcov.import_fragments(D / "edge.tsv", {"chr2": 1000, "chr1": 500}, min_num_fragments=0)
     assert_matches(a, "edge_nomito")
@@ -203,6 +205,7 @@ def test_file_output_no_partial_file_on_error(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tsv"]
 
 
+@pytest.mark.filterwarnings("ignore:.*line.s. on chromosomes not in chrom_sizes were skipped")  # on purpose
 def test_list_of_files(tmp_path):
     outs = [tmp_path / "a.h5ad", tmp_path / "b.h5ad"]
     res = fragcov.import_fragments([SUB, D / "edge.tsv"], SUB_SIZES, file=outs,
@@ -233,7 +236,7 @@ def test_nothing_passes_filter_warns_and_returns_empty():
 
 def test_missing_fragment_file(tmp_path):
     missing = tmp_path / "nope.tsv.gz"
-    with pytest.raises(FileNotFoundError, match="nope.tsv.gz"):
+    with pytest.raises(FileNotFoundError, match=r"nope.tsv.gz"):
         fragcov.import_fragments(missing, SUB_SIZES)
 
 

@@ -180,7 +180,7 @@ def test_groupby_series_is_matched_by_index(tmp_path):
 
 
 def test_groupby_series_with_foreign_index_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="index does not match adata.obs_names"):
+    with pytest.raises(ValueError, match=r"index does not match adata.obs_names"):
         export(good_adata(), tmp_path / "out", groupby=pd.Series(["A", "B"]))
 
 

@@ -12,6 +12,8 @@ import hdf5plugin  # noqa: F401
 import anndata as ad
 import numpy as np
 import pandas as pd
+from pathlib import Path
+
 import pytest
 
 import fragcov
@@ -35,7 +37,7 @@ SMOOTH_TINY_CASES = [c for c in FIXTURE_CASES if c[0] == "smooth_tiny"]
 def export_bytes(adata, out_dir, suffix=".bedgraph", **kw) -> dict[str, bytes]:
     opts = {**OPTIONS, **kw}
     paths = fragcov.export_coverage(adata, out_dir=out_dir, suffix=suffix, **opts)
-    return {g: open(p, "rb").read() for g, p in paths.items()}
+    return {g: Path(p).read_bytes() for g, p in paths.items()}
 
 
 @pytest.fixture(scope="module")
@@ -190,10 +192,10 @@ def test_single_end_storage(tmp_path):
     a.obsm["fragment_single"] = m
     a.uns["reference_sequences"] = pd.DataFrame({"reference_seq_name": names, "reference_seq_length": lengths})
     p = fragcov.export_coverage(a, ["g"], bin_size=1, normalization=None, out_dir=tmp_path, suffix=".bedgraph")
-    assert open(p["g"]).read() == "c1\t10\t20\t1\nc1\t25\t30\t1\nc2\t0\t4\t1\n"
+    assert Path(p["g"]).read_text() == "c1\t10\t20\t1\nc1\t25\t30\t1\nc2\t0\t4\t1\n"
     p = fragcov.export_coverage(a, ["g"], bin_size=1, normalization=None, out_dir=tmp_path, suffix=".bedgraph",
                                 counting_strategy="insertion")
-    assert open(p["g"]).read() == "c1\t10\t11\t1\nc1\t29\t30\t1\nc2\t3\t4\t1\n"
+    assert Path(p["g"]).read_text() == "c1\t10\t11\t1\nc1\t29\t30\t1\nc2\t3\t4\t1\n"
 
 
 @pytest.mark.parametrize("mode", ["r", "r+"])

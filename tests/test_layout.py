@@ -120,3 +120,64 @@ def test_user_notices_have_one_home():
     logged = [f"{p.name}: {m}" for p in pkg.glob("*.py")
               for m in re.findall(r"log\.(?:info|warning)\((.{0,60})", p.read_text()) if "skipped" in m]
     assert not logged, logged
+
+
+PACKAGE = REPO / "python" / "fragcov"
+
+
+def python_imports() -> dict[str, set[str]]:
+    """module -> the package's modules it imports, at the top or inside a function (a lazy import is
+    still a dependency: ``_compare`` calling into ``_export`` that imports ``_compare`` is a cycle);
+    imports for annotations only (``if TYPE_CHECKING:``) are not run and do not count."""
+    import ast
+
+    def nodes(tree):
+        for node in ast.iter_child_nodes(tree):
+            if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+                continue
+            yield node
+            yield from nodes(node)
+
+    graph = {}
+    for path in PACKAGE.glob("*.py"):
+        module = path.stem
+        names = set()
+        for node in nodes(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    names.add(node.module.split(".")[0])
+                else:
+                    names.update(a.name for a in node.names)
+        graph[module] = {n for n in names if (PACKAGE / f"{n}.py").exists() and n != module}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(m: str) -> list[str] | None:
+        state[m] = 1
+        path.append(m)
+        for n in sorted(graph.get(m, ())):
+            if state.get(n) == 1:
+                return path[path.index(n):] + [n]
+            if n not in state and (found := visit(n)):
+                return found
+        path.pop()
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if m not in state and (found := visit(m)):
+            return found
+    return None
+
+
+def test_python_modules_import_without_cycles():
+    """The Python package's modules form layers (docs/architecture.md): no module reaches itself through
+    its imports, lazy ones included."""
+    graph = python_imports()
+    assert "_driver" in graph["_export"] and "_request" in graph["_driver"]  # the reader finds the imports
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle(graph) is None, "import cycle: " + " -> ".join(_cycle(graph) or [])

@@ -195,13 +195,13 @@ def test_hdf5_column_refuses_inconsistent_layouts(tmp_path):
             _core.Hdf5Column(**{**ok, "addresses": [0]})
         with pytest.raises(ValueError, match="dtype must be"):
             _core.Hdf5Column(**{**ok, "dtype": "float64"})
-        with pytest.raises(ValueError, match="chunk 1 .* unfiltered chunk must hold 32 bytes"):
+        with pytest.raises(ValueError, match=r"chunk 1 .* unfiltered chunk must hold 32 bytes"):
             _core.Hdf5Column(**{**ok, "sizes": [32, 31]})
         with pytest.raises(ValueError, match="past the end"):
             _core.Hdf5Column(**ok).read(5, 4)
         with pytest.raises(ValueError, match="ends inside the fragment positions"):
             _core.Hdf5Column(**{**ok, "addresses": [0, 40]}).read(0, 8)
-        with pytest.raises(ValueError, match="chunk 0 .* zstd frame"):
+        with pytest.raises(ValueError, match=r"chunk 0 .* zstd frame"):
             _core.Hdf5Column(**{**ok, "filters": [32015]}).read(0, 4)
     finally:
         os.close(fd)

@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-import fragcov  # noqa: E402
-from fragcov.demo import DEMO  # noqa: E402
-from helpers import read_track  # noqa: E402
+import fragcov
+from fragcov.demo import DEMO
+from helpers import read_track
 
 REGION = "chr21:11,900,000-11,960,000"
 

@@ -393,7 +393,7 @@ def test_anchor_file_errors_name_the_file_and_line(tmp_path, name, text, match):
 def test_anchor_file_odd_bytes(tmp_path):
     path = tmp_path / "a.bed"
     path.write_bytes(b"chr1\t0\t10\tok\nchr1\t0\t10\t\xff\xfe\n")
-    with pytest.raises(ValueError, match="a.bed, line 2: not UTF-8 text"):
+    with pytest.raises(ValueError, match=r"a.bed, line 2: not UTF-8 text"):
         fragcov.profile(adata(), "cell_type", path, n_jobs=1)
     with pytest.raises(FileNotFoundError, match="anchors: file not found"):
         fragcov.profile(adata(), "cell_type", tmp_path / "missing.bed", n_jobs=1)

@@ -117,3 +117,34 @@ def test_stub_classes_have_the_runtime_members():
         runtime = {m for m in vars(cls) if not m.startswith("_")
                    or m in ("__init__", "__len__", "__enter__", "__exit__", "__iter__", "__next__")}
         assert stub_class_members(name) == runtime, name
+
+
+def _public_functions():
+    """(name, function) of every public function and method of the package: its namespaces' and the
+    methods of its public classes."""
+    import fragcov.pl
+
+    seen = {}
+    for module in (fragcov, fragcov.ex, fragcov.pp, fragcov.pl, fragcov.datasets, fragcov.genome):
+        for name in getattr(module, "__all__", [n for n in dir(module) if not n.startswith("_")]):
+            obj = getattr(module, name)
+            if inspect.isfunction(obj):
+                seen[f"{obj.__module__}.{obj.__qualname__}"] = obj
+            elif inspect.isclass(obj) and obj.__module__.startswith("fragcov"):
+                for attr, member in vars(obj).items():
+                    if inspect.isfunction(member) and not attr.startswith("_"):
+                        seen[f"{obj.__module__}.{member.__qualname__}"] = member
+    return sorted(seen.items())
+
+
+def test_every_public_parameter_is_typed():
+    """Every parameter and return value of the public API has a type annotation (mypy checks them
+    against the code: scripts/test.sh runs it)."""
+    functions = _public_functions()
+    assert {"fragcov._export.export_coverage", "fragcov._compare.compare_groups", "fragcov._profile.profile",
+            "fragcov._plot.tracks", "fragcov._import.import_fragments"} <= {n for n, _ in functions}
+    untyped = [f"{name}({p.name})" for name, f in functions for p in inspect.signature(f).parameters.values()
+               if p.annotation is inspect.Parameter.empty and p.name not in ("self", "cls")]
+    untyped += [f"{name} -> ?" for name, f in functions
+                if inspect.signature(f).return_annotation is inspect.Signature.empty]
+    assert not untyped, "public parameters without a type: " + ", ".join(untyped)

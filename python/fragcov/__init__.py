@@ -45,7 +45,7 @@ class _Hdf5Filters:
                 exec_module(module)
                 _register_hdf5_filters()
 
-            spec.loader.exec_module = exec_then_register
+            spec.loader.exec_module = exec_then_register  # type: ignore[method-assign]
         return spec
 
 

@@ -207,7 +207,7 @@ def _read_gff3(path: str) -> pd.DataFrame:
         chrom, kind, start, end, strand = _annotation_fields(f, where)
         if not (kind in _GENE_TYPES or kind.endswith("_gene")):
             continue
-        attrs = {}
+        attrs: dict[str, str] = {}
         for part in f[8].split(";"):
             key, eq, value = part.strip().partition("=")
             if eq:

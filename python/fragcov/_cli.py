@@ -10,6 +10,7 @@ import re
 import sys
 import traceback
 import warnings
+from typing import Any, Mapping
 
 def _none_or_int(text: str):
     return None if text.lower() == "none" else int(text)
@@ -136,42 +137,43 @@ def _add_shift_options(p: argparse.ArgumentParser) -> None:
                         "default %(default)s)")
 
 
-def _export_kwargs(a) -> dict:
-    return dict(selections=a.selections, bin_size=a.bin_size, blacklist=a.blacklist,
-                normalization=a.normalization, include_for_norm=_regions(a.include_for_norm),
-                exclude_for_norm=_regions(a.exclude_for_norm), min_frag_length=a.min_frag_length,
-                max_frag_length=a.max_frag_length, counting_strategy=a.counting_strategy,
-                smooth_base=a.smooth_base, out_dir=a.out_dir, prefix=a.prefix, suffix=a.suffix,
-                output_format=a.output_format, compression=a.compression,
-                compression_level=a.compression_level, tempdir=a.tempdir, n_jobs=a.n_jobs,
-                effective_genome_size=a.effective_genome_size, norm_by=getattr(a, "norm_by", None),
-                scale_factor=a.scale_factor, ceiling=a.ceiling, max_cells=getattr(a, "max_cells", None),
-                random_state=getattr(a, "random_state", 0), split_by=getattr(a, "split_by", None),
-                regions=_output_regions(a.regions))
-
-
-def _compare_kwargs(a) -> dict:
-    kw = _export_kwargs(a)
-    for k in ("norm_by", "max_cells", "random_state", "split_by"):
-        del kw[k]
-    return dict(kw, reference=a.reference, operation=a.operation, pseudocount=a.pseudocount)
-
-
-def cmd_compare(a) -> dict:
-    from ._compare import compare_groups
-
-    inputs = _fragment_inputs(a.input)  # one fragment file, or several as {sample: path} (spec 14.7)
+def _arguments(a: argparse.Namespace, function) -> dict:
+    """The Python arguments of ``function`` (export_coverage, compare_groups, profile) that the command's
+    flags give: the flags are named as the parameters; INPUT and --groupby/--groups become its first two."""
+    names = inspect.signature(function).parameters
+    arguments = {k: v for k, v in vars(a).items() if k in names}
+    for name in ("include_for_norm", "exclude_for_norm"):
+        if name in arguments:
+            arguments[name] = _regions(arguments[name])
+    if "regions" in arguments:
+        arguments["regions"] = _output_regions(arguments["regions"])
+    if "anchors" in arguments:
+        arguments["anchors"] = a.anchors[0] if len(a.anchors) == 1 else a.anchors
+    if "single_end" in vars(a):
+        arguments["is_paired"] = not a.single_end
+    first, second = list(names)[:2]
+    values = a.input if isinstance(a.input, list) else [a.input]
+    inputs = _fragment_inputs(values)
     if inputs is not None:
         if not a.groups or not a.chrom_sizes:
             raise UsageError("a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
                              "and --chrom-sizes (file or genome name such as hg38)")
-        return compare_groups(inputs, a.groups, **_compare_kwargs(a), chrom_sizes=a.chrom_sizes,
-                              min_num_fragments=a.min_num_fragments, is_paired=not a.single_end,
-                              shift_left=a.shift_left, shift_right=a.shift_right,
-                              min_kept_fraction=a.min_kept_fraction, sample_sep=a.sample_sep)
-    if len(a.input) == 1:
-        a.input = a.input[0]
-    return compare_groups(a.input, _groupby(a), **_compare_kwargs(a))
+        return dict(arguments, **{first: inputs, second: a.groups})
+    for name in _FRAGMENT_FILE_ONLY:  # their flags' defaults; given for an .h5ad they are ignored, as always
+        arguments.pop(name, None)
+    a.input = values[0] if len(values) == 1 else values
+    return dict(arguments, **{first: a.input, second: _groupby(a)})
+
+
+# the keywords of fragment-file input (an .h5ad holds its fragments and cell names)
+_FRAGMENT_FILE_ONLY = ("chrom_sizes", "min_num_fragments", "is_paired", "shift_left", "shift_right",
+                       "min_kept_fraction", "sample_sep")
+
+
+def cmd_compare(a) -> dict:
+    from ._compare import compare_groups, compare_tracks, comparison_request
+
+    return compare_tracks(comparison_request(_arguments(a, compare_groups)), a.reference)
 
 
 def _add_profile_options(p: argparse.ArgumentParser) -> None:
@@ -241,31 +243,10 @@ def _check_profile_outputs(a) -> None:
 
 
 def cmd_profile(a):
-    from ._profile import profile
+    from ._profile import profile, profile_requests, profile_tracks
 
     _check_profile_outputs(a)
-    kw = dict(upstream=a.upstream, downstream=a.downstream, bin_size=a.bin_size,
-              reference_point=a.reference_point, counting_strategy=a.counting_strategy,
-              normalization=a.normalization, selections=a.selections, blacklist=a.blacklist,
-              include_for_norm=_regions(a.include_for_norm), exclude_for_norm=_regions(a.exclude_for_norm),
-              min_frag_length=a.min_frag_length, max_frag_length=a.max_frag_length,
-              effective_genome_size=a.effective_genome_size, norm_by=a.norm_by, scale_factor=a.scale_factor,
-              max_cells=a.max_cells, random_state=a.random_state, split_by=a.split_by, tempdir=a.tempdir,
-              n_jobs=a.n_jobs)
-    anchors = a.anchors[0] if len(a.anchors) == 1 else a.anchors
-    inputs = _fragment_inputs(a.input)
-    if inputs is not None:
-        if not a.groups or not a.chrom_sizes:
-            raise UsageError("a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
-                             "and --chrom-sizes (file or genome name such as hg38)")
-        result = profile(inputs, a.groups, anchors, **kw, chrom_sizes=a.chrom_sizes,
-                         min_num_fragments=a.min_num_fragments, is_paired=not a.single_end,
-                         shift_left=a.shift_left, shift_right=a.shift_right, sample_sep=a.sample_sep,
-                         min_kept_fraction=a.min_kept_fraction)
-    else:
-        if len(a.input) == 1:
-            a.input = a.input[0]
-        result = profile(a.input, _groupby(a), anchors, **kw)
+    result = profile_tracks(*profile_requests(_arguments(a, profile)))
     for key, value in result.tss_enrichment.items():
         print("\t".join([*(key if isinstance(key, tuple) else (key,)), f"{value:.4g}"]))
     # the figures are drawn before any file is written, so that one that cannot be drawn (an enrichment
@@ -312,21 +293,10 @@ def _output_regions(values):
 
 
 def cmd_export_coverage(a) -> dict:
-    from ._export import export_coverage
+    from ._export import export_coverage, export_tracks
+    from ._request import ExportRequest, with_defaults
 
-    inputs = _fragment_inputs(a.input)
-    if inputs is not None:
-        if not a.groups or not a.chrom_sizes:
-            raise UsageError("a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
-                             "and --chrom-sizes (file or genome name such as hg38)")
-        return export_coverage(inputs, a.groups, **_export_kwargs(a), chrom_sizes=a.chrom_sizes,
-                               min_num_fragments=a.min_num_fragments, is_paired=not a.single_end,
-                               shift_left=a.shift_left, shift_right=a.shift_right, sample_sep=a.sample_sep,
-                               min_kept_fraction=a.min_kept_fraction)
-    if len(a.input) > 1:
-        return export_coverage(a.input, _groupby(a), **_export_kwargs(a))
-    a.input = a.input[0]
-    return export_coverage(a.input, _groupby(a), **_export_kwargs(a))
+    return export_tracks(ExportRequest.build(with_defaults(export_coverage, _arguments(a, export_coverage))))
 
 
 def _fragment_inputs(values: list[str]):
@@ -399,6 +369,7 @@ def cmd_import_fragments(a):
                              whitelist=a.whitelist, chrM=tuple(a.chrm), tempdir=a.tempdir, n_jobs=a.n_jobs,
                              shift_left=a.shift_left, shift_right=a.shift_right,
                              min_kept_fraction=a.min_kept_fraction)
+    assert not isinstance(adata, list)  # one file, or a dict of samples: one AnnData
     print(f"wrote {a.output}: {adata.n_obs} cells")
 
 
@@ -423,6 +394,8 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line 'fragcov: error: ...' and exit status 2, like every other error;
     an unknown flag names the closest known one."""
+
+    subcommands: Mapping[str, argparse.ArgumentParser]  # name -> subparser, for messages in its flags
 
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
@@ -630,7 +603,7 @@ def _demo_arguments(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_demo)
 
 
-def build_parser(command: str | None = "all") -> argparse.ArgumentParser:
+def build_parser(command: str | None = "all") -> _Parser:
     """Every sub-command; `command`: fill in the arguments of that one only (None: of none). Their
     defaults come from the Python functions' signatures, whose modules import numpy and pandas, which
     `fragcov --version` and `fragcov --help` do not need (docs/spec.md 1.1.1)."""
@@ -648,8 +621,11 @@ def build_parser(command: str | None = "all") -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     parser.subcommands = sub.choices  # name -> subparser, for messages in its flags
     _add = sub.add_parser
-    sub.add_parser = lambda name, **kw: _add(name, parents=[_global_flags()],
-                                             formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+    def add_parser(name: str, **kw: Any) -> _Parser:
+        return _add(name, parents=[_global_flags()],  # type: ignore[list-item]
+                    formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     p = sub.add_parser("export-coverage", help="write one coverage track per group",
                        description="Write one coverage track per cell group (bigWig, or bedGraph plain, .gz or "

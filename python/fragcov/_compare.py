@@ -1,20 +1,29 @@
 """fragcov.compare_groups: group-vs-rest (or group-vs-group) comparison tracks (docs/spec.md section 14).
 
-The tracks are computed by the same one pass over the input as export_coverage
-(``_export._export`` with ``compare=``): the core bins every labelled cell by
-group, and writes op(group, rest) with rest = all groups' bins minus the
-group's own.
+A step of its own on export_coverage's one pass (``_driver``): the request's ``compare`` option makes the
+core bin every labelled cell by group and write op(group, rest), rest = all groups' bins minus the
+group's own (or one reference group's).
 """
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING, Any, Mapping
+
 from . import _notices as notices
+from ._driver import OnePass, open_request
+from ._groups import make_tracks
 from ._options import DEFAULTS
+from ._outputs import output_paths
+from ._request import ExportRequest, with_defaults
+
+if TYPE_CHECKING:
+    from ._types import ChromSizes, Groupby, Input, PathLike, Regions, Selections
 
 OPERATIONS = ("log2", "ratio", "difference")
 DEFAULT_PSEUDOCOUNT = DEFAULTS.pseudocount
 
 
-def comparison_plan(names: list[str], selections, reference) -> tuple[list[str], list[int]]:
+def comparison_plan(names: list[str], selections: Selections, reference: Any) -> tuple[list[str], list[int]]:
     """The groups that get a file and, for every group, its reference (-1: the rest, else a group index)."""
     if selections is None:
         chosen = list(names)
@@ -39,7 +48,7 @@ def comparison_plan(names: list[str], selections, reference) -> tuple[list[str],
     return chosen, [ref if n in written else -1 for n in names]
 
 
-def comparison_suffix(suffix, operation: str):
+def comparison_suffix(suffix: Any, operation: str) -> Any:
     """The file suffix of a comparison track always starts with the operation's tag (spec 14.1), so
     that comparison tracks never take the names of export_coverage's tracks in the same folder:
     None -> ".log2.bw"; ".bedgraph.gz" -> ".log2.bedgraph.gz"; ".log2.bw" stays."""
@@ -53,7 +62,8 @@ def comparison_suffix(suffix, operation: str):
     return tag + (suffix if suffix.startswith(".") or not suffix else "." + suffix)
 
 
-def comparison_result(names, written, references, stats, paths, options) -> dict:
+def comparison_result(names: list[str], written: list[str], references: list[int], stats: list, paths: list[str],
+                      options: Any) -> dict:
     """Warn about empty comparison tracks (section 14.4) and return {group: path}."""
     by_name = dict(zip(names, zip(stats, references)))
     for g in written:
@@ -67,41 +77,41 @@ def comparison_result(names, written, references, stats, paths, options) -> dict
 
 
 def compare_groups(
-    adata,
-    groupby,
-    selections=None,
-    reference=None,
-    operation="log2",
-    pseudocount=DEFAULT_PSEUDOCOUNT,
-    bin_size=DEFAULTS.bin_size,
-    blacklist=None,
-    normalization="CPM",
-    include_for_norm=None,
-    exclude_for_norm=None,
-    min_frag_length=None,
-    max_frag_length=DEFAULTS.max_frag_length,
-    counting_strategy=DEFAULTS.counting_strategy,
-    smooth_base=None,
-    out_dir="./",
-    prefix="",
-    suffix=None,
-    output_format=None,
-    compression=None,
-    compression_level=None,
-    tempdir=None,
-    n_jobs=DEFAULTS.n_jobs,
+    adata: Input,
+    groupby: Groupby,
+    selections: Selections = None,
+    reference: str | None = None,
+    operation: str = "log2",
+    pseudocount: float = DEFAULT_PSEUDOCOUNT,
+    bin_size: int = DEFAULTS.bin_size,
+    blacklist: Regions = None,
+    normalization: str | None = "CPM",
+    include_for_norm: Regions = None,
+    exclude_for_norm: Regions = None,
+    min_frag_length: int | None = None,
+    max_frag_length: int | None = DEFAULTS.max_frag_length,
+    counting_strategy: str = DEFAULTS.counting_strategy,
+    smooth_base: int | None = None,
+    out_dir: PathLike = "./",
+    prefix: str = "",
+    suffix: str | None = None,
+    output_format: str | None = None,
+    compression: str | None = None,
+    compression_level: int | None = None,
+    tempdir: PathLike | None = None,
+    n_jobs: int = DEFAULTS.n_jobs,
     *,
-    effective_genome_size=None,
-    scale_factor=DEFAULTS.scale_factor,
-    ceiling=None,
-    regions=None,
-    chrom_sizes=None,
-    min_num_fragments=None,
-    is_paired=True,
-    shift_left=0,
-    shift_right=0,
-    min_kept_fraction=0.01,
-    sample_sep="#",
+    effective_genome_size: float | None = None,
+    scale_factor: float = DEFAULTS.scale_factor,
+    ceiling: int | None = None,
+    regions: Regions = None,
+    chrom_sizes: ChromSizes = None,
+    min_num_fragments: int | None = None,
+    is_paired: bool = True,
+    shift_left: int = 0,
+    shift_right: int = 0,
+    min_kept_fraction: float = 0.01,
+    sample_sep: str = "#",
 ) -> dict:
     """Write one comparison track per group: the group against the rest of the cells, or against one group.
 
@@ -182,20 +192,36 @@ def compare_groups(
     ...                        operation="difference", out_dir="compare")  # doctest: +SKIP
     {'CD14 Mono': 'compare/CD14 Mono.difference.bw', 'CD8 Memory': 'compare/CD8 Memory.difference.bw'}
     """
-    from ._export import _export
+    return compare_tracks(comparison_request(locals()), reference)
 
+
+def comparison_request(arguments: Mapping[str, Any]) -> ExportRequest:
+    """The request of compare_groups' arguments (its defaults where absent): the operation is checked
+    first, and names the core's ``compare`` option and the files' suffix (docs/spec.md 14.1)."""
+    arguments = with_defaults(compare_groups, arguments)
+    operation = arguments["operation"]
     if not isinstance(operation, str) or operation.lower() not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}: use 'log2', 'ratio' or 'difference'")
     operation = operation.lower()
-    suffix = comparison_suffix(suffix, operation)
-    return _export(
-        adata, groupby, selections, bin_size=bin_size, blacklist=blacklist, normalization=normalization,
-        include_for_norm=include_for_norm, exclude_for_norm=exclude_for_norm, min_frag_length=min_frag_length,
-        max_frag_length=max_frag_length, counting_strategy=counting_strategy, smooth_base=smooth_base,
-        out_dir=out_dir, prefix=prefix, suffix=suffix, output_format=output_format, compression=compression,
-        compression_level=compression_level, tempdir=tempdir, n_jobs=n_jobs,
-        effective_genome_size=effective_genome_size, norm_by=None, scale_factor=scale_factor, ceiling=ceiling,
-        max_cells=None, random_state=0, split_by=None, regions=regions, chrom_sizes=chrom_sizes,
-        min_num_fragments=min_num_fragments, is_paired=is_paired, shift_left=shift_left, shift_right=shift_right,
-        min_kept_fraction=min_kept_fraction, sample_sep=sample_sep, compare=operation, reference=reference,
-        pseudocount=pseudocount)
+    return ExportRequest.build(dict(arguments, compare=operation, suffix=comparison_suffix(arguments["suffix"],
+                                                                                             operation)))
+
+
+def compare_tracks(request: ExportRequest, reference: Any = None) -> dict:
+    """compare_groups of a built request (``request.options.compare``: the operation)."""
+    with open_request(request) as (source, request):
+        # every labelled cell is binned; only the chosen groups get a file
+        tracks = make_tracks(source, request.groupby)
+        written, references = comparison_plan(tracks.names, request.selections, reference)
+        one_pass = OnePass(request, source, tracks)
+        out_path, paths = output_paths(request.out_dir, request.prefix, written, request.options.suffix,
+                                       keys=written)
+        path_of = dict(zip(written, paths))
+        other = "the rest" if reference is None else repr(str(reference))  # binned, but no track of its own
+        stats = one_pass.run([path_of.get(name, "") for name in tracks.names], out_path,
+                             f"writing {len(written)} {one_pass.format_name()} comparison track(s) "
+                             f"({request.options.compare}, each group vs {other}) to {os.fspath(request.out_dir)}",
+                             references=references)
+    if stats is None:
+        return {}
+    return comparison_result(tracks.names, written, references, stats, paths, one_pass.options)

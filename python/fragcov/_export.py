@@ -1,62 +1,55 @@
-"""fragcov.export_coverage: arguments -> core options, cells -> groups, streaming into the C++ core."""
+"""fragcov.export_coverage: one coverage track per cell group (docs/spec.md sections 1-7)."""
 from __future__ import annotations
 
-import logging
 import os
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from ._driver import OnePass, open_request, tracks_of
+from ._options import DEFAULTS
+from ._outputs import output_paths
+from ._request import ExportRequest
 
-from . import _notices as notices
-from . import _core
-from . import _settings as settings
-from ._fragment_file import fragment_inputs, open_fragment_file, reject_fragment_file_options
-from ._groups import make_tracks, per_cell_quantity
-from ._compare import comparison_plan, comparison_result
-from ._options import DEFAULTS, as_float, as_int, export_options
-from ._outputs import OutDir, output_paths
-from ._regions import parse_output_regions, parse_regions, to_arrays
-from ._sources import open_source
-
-log = logging.getLogger("fragcov")
+if TYPE_CHECKING:
+    from ._types import ChromSizes, Groupby, Input, PathLike, PerCell, Regions, Selections
 
 
 def export_coverage(
-    adata,
-    groupby,
-    selections=None,
-    bin_size=DEFAULTS.bin_size,
-    blacklist=None,
-    normalization=DEFAULTS.normalization,
-    include_for_norm=None,
-    exclude_for_norm=None,
-    min_frag_length=None,
-    max_frag_length=DEFAULTS.max_frag_length,
-    counting_strategy=DEFAULTS.counting_strategy,
-    smooth_base=None,
-    out_dir="./",
-    prefix="",
-    suffix=".bw",
-    output_format=None,
-    compression=None,
-    compression_level=None,
-    tempdir=None,
-    n_jobs=DEFAULTS.n_jobs,
+    adata: Input,
+    groupby: Groupby,
+    selections: Selections = None,
+    bin_size: int = DEFAULTS.bin_size,
+    blacklist: Regions = None,
+    normalization: str | None = DEFAULTS.normalization,
+    include_for_norm: Regions = None,
+    exclude_for_norm: Regions = None,
+    min_frag_length: int | None = None,
+    max_frag_length: int | None = DEFAULTS.max_frag_length,
+    counting_strategy: str = DEFAULTS.counting_strategy,
+    smooth_base: int | None = None,
+    out_dir: PathLike = "./",
+    prefix: str = "",
+    suffix: str = ".bw",
+    output_format: str | None = None,
+    compression: str | None = None,
+    compression_level: int | None = None,
+    tempdir: PathLike | None = None,
+    n_jobs: int = DEFAULTS.n_jobs,
     *,
-    effective_genome_size=None,
-    norm_by=None,
-    scale_factor=DEFAULTS.scale_factor,
-    ceiling=None,
-    max_cells=None,
-    random_state=0,
-    split_by=None,
-    regions=None,
-    chrom_sizes=None,
-    min_num_fragments=None,
-    is_paired=True,
-    shift_left=0,
-    shift_right=0,
-    sample_sep="#",
-    min_kept_fraction=0.01,
+    effective_genome_size: float | None = None,
+    norm_by: PerCell = None,
+    scale_factor: float = DEFAULTS.scale_factor,
+    ceiling: int | None = None,
+    max_cells: int | None = None,
+    random_state: int = 0,
+    split_by: Groupby | None = None,
+    regions: Regions = None,
+    chrom_sizes: ChromSizes = None,
+    min_num_fragments: int | None = None,
+    is_paired: bool = True,
+    shift_left: int = 0,
+    shift_right: int = 0,
+    sample_sep: str = "#",
+    min_kept_fraction: float = 0.01,
 ) -> dict:
     """Export one genome coverage track (bigWig or bedGraph) per cell group.
 
@@ -201,194 +194,19 @@ def export_coverage(
     ...                         normalization="RPGC", effective_genome_size=2.7e9, regions="chr21",
     ...                         out_dir="tracks")  # doctest: +SKIP
     """
-    return _export(
-        adata, groupby, selections, bin_size=bin_size, blacklist=blacklist, normalization=normalization,
-        include_for_norm=include_for_norm, exclude_for_norm=exclude_for_norm, min_frag_length=min_frag_length,
-        max_frag_length=max_frag_length, counting_strategy=counting_strategy, smooth_base=smooth_base,
-        out_dir=out_dir, prefix=prefix, suffix=suffix, output_format=output_format, compression=compression,
-        compression_level=compression_level, tempdir=tempdir, n_jobs=n_jobs,
-        effective_genome_size=effective_genome_size, norm_by=norm_by, scale_factor=scale_factor, ceiling=ceiling,
-        max_cells=max_cells, random_state=random_state, split_by=split_by, regions=regions,
-        chrom_sizes=chrom_sizes, min_num_fragments=min_num_fragments, is_paired=is_paired, shift_left=shift_left,
-        shift_right=shift_right, sample_sep=sample_sep, min_kept_fraction=min_kept_fraction)
+    return export_tracks(ExportRequest.build(locals()))
 
 
-def _export(adata, groupby, selections, *, bin_size, blacklist, normalization, include_for_norm, exclude_for_norm,
-            min_frag_length, max_frag_length, counting_strategy, smooth_base, out_dir, prefix, suffix,
-            output_format, compression, compression_level, tempdir, n_jobs, effective_genome_size, norm_by,
-            scale_factor, ceiling, max_cells, random_state, split_by, regions, chrom_sizes, min_num_fragments,
-            is_paired, shift_left, shift_right, sample_sep="#", min_kept_fraction=0.01, compare=None,
-            reference=None, pseudocount=None, profile=None):
-    """export_coverage, and with ``compare`` (an operation name) compare_groups (docs/spec.md section 14).
-
-    With ``profile`` (a ``_profile.ProfileRequest``) no file is written: every group is counted in the same
-    one pass and its profile around the request's anchors computed (docs/spec.md section 16); the request
-    makes the result.
-    """
-
-    # ---- every check that can fail comes before any file is touched ----------
-    # An input path is opened as what it is first (docs/spec.md 6.6): a missing one is a FileNotFoundError
-    # before any rule about the other arguments; a fragment file (or stream) is its own Source below.
-    inputs = fragment_inputs(adata)
-    options = export_options(
-        bin_size=bin_size, normalization=normalization, min_frag_length=min_frag_length,
-        max_frag_length=max_frag_length, counting_strategy=counting_strategy, smooth_base=smooth_base,
-        suffix=suffix, output_format=output_format, compression=compression,
-        compression_level=compression_level, tempdir=tempdir, n_jobs=n_jobs,
-        effective_genome_size=effective_genome_size, norm_by=norm_by, scale_factor=scale_factor, ceiling=ceiling)
-    if compare is not None:
-        options.compare = _text_op(compare)
-        options.pseudocount = as_float("pseudocount", pseudocount)
-        options.validate()
-    max_cells = as_int("max_cells", max_cells, allow_none=True)
-    if max_cells is not None and max_cells < 1:
-        raise ValueError(f"max_cells must be >= 1 or None, got {max_cells}")
-    random_state = as_int("random_state", random_state)
-    if random_state < 0:
-        raise ValueError(f"random_state must be >= 0, got {random_state}")
-    norm_regions = {name: parse_regions(value, name) for name, value in
-                    (("blacklist", blacklist), ("include_for_norm", include_for_norm),
-                     ("exclude_for_norm", exclude_for_norm))}
-
-    # a fragment file is its own Source (its cells: the barcodes of groupby); all else is as for AnnData input
-    fragment_options = dict(chrom_sizes=chrom_sizes, min_num_fragments=min_num_fragments, is_paired=is_paired,
-                            shift_left=shift_left, shift_right=shift_right, min_kept_fraction=min_kept_fraction)
-    if inputs is not None:
-        source = open_fragment_file(inputs, groupby, n_jobs=n_jobs, whole_cells=options.ceiling is not None,
-                                    tempdir=tempdir, sample_sep=sample_sep, **fragment_options)
-        groupby = source.group_column
-        # split_by / norm_by may map barcodes too, as groupby does (docs/spec.md 13.2)
-        if isinstance(split_by, (dict, pd.Series)):
-            split_by = source.by_barcode(split_by, "split_by")
-        if isinstance(norm_by, (dict, pd.Series)):
-            norm_by = source.by_barcode(norm_by, "norm_by")
-    else:
-        reject_fragment_file_options(**fragment_options)
-        source = open_source(adata)
-
-    with source:
-        if compare is None:
-            tracks = make_tracks(source, groupby, selections, split_by, max_cells, random_state)
-            written, references = tracks.names, None
-        else:  # every labelled cell is binned (the rest of each group); only the chosen groups get a file
-            tracks = make_tracks(source, groupby)
-            written, references = comparison_plan(tracks.names, selections, reference)
-        norm_by_totals = None
-        if norm_by is not None:
-            norm_by_totals = tracks.norm_by_totals(per_cell_quantity(source, norm_by), source.obs().index)
-        if source.kind == "fragment_single":
-            if min_frag_length is not None or max_frag_length not in (None, DEFAULTS.max_frag_length):
-                notices.warn("single-end reads are not filtered by fragment length; min/max_frag_length "
-                              "are ignored", stacklevel=3)
-            options.min_frag_length = options.max_frag_length = None
-
-        if profile is None:
-            out_path, paths = output_paths(out_dir, prefix, written, suffix,
-                                           keys=tracks.keys if compare is None else written)
-        else:  # profiles only: no file (an empty path), no out_dir
-            out_path, paths = None, [""] * len(written)
-        core_paths = paths
-        if compare is not None:
-            path_of = dict(zip(written, paths))
-            core_paths = [path_of.get(name, "") for name in tracks.names]
-        chrom_index = {n: i for i, n in enumerate(source.names)}
-        arrays = {k: (None if v is None else to_arrays(v, chrom_index, k)) for k, v in norm_regions.items()}
-        empty = to_arrays([], chrom_index, "")
-        output_regions = parse_output_regions(regions, dict(zip(source.names, map(int, source.lengths))))
-        if not tracks.keys:
-            notices.warn("no cell has a group label: nothing to export", stacklevel=3)
-            return {} if profile is None else profile.result([], [], [])
-        core_profile = None if profile is None else profile.core_anchors(source.names, source.lengths)
-        codes = tracks.codes
-        out = OutDir(out_path) if out_path is not None else None
-
-        bar = None
-
-        def before_reading():
-            # The core calls this only after its own checks (options, genome, output
-            # paths), so out_dir is created once nothing can be rejected.
-            nonlocal bar
-            if out is not None:
-                out.make()
-            bar = settings.progress_bar(total=source.n_fragments(), desc="reading fragments", unit="frag")
-
-        def after_reading():
-            bar.close()
-            source.after_reading()
-
-        if profile is not None:
-            log.info("computing the profiles of %d group(s) around %d anchor(s)", len(tracks.keys),
-                     len(core_profile[0]))
-        elif compare is None:
-            log.info("exporting %d %s track(s) to %s", len(tracks.keys), _format_name(options), os.fspath(out_dir))
-        else:  # the reference group is binned but gets no track
-            log.info("writing %d %s comparison track(s) (%s, each group vs %s) to %s", len(written),
-                     _format_name(options), compare, "the rest" if reference is None else repr(str(reference)),
-                     os.fspath(out_dir))
-        try:
-            stats = _core.export_coverage(
-                chrom_names=source.names,
-                chrom_lengths=[int(x) for x in source.lengths],
-                chunks=source.core_input(codes),
-                output_paths=core_paths,
-                blacklist=arrays["blacklist"] or empty,
-                include_for_norm=arrays["include_for_norm"],
-                exclude_for_norm=arrays["exclude_for_norm"] or empty,
-                options=options,
-                n_cells=[int(n) for n in tracks.n_cells],
-                norm_by_totals=norm_by_totals,
-                regions=output_regions,
-                references=references,
-                profile=core_profile,
-                before_reading=before_reading,
-                progress=lambda n: bar.update(n),
-                after_reading=after_reading,
-            )
-        except BaseException:
-            if out is not None:
-                out.undo()
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
-    if profile is not None:
-        stats, profiles = stats
-        for key, st in zip(tracks.keys, stats):
-            _warn_empty(key, st, options, "its profile is 0")
-        return profile.result(tracks.keys, stats, profiles)
-    if compare is not None:
-        return comparison_result(tracks.names, written, references, stats, paths, options)
-    for key, st in zip(tracks.keys, stats):
-        _warn_empty(key, st, options, "wrote an empty track")
+def export_tracks(request: ExportRequest) -> dict:
+    """export_coverage of a built request (the command line builds one too)."""
+    with open_request(request) as (source, request):
+        tracks = tracks_of(request, source)
+        one_pass = OnePass(request, source, tracks)
+        out_path, paths = output_paths(request.out_dir, request.prefix, tracks.names, request.options.suffix,
+                                       keys=tracks.keys)
+        stats = one_pass.run(paths, out_path, f"exporting {len(tracks.keys)} {one_pass.format_name()} track(s) "
+                                              f"to {os.fspath(request.out_dir)}")
+    if stats is None:
+        return {}
+    one_pass.warn_empty(stats, "wrote an empty track")
     return dict(zip(tracks.keys, paths))
-
-
-def _warn_empty(key, st, options, what: str) -> None:
-    """Docs/spec.md 4.8 and 16.4.4: a group without units, or with a normalization total of 0."""
-    if st["n_units"] == 0:
-        notices.warn(f"group {key!r} has no fragments to count: {what}", stacklevel=4)
-    elif st["denominator"] == 0:
-        notices.warn(f"group {key!r} has a normalization total of 0 ({_total_name(options)}): {what}",
-                     stacklevel=4)
-
-
-def _total_name(options) -> str:
-    if options.norm_by:
-        return "the norm_by sum Q is 0"
-    return {"CPM": "no unit counts towards N", "RPKM": "no unit counts towards N",
-            "BPM": "all bins are 0", "RPGC": "no unit counts towards L",
-            "n_cells": "the track has no cells"}.get(options.normalization, "0")
-
-
-def _text_op(value) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"operation must be a string, got {value!r}")
-    return value
-
-
-def _format_name(options) -> str:
-    """'bigWig', 'bedGraph' or e.g. 'bedGraph (zstd)', for the progress message."""
-    if str(options.output_format) == "bigwig":
-        return "bigWig"
-    codec = str(options.compression)
-    return "bedGraph" if codec == "none" else f"bedGraph ({codec})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from ._groups import group_codes, labels_of, obs_column
 from ._options import as_int, codec_of_suffix
 from ._outputs import OutDir, output_paths
 from ._sources import PAIRED, open_source
+
+if TYPE_CHECKING:
+    from ._types import Groupby, Input, PathLike, Selections
 
 log = logging.getLogger("fragcov")
 
@@ -91,7 +95,8 @@ def _byte_table(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return table, np.char.str_len(strings).astype(np.int64)
 
 
-def _text_field(table, lengths, which):
+def _text_field(byte_table: tuple[np.ndarray, np.ndarray], which):
+    table, lengths = byte_table
     mat = table[which]
     return mat, np.arange(table.shape[1]) < lengths[which][:, None]
 
@@ -119,8 +124,8 @@ def _const(n: int, text: bytes):
 def _format(chrom, start, end, cell, strand, chrom_table, id_table):
     """Lines 'chrom\\tstart\\tend\\tid\\t1[\\tstrand]\\n' -> (bytes as uint8 array, byte length per line)."""
     n = len(start)
-    fields = [_text_field(*chrom_table, chrom), _const(n, b"\t"), _int_field(start), _const(n, b"\t"),
-              _int_field(end), _const(n, b"\t"), _text_field(*id_table, cell), _const(n, b"\t1")]
+    fields = [_text_field(chrom_table, chrom), _const(n, b"\t"), _int_field(start), _const(n, b"\t"),
+              _int_field(end), _const(n, b"\t"), _text_field(id_table, cell), _const(n, b"\t1")]
     if strand is not None:
         fields += [_const(n, b"\t"), (np.where(strand, ord("+"), ord("-")).astype(np.uint8)[:, None], None)]
     fields.append(_const(n, b"\n"))
@@ -134,17 +139,17 @@ def _format(chrom, start, end, cell, strand, chrom_table, id_table):
 # ----------------------------------------------------------------------------
 
 def export_fragments(
-    adata,
-    groupby,
-    selections=None,
-    ids=None,
-    min_frag_length=None,
-    max_frag_length=None,
-    out_dir="./",
-    prefix="",
-    suffix=".bed.zst",
-    compression=None,
-    compression_level=None,
+    adata: Input,
+    groupby: Groupby,
+    selections: Selections = None,
+    ids: str | Sequence[str] | None = None,
+    min_frag_length: int | None = None,
+    max_frag_length: int | None = None,
+    out_dir: PathLike = "./",
+    prefix: str = "",
+    suffix: str = ".bed.zst",
+    compression: str | None = None,
+    compression_level: int | None = None,
 ) -> dict[str, str]:
     """Export the fragments of each cell group to a BED file.
 

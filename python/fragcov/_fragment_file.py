@@ -44,9 +44,10 @@ def is_fragment_file(obj) -> bool:
 def _check_int(name: str, value, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a whole number, got {value!r}")
+    value = int(value)
     if not low <= value <= high:
         raise ValueError(f"{name} must lie between {low} and {high}, got {value}")
-    return int(value)
+    return value
 
 
 @dataclass
@@ -127,7 +128,7 @@ def check_kept(path, stats: dict, settings: ReaderSettings) -> None:
         "('1' vs 'chr1'). If you meant to keep only these chromosomes, pass min_kept_fraction=0.")
 
 
-def warn_skipped(path, stats: dict, settings: ReaderSettings, stacklevel: int = 3) -> None:
+def warn_skipped(path, stats, settings: ReaderSettings, stacklevel: int = 3) -> None:
     """Warnings for the fragments the reader left out (docs/spec.md section 8), after check_kept."""
     check_kept(path, stats, settings)
     if stats["past_chrom_end"]:
@@ -317,7 +318,7 @@ def assign_cells(table: pd.DataFrame, inputs: list[FragmentInput], sample_sep: s
         return Cells(table, np.zeros(n, np.int64), [barcodes], [np.arange(n, dtype=np.int64)],
                      pd.Index(barcodes, dtype=object))
     sample_sep = check_sample_sep(sample_sep)
-    samples = [i.sample for i in inputs]
+    samples = [i.sample for i in inputs if i.sample is not None]  # several files: each names its sample
     sample_of, file_barcode = row_samples(table, samples, sample_sep)
     column = next((c for c in SAMPLE_COLUMNS if c in table.columns), None)
     unknown = np.flatnonzero(sample_of < 0)
@@ -521,11 +522,8 @@ def open_fragment_file(inputs, groupby, *, chrom_sizes, min_num_fragments, is_pa
                               sample_sep=sample_sep)
 
 
-def reject_fragment_file_options(**options) -> None:
-    """export_coverage's fragment-file keywords given for an AnnData input."""
-    defaults = dict(chrom_sizes=None, min_num_fragments=None, is_paired=True, shift_left=0, shift_right=0,
-                    min_kept_fraction=0.01)
-    given = [k for k, v in options.items() if (v is not None if defaults[k] is None else v != defaults[k])]
+def reject_fragment_file_options(given: list[str]) -> None:
+    """export_coverage's fragment-file keywords (``given``: those not at their defaults) for an AnnData input."""
     if given:
         raise ValueError(f"{', '.join(given)} only apply when adata is a fragment file (an AnnData already "
                          "holds its fragments)")

@@ -12,6 +12,10 @@ import numbers
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._types import ChromSizes
 
 __all__ = ["resolve_chrom_sizes", "GENOME_ALIASES"]
 
@@ -39,7 +43,7 @@ def _check_pair(name, length, where: str) -> tuple[str, int]:
         raise ValueError(f"{where}: chromosome name {name!r} contains whitespace")
     if isinstance(length, bool) or not isinstance(length, numbers.Integral):
         if isinstance(length, numbers.Real) and float(length).is_integer():
-            length = int(length)
+            length = int(float(length))
         else:
             raise ValueError(
                 f"{where}: length of chromosome {name!r} must be a positive integer, got {length!r}"
@@ -98,7 +102,7 @@ def _read_chrom_sizes_file(path: Path) -> list[tuple[str, int]]:
     return out
 
 
-def resolve_chrom_sizes(chrom_sizes) -> list[tuple[str, int]]:
+def resolve_chrom_sizes(chrom_sizes: ChromSizes) -> list[tuple[str, int]]:
     """Turn any accepted description of a genome into ``[(name, length), ...]``.
 
     Parameters

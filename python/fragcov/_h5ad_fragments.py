@@ -8,7 +8,7 @@ both anndata (with hdf5plugin) and SnapATAC2 read it.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 import h5py
 import hdf5plugin
@@ -47,7 +47,7 @@ def to_anndata(batches: Iterable[dict], settings: ReaderSettings, obs_hook=None)
     import anndata as ad
     import scipy.sparse as sp
 
-    parts = {k: [] for k in ("barcodes", "n_fragment", "n_mito", "total", "indices", "data")}
+    parts: dict[str, list] = {k: [] for k in ("barcodes", "n_fragment", "n_mito", "total", "indices", "data")}
     counts = []
     for b in batches:
         for k in parts:
@@ -55,7 +55,8 @@ def to_anndata(batches: Iterable[dict], settings: ReaderSettings, obs_hook=None)
         counts.append(np.diff(b["indptr"]))
     if not parts["barcodes"] or not sum(len(x) for x in parts["barcodes"]):
         return None
-    cat = {k: np.concatenate(v) if k != "barcodes" else [bc for x in v for bc in x] for k, v in parts.items()}
+    cat: dict[str, Any] = {k: np.concatenate(v) if k != "barcodes" else [bc for x in v for bc in x]
+                           for k, v in parts.items()}
     indptr = np.zeros(len(cat["barcodes"]) + 1, dtype=np.int64)
     np.cumsum(np.concatenate(counts), out=indptr[1:])
     genome_length = int(sum(settings.lengths))

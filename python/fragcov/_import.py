@@ -32,8 +32,9 @@ from __future__ import annotations
 import numbers
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import _notices as notices
 from . import _core
@@ -41,6 +42,11 @@ from ._atomic import atomic_output
 from ._fragment_file import check_kept, reader_settings, warn_skipped
 from ._inputs import HDF5, open_input
 from ._outputs import file_in_the_way
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from ._types import ChromSizes, PathLike
 
 __all__ = ["import_fragments"]
 
@@ -123,24 +129,24 @@ def _positive_int(name, value, minimum) -> int:
 
 
 def import_fragments(
-    fragment_file,
-    chrom_sizes,
+    fragment_file: PathLike | Sequence[PathLike] | Mapping[str, PathLike],
+    chrom_sizes: ChromSizes,
     *,
-    file=None,
+    file: PathLike | Sequence[PathLike] | None = None,
     is_paired: bool = True,
     min_num_fragments: int = 200,
     sorted_by_barcode: bool = True,
-    whitelist=None,
-    chrM=("chrM", "M"),
+    whitelist: PathLike | Sequence[str] | None = None,
+    chrM: Sequence[str] = ("chrM", "M"),
     chunk_size: int = 2000,
-    tempdir=None,
+    tempdir: PathLike | None = None,
     n_jobs: int = 8,
     shift_left: int = 0,
     shift_right: int = 0,
-    groups=None,
+    groups: PathLike | Mapping[str, Any] | None = None,
     sample_sep: str = "#",
     min_kept_fraction: float = 0.01,
-):
+) -> AnnData | list[AnnData]:
     """Import a fragment file into an AnnData in SnapATAC2's layout.
 
     Drop-in replacement for ``snapatac2.pp.import_fragments`` (2.9.0) that needs
@@ -291,14 +297,45 @@ def import_fragments(
     ...                          file="atlas.h5ad", sorted_by_barcode=False)  # doctest: +SKIP
     """
     # ---- validate everything up front ----
+    inputs, outputs, samples = _files(fragment_file, file, sample_sep)
+    settings = reader_settings(chrom_sizes, is_paired=is_paired, shift_left=shift_left, shift_right=shift_right,
+                               chrM=chrM, n_jobs=n_jobs, min_kept_fraction=min_kept_fraction)
+    min_num_fragments = _positive_int("min_num_fragments", min_num_fragments, 0)
+    chunk_size = _positive_int("chunk_size", chunk_size, 1)
+    if tempdir is not None and not Path(tempdir).is_dir():
+        raise FileNotFoundError(f"tempdir {str(tempdir)!r} does not exist or is not a folder")
+    spill_dir = str(tempdir) if tempdir is not None else tempfile.gettempdir()
+    wl = _load_whitelist(whitelist)
+    atlas_cells = None if samples is None else _AtlasCells(samples)
+    obs_hook = None if groups is None and samples is None else _obs_hook(groups, atlas_cells, sample_sep)
+
+    def importer(path):
+        return _core.FragmentImporter(
+            str(path), **settings.reader_kwargs(), is_mito=settings.is_mito,
+            sorted_by_barcode=bool(sorted_by_barcode), whitelist=wl, min_num_fragments=min_num_fragments,
+            tempdir=spill_dir, max_cells_per_batch=chunk_size)
+
+    if samples is not None:
+        return _import_atlas(list(zip(samples, inputs)), outputs[0], importer, settings, obs_hook, sample_sep,
+                             min_num_fragments, wl, atlas_cells)
+    results = [_import_one(inp, out, importer(inp), settings, obs_hook,
+                           f"min_num_fragments={min_num_fragments}{', whitelist' if wl is not None else ''}")
+               for inp, out in zip(inputs, outputs)]
+    return results if isinstance(fragment_file, (list, tuple)) else results[0]
+
+
+def _files(fragment_file, file, sample_sep) -> tuple[list[Path], list[Path | None], list | None]:
+    """(input paths, output paths (None: in memory), the samples of an atlas or None), all checked."""
     samples = None
     multi = isinstance(fragment_file, (list, tuple))
+    outputs: list[Path | None]
     if isinstance(fragment_file, dict):  # an atlas: one AnnData, cells sample#barcode (docs/spec.md 8.14)
         from ._fragment_file import check_sample_sep, fragment_inputs
 
         atlas = fragment_inputs(fragment_file)
+        assert atlas is not None  # a dict is always fragment-file input
         samples = [i.sample for i in atlas]
-        sample_sep = check_sample_sep(sample_sep)
+        check_sample_sep(sample_sep)
         inputs = [i.path for i in atlas]
         if file is not None and not isinstance(file, (str, os.PathLike)):
             raise TypeError("file must be one path (str or os.PathLike) when fragment_file is a dict of samples")
@@ -319,56 +356,34 @@ def import_fragments(
     resolved = [o.resolve() for o in outputs if o is not None]
     if len(set(resolved)) != len(resolved):
         raise ValueError("the output files in 'file' must be distinct")
+    return inputs, outputs, samples
 
-    settings = reader_settings(chrom_sizes, is_paired=is_paired, shift_left=shift_left, shift_right=shift_right,
-                               chrM=chrM, n_jobs=n_jobs, min_kept_fraction=min_kept_fraction)
-    min_num_fragments = _positive_int("min_num_fragments", min_num_fragments, 0)
-    chunk_size = _positive_int("chunk_size", chunk_size, 1)
-    if tempdir is not None and not Path(tempdir).is_dir():
-        raise FileNotFoundError(f"tempdir {str(tempdir)!r} does not exist or is not a folder")
-    spill_dir = str(tempdir) if tempdir is not None else tempfile.gettempdir()
-    wl = _load_whitelist(whitelist)
-    atlas_cells = None if samples is None else _AtlasCells(samples)
-    obs_hook = None if groups is None and samples is None else _obs_hook(groups, atlas_cells, sample_sep)
 
-    def importer(path):
-        return _core.FragmentImporter(
-            str(path), **settings.reader_kwargs(), is_mito=settings.is_mito,
-            sorted_by_barcode=bool(sorted_by_barcode), whitelist=wl, min_num_fragments=min_num_fragments,
-            tempdir=spill_dir, max_cells_per_batch=chunk_size)
-
+def _import_one(inp: Path, out: Path | None, cells, settings, obs_hook, filters: str):
+    """One fragment file into an AnnData in memory (``out`` None) or an .h5ad opened backed."""
     from ._h5ad_fragments import open_backed, to_anndata, write_h5ad  # h5py, anndata: when an import runs
 
-    if samples is not None:
-        return _import_atlas(list(zip(samples, inputs)), outputs[0], importer, settings, obs_hook, sample_sep,
-                             min_num_fragments, wl, atlas_cells)
-    results = []
-    for inp, out in zip(inputs, outputs):
-        cells = importer(inp)
-        if out is None:
-            adata = to_anndata(cells, settings, obs_hook)
-            n_cells = 0 if adata is None else adata.n_obs
-        else:
-            with atomic_output(out) as tmp:
-                n_cells = write_h5ad(tmp, cells, settings, obs_hook)
-                check_kept(inp, cells.stats(), settings)  # before the file takes its name
-        stats = cells.stats()
-        warn_skipped(inp, stats, settings)
-        if n_cells == 0:
-            hint = ""
-            if stats["stored"] == 0 and stats["unknown_chrom"]:
-                hint = " None of the file's chromosomes is in chrom_sizes (naming such as '1' vs 'chr1'?)."
-            notices.warn(
-                f"{inp}: no barcode passed the filters (min_num_fragments={min_num_fragments}"
-                f"{', whitelist' if wl is not None else ''}); no data is imported.{hint}", stacklevel=2)
-        if out is not None:
-            adata = open_backed(out)
-        elif n_cells == 0:
-            import anndata as ad
+    if out is None:
+        adata = to_anndata(cells, settings, obs_hook)
+        n_cells = 0 if adata is None else adata.n_obs
+    else:
+        with atomic_output(out) as tmp:
+            n_cells = write_h5ad(tmp, cells, settings, obs_hook)
+            check_kept(inp, cells.stats(), settings)  # before the file takes its name
+    stats = cells.stats()
+    warn_skipped(inp, stats, settings, stacklevel=4)
+    if n_cells == 0:
+        hint = ""
+        if stats["stored"] == 0 and stats["unknown_chrom"]:
+            hint = " None of the file's chromosomes is in chrom_sizes (naming such as '1' vs 'chr1'?)."
+        notices.warn(f"{inp}: no barcode passed the filters ({filters}); no data is imported.{hint}", stacklevel=3)
+    if out is not None:
+        return open_backed(out)
+    if n_cells == 0:
+        import anndata as ad
 
-            adata = ad.AnnData()
-        results.append(adata)
-    return results if multi else results[0]
+        return ad.AnnData()
+    return adata
 
 
 class _AtlasCells:
@@ -390,7 +405,7 @@ def _obs_hook(groups, atlas: _AtlasCells | None, sample_sep):
     import numpy as np
     import pandas as pd
 
-    from ._fragment_file import SAMPLE_COLUMNS, barcode_table, row_samples
+    from ._fragment_file import barcode_table
 
     table = None
     if groups is not None:
@@ -403,31 +418,7 @@ def _obs_hook(groups, atlas: _AtlasCells | None, sample_sep):
                                                       categories=atlas.samples)
         if table is None:
             return obs
-        t = table
-        if atlas is not None:
-            column = next((c for c in SAMPLE_COLUMNS if c in t.columns), None)
-            sample_of, file_barcode = row_samples(t, atlas.samples, sample_sep)
-            bare: dict[str, list[int]] = {}
-            for k, b in zip(atlas.sample, atlas.barcode):
-                bare.setdefault(b, []).append(k)
-            keys = []
-            for k, b in zip(sample_of.tolist(), file_barcode):
-                if k < 0:
-                    where = bare.get(b, [])
-                    if len(where) > 1:
-                        raise ValueError(f"barcode {b!r} of groups occurs in samples {atlas.samples[where[0]]!r} and "
-                                         f"{atlas.samples[where[1]]!r}; write it as sample{sample_sep}barcode or "
-                                         "give groups a sample column")
-                    k = where[0] if where else -1
-                keys.append(b if k < 0 else f"{atlas.samples[k]}{sample_sep}{b}")
-            index = pd.Index(keys, dtype=object)
-            if index.has_duplicates:
-                dup = index[index.duplicated()][0]
-                raise ValueError(f"cell {dup!r} is named by two rows of groups (one with its sample, one without): "
-                                 "give every row its sample, or none")
-            t = t.set_axis(index, axis=0)
-            if column is not None:
-                t = t.drop(columns=[column])
+        t = table if atlas is None else _atlas_rows(table, atlas, sample_sep)
         clash = [c for c in t.columns if c in obs.columns]
         if clash:
             raise ValueError(f"groups has column(s) {', '.join(map(repr, clash))}, which import_fragments writes "
@@ -445,6 +436,36 @@ def _obs_hook(groups, atlas: _AtlasCells | None, sample_sep):
                 lambda v: v if v is None else str(v)))
         return obs
     return hook
+
+
+def _atlas_rows(table, atlas: _AtlasCells, sample_sep: str):
+    """The groups table of an atlas indexed by cell name (sample#barcode), its sample column dropped."""
+    import pandas as pd
+
+    from ._fragment_file import SAMPLE_COLUMNS, row_samples
+
+    column = next((c for c in SAMPLE_COLUMNS if c in table.columns), None)
+    sample_of, file_barcode = row_samples(table, atlas.samples, sample_sep)
+    bare: dict[str, list[int]] = {}
+    for k, b in zip(atlas.sample, atlas.barcode):
+        bare.setdefault(b, []).append(k)
+    keys = []
+    for k, b in zip(sample_of.tolist(), file_barcode):
+        if k < 0:
+            where = bare.get(b, [])
+            if len(where) > 1:
+                raise ValueError(f"barcode {b!r} of groups occurs in samples {atlas.samples[where[0]]!r} and "
+                                 f"{atlas.samples[where[1]]!r}; write it as sample{sample_sep}barcode or "
+                                 "give groups a sample column")
+            k = where[0] if where else -1
+        keys.append(b if k < 0 else f"{atlas.samples[k]}{sample_sep}{b}")
+    index = pd.Index(keys, dtype=object)
+    if index.has_duplicates:
+        dup = index[index.duplicated()][0]
+        raise ValueError(f"cell {dup!r} is named by two rows of groups (one with its sample, one without): "
+                         "give every row its sample, or none")
+    table = table.set_axis(index, axis=0)
+    return table if column is None else table.drop(columns=[column])
 
 
 def _import_atlas(pairs, out, importer, settings, obs_hook, sample_sep, min_num_fragments, wl, atlas):

@@ -23,13 +23,19 @@ import tempfile
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, cast
 
 import numpy as np
 
 from . import _notices as notices
-from ._options import _format_of_suffix as format_of_suffix, codec_of_suffix
+from ._options import codec_of_suffix, format_of_suffix
 from ._outputs import figure_output, save_figure
 from ._regions import _REGION, _region_from_string
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ._types import ChromSizes, Groupby, Input, PathLike
 
 # matplotlib's tab10, as scanpy uses for up to 10 categories without uns colors
 _DEFAULT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -71,14 +77,16 @@ class _Lines:
         self.path, self.what = path, what
 
     def __iter__(self):
-        with open(self.path, "rb") as raw:
-            head = raw.read(4)
+        with open(self.path, "rb") as f:
+            head = f.read(4)
+        opener: Callable[[], Any]
         if head[:2] == b"\x1f\x8b":
-            opener = lambda: gzip.open(self.path, "rb")  # noqa: E731
+            def opener() -> Any:
+                return gzip.open(self.path, "rb")
         elif head == b"\x28\xb5\x2f\xfd":
             zstandard = _require("zstandard", "zstandard (to read zstd-compressed text)")
 
-            def opener():
+            def opener() -> Any:
                 raw = open(self.path, "rb")
                 try:  # every frame (zstandard >= 0.19), not only the first
                     reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True, read_across_frames=True)
@@ -86,7 +94,8 @@ class _Lines:
                     reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
                 return io.BufferedReader(reader)
         else:
-            opener = lambda: open(self.path, "rb")  # noqa: E731
+            def opener() -> Any:
+                return open(self.path, "rb")
         n = 0
         with opener() as fh:
             while True:
@@ -219,6 +228,13 @@ def read_genes(path) -> list[Transcript]:
             gene = a.get("gene_name") or a.get("gene_id") or ""
             t = transcripts.setdefault(tid, Transcript(gene, chrom, s, e, strand, gene_key=gene_key))
             t.exons.append((s, e))
+    return _one_per_gene(transcripts, gene_names, parent_gene)
+
+
+def _one_per_gene(transcripts: dict[str, Transcript], gene_names: dict[str, str],
+                  parent_gene: dict[str, str]) -> list[Transcript]:
+    """Each gene's transcript with the most exonic bases (ties: the longest, then the first), its gene
+    named through GFF3's parents, sorted by position."""
     best: dict[str, Transcript] = {}
     for tid, t in transcripts.items():
         if tid in parent_gene:  # GFF3: exon -> transcript -> gene
@@ -354,7 +370,7 @@ def read_track_window(path, chrom, start, end):
 
 # which of two tracks of one group a folder's figure draws: bigWig, then plain, gzip, zstd bedGraph
 def _preference(name: str) -> tuple:
-    suffix = track_suffix(name).lower()
+    suffix = (track_suffix(name) or "").lower()
     codec = codec_of_suffix(suffix)
     return (0 if format_of_suffix(suffix) == "bigwig" else 1 + ("none", "gzip", "zstandard").index(codec or "none"),
             name)
@@ -481,9 +497,12 @@ def _y_range(records) -> tuple[float, float]:
 
 
 @literal_text
-def tracks(source, region, groups=None, *, groupby=None, genes=None, highlight=None, shared_y=True, colors=None,
-           output=None, bin_size=None, normalization="CPM", chrom_sizes=None, flank=None, title=None,
-           width=3.5, track_height=0.42, ylabel=None, n_jobs=2, dpi=300):
+def tracks(source: Input | dict, region: str | tuple[str, int, int], groups: str | list | None = None, *,
+           groupby: Groupby | None = None, genes: PathLike | None = None, highlight: Any = None,
+           shared_y: bool = True, colors: dict | None = None, output: PathLike | None = None,
+           bin_size: int | None = None, normalization: str | None = "CPM", chrom_sizes: ChromSizes = None,
+           flank: int | None = None, title: str | None = None, width: float = 3.5, track_height: float = 0.42,
+           ylabel: str | None = None, n_jobs: int = 2, dpi: float = 300) -> Figure:
     """Browser-track figure of one locus: one filled track per group, optional gene models and highlights.
 
     Parameters
@@ -557,32 +576,90 @@ def tracks(source, region, groups=None, *, groupby=None, genes=None, highlight=N
     dpi = _positive(dpi, "dpi")
     from ._inputs import is_path, open_input
 
-    if is_path(source) and not os.path.isdir(source):
+    if is_path(source) and not os.path.isdir(cast("PathLike", source)):
         open_input(source, "source")  # a missing path is a FileNotFoundError before anything else
     # a bare Figure (no pyplot): drawn headless whatever the session's backend; Jupyter shows it when returned
     from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
 
     models = read_genes(genes) if genes is not None else None
     chrom, start, end, default_title = resolve_region(region, models, flank)
-    span = end - start
-    spans = [(s, e) for c, s, e in _highlight_list(highlight) if c == chrom]
+    window = _Window(chrom, start, end, _highlight_list(highlight))
+    values, color_of, computed_label = _window_tracks(source, groupby, groups, window, bin_size, normalization,
+                                                      chrom_sizes, n_jobs)
+    values = _chosen(values, groups)
+    if colors:
+        color_of.update({str(k): v for k, v in colors.items()})
+    for i, g in enumerate(values):
+        color_of.setdefault(g, _DEFAULT_COLORS[i % len(_DEFAULT_COLORS)])
 
-    color_of: dict[str, str] = {}
+    genes_drawn = None if models is None else _GeneRows.of(models, window)
+    gene_h = 0.0 if genes_drawn is None else 0.32 * genes_drawn.n_rows
+    top_h, axis_h = 0.28, 0.32
+    height = top_h + len(values) * track_height + gene_h + axis_h
+    fig = Figure(figsize=(width, height), dpi=100)
+    left, right = 0.27, 0.97
+    y = 1 - top_h / height
+    for g, rec, y_axis in _y_axes(values, shared_y):
+        h = track_height / height
+        _draw_track(fig.add_axes((left, y - h, right - left, h * 0.88)), g, rec, window, y_axis, color_of[g])
+        y -= h
+    if genes_drawn is not None:
+        h = gene_h / height
+        _draw_genes(fig.add_axes((left, y - h, right - left, h)), genes_drawn, window)
+        y -= h
+    _draw_coordinates(fig.add_axes((left, max(0.0, y - axis_h / height), right - left, axis_h / height * 0.9)),
+                      window)
+    fig.text(0.02, 1 - 0.06 / height, str(title) if title is not None else default_title, ha="left", va="top",
+             fontsize=_FONT + 0.5, weight="bold")
+    ylabel = computed_label if ylabel is None else ylabel
+    if ylabel:
+        fig.text(right, 1 - 0.06 / height, str(ylabel), ha="right", va="top", fontsize=_FONT - 1.5, color="#555555")
+    if fmt is not None:  # output names a figure file
+        save_figure(fig, output, fmt, dpi)
+    return fig
+
+
+_FONT = 7  # points: a one-column figure
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The locus drawn, and the highlighted spans on its chromosome."""
+
+    chrom: str
+    start: int
+    end: int
+    highlight: list
+
+    @property
+    def span(self) -> int:
+        return self.end - self.start
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return [(s, e) for c, s, e in self.highlight if c == self.chrom]
+
+
+def _window_tracks(source: Any, groupby: Any, groups: Any, window: _Window, bin_size: int | None,
+                   normalization: str | None, chrom_sizes: Any, n_jobs: int) -> tuple[dict, dict, str | None]:
+    """(group -> records in the window, group -> colour of the source, the y label of computed tracks):
+    read from track files (a dict of paths, a folder, one file), or computed from the fragments."""
+    chrom, start, end = window.chrom, window.start, window.end
     track_paths = _track_dict(source)
     if track_paths is not None:
-        values = {g: read_track_window(p, chrom, start, end) for g, p in track_paths.items()}
-    else:
-        if groupby is None:
-            raise ValueError("an AnnData, .h5ad or fragment-file source needs groupby (the obs column or groups "
-                             "table); or pass the dict export_coverage returned, or a folder of bigWigs")
-        if bin_size is None:
-            bin_size = max(10, int(round(span / 500, -1)) or 10)
-        values = _on_the_fly(source, groupby, None if groups is None else list(groups), chrom, start, end,
-                             bin_size, normalization, chrom_sizes, n_jobs)
-        color_of = _uns_colors(source, groupby)
-        if ylabel is None:
-            ylabel = f"{normalization or 'count'}, {bin_size}-bp bins"
+        return {g: read_track_window(p, chrom, start, end) for g, p in track_paths.items()}, {}, None
+    if groupby is None:
+        raise ValueError("an AnnData, .h5ad or fragment-file source needs groupby (the obs column or groups "
+                         "table); or pass the dict export_coverage returned, or a folder of bigWigs")
+    if bin_size is None:
+        bin_size = max(10, int(round(window.span / 500, -1)) or 10)
+    values = _on_the_fly(source, groupby, None if groups is None else list(groups), chrom, start, end,
+                         bin_size, normalization, chrom_sizes, n_jobs)
+    return values, _uns_colors(source, groupby), f"{normalization or 'count'}, {bin_size}-bp bins"
+
+
+def _chosen(values: dict, groups: Any) -> dict:
+    """The tracks of ``groups``, in that order (default: all)."""
     if groups is not None:
         groups = [groups] if isinstance(groups, str) else list(groups)
         missing = [g for g in groups if str(g) not in values]
@@ -592,106 +669,112 @@ def tracks(source, region, groups=None, *, groupby=None, genes=None, highlight=N
         values = {str(g): values[str(g)] for g in groups}
     if not values:
         raise ValueError("no track to draw")
-    if colors:
-        color_of.update({str(k): v for k, v in colors.items()})
-    for i, g in enumerate(values):
-        color_of.setdefault(g, _DEFAULT_COLORS[i % len(_DEFAULT_COLORS)])
+    return values
 
-    # y ranges (docs/spec.md 15.4): [0, max], or symmetric around 0 when a track has negative values
+
+def _y_axes(values: dict, shared_y: bool) -> Iterator[tuple[str, list, tuple[bool, float]]]:
+    """(group, records, (symmetric, top)) of each track: docs/spec.md 15.4, [0, top], or [-top, top]
+    when a track (shared_y: any track) has negative values."""
     ranges = {g: _y_range(rec) for g, rec in values.items()}
     shared_low = min(lo for lo, _ in ranges.values())
     shared_top = max(max(abs(lo), hi) if shared_low < 0 else hi for lo, hi in ranges.values())
-
-    gene_rows, hidden_genes = [], 0
-    if models is not None:
-        in_window = [t for t in models if t.chrom == chrom and t.end > start and t.start < end]
-        gene_rows = _gene_rows(in_window, start, end, min_gap=span * 0.12)
-        if len(gene_rows) > MAX_GENE_ROWS:
-            hidden_genes = sum(len(r) for r in gene_rows[MAX_GENE_ROWS:])
-            gene_rows = gene_rows[:MAX_GENE_ROWS]
-    n = len(values)
-    gene_h = 0.32 * (max(1, len(gene_rows)) + (1 if hidden_genes else 0)) if models is not None else 0.0
-    top_h = 0.28
-    axis_h = 0.32
-    height = top_h + n * track_height + gene_h + axis_h
-    fig = Figure(figsize=(width, height), dpi=100)
-    left, right = 0.27, 0.97
-    fs = 7
-    y = 1 - top_h / height
     for g, rec in values.items():
-        h = track_height / height
-        ax = fig.add_axes([left, y - h, right - left, h * 0.88])
-        y -= h
         lo, hi = ranges[g]
         symmetric = (shared_low < 0) if shared_y else (lo < 0)
         top = shared_top if shared_y else (max(abs(lo), hi) if symmetric else hi)
-        top = top if top > 0 else 1.0
-        for s, e in spans:
-            ax.axvspan(s, e, color="#f2d95c", alpha=0.35, linewidth=0, zorder=0)
-        if rec:
-            # gaps between records are 0: break the polygon there
-            xx, vv = [], []
-            prev = None
-            for (s, e, val) in rec:
-                if prev is not None and s > prev:
-                    xx += [prev, s]
-                    vv += [0.0, 0.0]
-                xx += [s, e]
-                vv += [val, val]
-                prev = e
-            x, v = np.array(xx, dtype=float), np.array(vv)
-            ax.fill_between(x, v, 0, color=color_of[g], linewidth=0, zorder=2)
-        ax.set_xlim(start, end)
-        ax.set_ylim(-top if symmetric else 0, top)
-        ax.set_axis_off()
-        ax.text(-0.03, 0.4, g, transform=ax.transAxes, ha="right", va="center", fontsize=fs, color="#222222")
-        label = f"[{_fmt_value(-top)} - {_fmt_value(top)}]" if symmetric else f"[0-{_fmt_value(top)}]"
-        ax.text(0.005, 0.97, label, transform=ax.transAxes, ha="left", va="top", fontsize=fs - 1.5, color="#555555")
-        ax.axhline(0, color="#bbbbbb", linewidth=0.4, zorder=1)
-        ax.set_label(f"track:{g}")
-    if models is not None:
-        h = gene_h / height
-        gax = fig.add_axes([left, y - h, right - left, h])
-        y -= h
-        n_rows = len(gene_rows) + (1 if hidden_genes else 0)
-        gax.set_xlim(start, end)
-        gax.set_ylim(max(1, n_rows) - 0.35, -0.45)
-        gax.set_axis_off()
-        gax.set_label("genes")
-        for s, e in spans:
-            gax.axvspan(s, e, color="#f2d95c", alpha=0.35, linewidth=0, zorder=0)
-        for r, row in enumerate(gene_rows):
-            for t in row:
-                gax.plot([max(t.start, start), min(t.end, end)], [r, r], color="#333333", linewidth=0.6,
-                         zorder=1, solid_capstyle="butt")
-                for s, e in t.exons:
-                    gax.add_patch(Rectangle((s, r - 0.16), e - s, 0.32, color="#333333", linewidth=0, zorder=2))
-                _strand_arrows(gax, t, r, start, end)
-                mid = (max(t.start, start) + min(t.end, end)) / 2
-                gax.text(mid, r + 0.22, t.gene, ha="center", va="top", fontsize=fs - 1, style="italic",
-                         color="#222222", clip_on=False)
-        if hidden_genes:  # the rows past MAX_GENE_ROWS: counted, not drawn (a 5,000-gene window stays a figure)
-            gax.text((start + end) / 2, len(gene_rows), f"+{hidden_genes:,} more genes", ha="center", va="center",
-                     fontsize=fs - 1, color="#555555")
-        gax.text(-0.03, 1 - 0.45 / (max(1, n_rows) + 0.1), "genes", transform=gax.transAxes, ha="right",
-                 va="center", fontsize=fs, color="#222222")
-    # coordinate axis: start and end of the window and a scale bar
-    cax = fig.add_axes([left, max(0.0, y - axis_h / height), right - left, axis_h / height * 0.9])
+        yield g, rec, (symmetric, top if top > 0 else 1.0)
+
+
+def _draw_track(ax: Any, group: str, records: list, window: _Window, y_axis: tuple[bool, float],
+                color: str) -> None:
+    """One filled track row, labelled with its group and y range."""
+    symmetric, top = y_axis
+    for s, e in window.spans:
+        ax.axvspan(s, e, color="#f2d95c", alpha=0.35, linewidth=0, zorder=0)
+    if records:
+        xx: list[float] = []
+        vv: list[float] = []
+        prev = None
+        for (s, e, val) in records:
+            if prev is not None and s > prev:  # gaps between records are 0: break the polygon there
+                xx += [prev, s]
+                vv += [0.0, 0.0]
+            xx += [s, e]
+            vv += [val, val]
+            prev = e
+        ax.fill_between(np.array(xx, dtype=float), np.array(vv), 0, color=color, linewidth=0, zorder=2)
+    ax.set_xlim(window.start, window.end)
+    ax.set_ylim(-top if symmetric else 0, top)
+    ax.set_axis_off()
+    ax.text(-0.03, 0.4, group, transform=ax.transAxes, ha="right", va="center", fontsize=_FONT, color="#222222")
+    label = f"[{_fmt_value(-top)} - {_fmt_value(top)}]" if symmetric else f"[0-{_fmt_value(top)}]"
+    ax.text(0.005, 0.97, label, transform=ax.transAxes, ha="left", va="top", fontsize=_FONT - 1.5,
+            color="#555555")
+    ax.axhline(0, color="#bbbbbb", linewidth=0.4, zorder=1)
+    ax.set_label(f"track:{group}")
+
+
+@dataclass(frozen=True)
+class _GeneRows:
+    """The gene models in the window, in rows; at most MAX_GENE_ROWS rows, the rest counted."""
+
+    rows: list
+    hidden: int
+
+    @classmethod
+    def of(cls, models: list[Transcript], window: _Window) -> _GeneRows:
+        start, end = window.start, window.end
+        in_window = [t for t in models if t.chrom == window.chrom and t.end > start and t.start < end]
+        rows = _gene_rows(in_window, start, end, min_gap=window.span * 0.12)
+        hidden = sum(len(r) for r in rows[MAX_GENE_ROWS:]) if len(rows) > MAX_GENE_ROWS else 0
+        return cls(rows[:MAX_GENE_ROWS], hidden)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows drawn: at least one, and one for the "+N more genes" note."""
+        return max(1, len(self.rows)) + (1 if self.hidden else 0)
+
+
+def _draw_genes(gax: Any, genes: _GeneRows, window: _Window) -> None:
+    """Gene models: exons as boxes, introns as lines with strand arrows, names below."""
+    from matplotlib.patches import Rectangle
+
+    start, end = window.start, window.end
+    n_rows = len(genes.rows) + (1 if genes.hidden else 0)
+    gax.set_xlim(start, end)
+    gax.set_ylim(max(1, n_rows) - 0.35, -0.45)
+    gax.set_axis_off()
+    gax.set_label("genes")
+    for s, e in window.spans:
+        gax.axvspan(s, e, color="#f2d95c", alpha=0.35, linewidth=0, zorder=0)
+    for r, row in enumerate(genes.rows):
+        for t in row:
+            gax.plot([max(t.start, start), min(t.end, end)], [r, r], color="#333333", linewidth=0.6,
+                     zorder=1, solid_capstyle="butt")
+            for s, e in t.exons:
+                gax.add_patch(Rectangle((s, r - 0.16), e - s, 0.32, color="#333333", linewidth=0, zorder=2))
+            _strand_arrows(gax, t, r, start, end)
+            mid = (max(t.start, start) + min(t.end, end)) / 2
+            gax.text(mid, r + 0.22, t.gene, ha="center", va="top", fontsize=_FONT - 1, style="italic",
+                     color="#222222", clip_on=False)
+    if genes.hidden:  # the rows past MAX_GENE_ROWS: counted, not drawn (a 5,000-gene window stays a figure)
+        gax.text((start + end) / 2, len(genes.rows), f"+{genes.hidden:,} more genes", ha="center", va="center",
+                 fontsize=_FONT - 1, color="#555555")
+    gax.text(-0.03, 1 - 0.45 / (max(1, n_rows) + 0.1), "genes", transform=gax.transAxes, ha="right",
+             va="center", fontsize=_FONT, color="#222222")
+
+
+def _draw_coordinates(cax: Any, window: _Window) -> None:
+    """The coordinate axis: start and end of the window and a scale bar."""
+    start, end, span = window.start, window.end, window.span
     cax.set_xlim(start, end)
     cax.set_ylim(0, 1)
     cax.set_axis_off()
     cax.set_label("coordinates")
     bar = _scale_bar(span)
     cax.plot([end - bar, end], [0.72, 0.72], color="#222222", linewidth=1)
-    cax.text(end - bar / 2, 0.55, _fmt_bar(bar), ha="center", va="top", fontsize=fs - 1)
-    cax.text(start, 0.55, f"{chrom}:{_fmt_position(start, span)}", ha="left", va="top", fontsize=fs - 1)
-    fig.text(0.02, 1 - 0.06 / height, str(title) if title is not None else default_title, ha="left", va="top",
-             fontsize=fs + 0.5, weight="bold")
-    if ylabel:
-        fig.text(right, 1 - 0.06 / height, str(ylabel), ha="right", va="top", fontsize=fs - 1.5, color="#555555")
-    if output is not None:
-        save_figure(fig, output, fmt, dpi)
-    return fig
+    cax.text(end - bar / 2, 0.55, _fmt_bar(bar), ha="center", va="top", fontsize=_FONT - 1)
+    cax.text(start, 0.55, f"{window.chrom}:{_fmt_position(start, span)}", ha="left", va="top", fontsize=_FONT - 1)
 
 
 def _highlight_list(highlight):
@@ -717,9 +800,8 @@ def _strand_arrows(ax, t: Transcript, row: int, start: int, end: int) -> None:
     lo, hi = max(t.start, start), min(t.end, end)
     n = int((hi - lo) / (end - start) * 12)
     marker = ">" if t.strand == "+" else "<"
-    xs = np.linspace(lo, hi, n + 2)[1:-1]
-    in_exon = [any(s <= x < e for s, e in t.exons) for x in xs]
-    xs = [x for x, ex in zip(xs, in_exon) if not ex]
+    grid = np.linspace(lo, hi, n + 2)[1:-1]
+    xs = [x for x in grid if not any(s <= x < e for s, e in t.exons)]
     if xs:
         ax.plot(xs, [row] * len(xs), linestyle="none", marker=marker, markersize=2.2, color="#333333",
                 markeredgewidth=0, zorder=1)

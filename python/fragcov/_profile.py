@@ -2,21 +2,31 @@
 (docs/spec.md section 16), computed in export_coverage's one pass over the fragments.
 
 The arguments, the input, the groups and the normalization are export_coverage's
-own (``_export._export`` with a ``ProfileRequest``): the core counts every group as
-for a track, writes no file, and sweeps each group's units around the anchors.
+own (an ``ExportRequest`` on the same one pass, ``_driver``), with a ``ProfileRequest``: the
+core counts every group as for a track, writes no file, and sweeps each group's units around
+the anchors.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from . import _core
 from ._anchors import read_anchors, reference_point_of, resolve
+from ._driver import OnePass, open_request, tracks_of
 from ._options import DEFAULTS, as_int
+from ._request import ExportRequest, with_defaults
+
+if TYPE_CHECKING:
+    from ._types import ChromSizes, Groupby, Input, PathLike, PerCell, Regions, Selections
+
+log = logging.getLogger("fragcov")
 
 # docs/spec.md section 16.6: ArchR's window, flanks and centre (the core's constants)
 TSS_WINDOW, TSS_FLANK, TSS_CENTRE = 2000, 100, 101
@@ -79,7 +89,7 @@ class Profiles:
                 f"-{self.upstream}..+{self.downstream} bp around the {self.reference_point}, bins of "
                 f"{self.bin_size} bp, {self.normalization or 'no normalization'}, {self.counting_strategy}s)")
 
-    def to_deeptools(self, path, n_jobs: int = DEFAULTS.n_jobs) -> str:
+    def to_deeptools(self, path: PathLike, n_jobs: int = DEFAULTS.n_jobs) -> str:
         """Write deepTools' ``computeMatrix reference-point`` file, which ``plotHeatmap``, ``plotProfile``
         and ``computeMatrixOperations`` read: gzip, a JSON header line, then per anchor its BED fields and
         every group's values. Written under a temporary name and renamed when complete; returns ``path``.
@@ -170,6 +180,7 @@ class ProfileRequest:
         matrices, tss = {}, {}
         qualifies = None
         if self.used is not None:
+            assert self.lengths is not None  # set with self.used
             pos = used["position"].to_numpy()
             inside = (pos >= TSS_WINDOW) & (pos + TSS_WINDOW < self.lengths[used["chrom_index"].to_numpy()])
             qualifies = inside & ~used.duplicated(subset=["chrom", "position"]).to_numpy()  # ArchR's unique(TSS)
@@ -189,37 +200,37 @@ class ProfileRequest:
 
 
 def profile(
-    source,
-    groupby,
-    anchors,
+    source: Input,
+    groupby: Groupby,
+    anchors: Any,
     *,
-    upstream=2000,
-    downstream=2000,
-    bin_size=10,
-    reference_point="center",
-    counting_strategy="insertion",
-    normalization="CPM",
-    selections=None,
-    blacklist=None,
-    include_for_norm=None,
-    exclude_for_norm=None,
-    min_frag_length=None,
-    max_frag_length=DEFAULTS.max_frag_length,
-    effective_genome_size=None,
-    norm_by=None,
-    scale_factor=DEFAULTS.scale_factor,
-    max_cells=None,
-    random_state=0,
-    split_by=None,
-    tempdir=None,
-    n_jobs=DEFAULTS.n_jobs,
-    chrom_sizes=None,
-    min_num_fragments=None,
-    is_paired=True,
-    shift_left=0,
-    shift_right=0,
-    sample_sep="#",
-    min_kept_fraction=0.01,
+    upstream: int = 2000,
+    downstream: int = 2000,
+    bin_size: int = 10,
+    reference_point: str = "center",
+    counting_strategy: str = "insertion",
+    normalization: str | None = "CPM",
+    selections: Selections = None,
+    blacklist: Regions = None,
+    include_for_norm: Regions = None,
+    exclude_for_norm: Regions = None,
+    min_frag_length: int | None = None,
+    max_frag_length: int | None = DEFAULTS.max_frag_length,
+    effective_genome_size: float | None = None,
+    norm_by: PerCell = None,
+    scale_factor: float = DEFAULTS.scale_factor,
+    max_cells: int | None = None,
+    random_state: int = 0,
+    split_by: Groupby | None = None,
+    tempdir: PathLike | None = None,
+    n_jobs: int = DEFAULTS.n_jobs,
+    chrom_sizes: ChromSizes = None,
+    min_num_fragments: int | None = None,
+    is_paired: bool = True,
+    shift_left: int = 0,
+    shift_right: int = 0,
+    sample_sep: str = "#",
+    min_kept_fraction: float = 0.01,
 ) -> Profiles:
     """Per-group profiles around anchors: matrices for heatmaps, mean profiles and TSS enrichment.
 
@@ -304,27 +315,43 @@ def profile(
     >>> result.to_deeptools("peaks.mat.gz")
     'peaks.mat.gz'
     """
-    from ._export import _export
+    return profile_tracks(*profile_requests(locals()))
 
-    upstream, downstream = as_int("upstream", upstream), as_int("downstream", downstream)
-    bin_size = as_int("bin_size", bin_size)
+
+def profile_requests(arguments: Mapping[str, Any]) -> tuple[ExportRequest, ProfileRequest]:
+    """The requests of profile's arguments (its defaults where absent): the window and the anchors
+    (checked first), and the counting, as export_coverage's (docs/spec.md 16.2)."""
+    a = with_defaults(profile, arguments)
+    upstream, downstream = as_int("upstream", a["upstream"]), as_int("downstream", a["downstream"])
+    bin_size = as_int("bin_size", a["bin_size"])
     _core.check_profile_options(upstream, downstream, bin_size)
-    point = reference_point_of(reference_point)
-    frame, from_annotation = read_anchors(anchors)
+    point = reference_point_of(a["reference_point"])
+    frame, from_annotation = read_anchors(a["anchors"])
     from ._plot import _uns_colors
 
-    request = ProfileRequest(anchors=frame, from_annotation=from_annotation, upstream=upstream,
-                             downstream=downstream, bin_size=bin_size, reference_point=point,
-                             normalization=normalization, counting_strategy=counting_strategy,
-                             colors=_uns_colors(source, groupby))
-    result = _export(
-        source, groupby, selections, bin_size=bin_size, blacklist=blacklist, normalization=normalization,
-        include_for_norm=include_for_norm, exclude_for_norm=exclude_for_norm, min_frag_length=min_frag_length,
-        max_frag_length=max_frag_length, counting_strategy=counting_strategy, smooth_base=None, out_dir="./",
-        prefix="", suffix=".bedgraph", output_format=None, compression=None, compression_level=None,
-        tempdir=tempdir, n_jobs=n_jobs, effective_genome_size=effective_genome_size, norm_by=norm_by,
-        scale_factor=scale_factor, ceiling=None, max_cells=max_cells, random_state=random_state,
-        split_by=split_by, regions=None, chrom_sizes=chrom_sizes, min_num_fragments=min_num_fragments,
-        is_paired=is_paired, shift_left=shift_left, shift_right=shift_right, sample_sep=sample_sep,
-        min_kept_fraction=min_kept_fraction, profile=request)
-    return result
+    window = ProfileRequest(anchors=frame, from_annotation=from_annotation, upstream=upstream,
+                            downstream=downstream, bin_size=bin_size, reference_point=point,
+                            normalization=a["normalization"], counting_strategy=a["counting_strategy"],
+                            colors=_uns_colors(a["source"], a["groupby"]))
+    # no file is written: a format that fits any genome
+    return ExportRequest.build(dict(a, adata=a["source"], suffix=".bedgraph")), window
+
+
+def profile_tracks(request: ExportRequest, profile: ProfileRequest) -> Profiles:
+    """profile of a built request: every track counted in one pass, written nowhere, and its profile
+    computed around ``profile``'s anchors (docs/spec.md 16.4)."""
+    with open_request(request) as (source, request):
+        tracks = tracks_of(request, source)
+        one_pass = OnePass(request, source, tracks)
+
+        def anchors(names: list[str], lengths: Any) -> tuple:
+            core = profile.core_anchors(names, lengths)
+            log.info("computing the profiles of %d group(s) around %d anchor(s)", len(tracks.keys), len(core[0]))
+            return core
+
+        result = one_pass.run([""] * len(tracks.names), None, "", anchors=anchors)
+    if result is None:
+        return profile.result([], [], [])
+    stats, profiles = result
+    one_pass.warn_empty(stats, "its profile is 0")
+    return profile.result(tracks.keys, stats, profiles)

@@ -2,10 +2,18 @@
 drawn headless on a bare matplotlib Figure and written atomically (16.7.2)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._outputs import figure_output, save_figure
 from ._plot import literal_text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ._profile import Profiles
+    from ._types import PathLike
 
 # matplotlib's tab10, as scanpy uses for up to 10 categories without uns colors
 _TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -37,7 +45,8 @@ def _chosen(result, groups) -> list:
     if isinstance(groups, (str, tuple)):
         groups = [groups]
     by_label = {_label(k): k for k in keys}
-    out, missing = [], []
+    out: list = []
+    missing: list = []
     for g in groups:
         k = g if g in result.matrices else by_label.get(_label(g))
         (out if k is not None else missing).append(k if k is not None else g)
@@ -72,8 +81,9 @@ def _flank_mask(result) -> np.ndarray:
 
 
 @literal_text
-def profile(result, groups=None, *, enrichment=False, colors=None, output=None, title=None, width=3.5, height=2.6,
-            ylabel=None, dpi=300):
+def profile(result: Profiles, groups: Any = None, *, enrichment: bool = False, colors: dict | None = None,
+            output: PathLike | None = None, title: str | None = None, width: float = 3.5, height: float = 2.6,
+            ylabel: str | None = None, dpi: int = 300) -> Figure:
     """Mean profile of each group around its anchors, one line per group on shared axes.
 
     Parameters
@@ -130,7 +140,7 @@ def profile(result, groups=None, *, enrichment=False, colors=None, output=None, 
             y = y / flank
         lines[k] = y
     fig = Figure(figsize=(width, height), dpi=100)
-    ax = fig.add_axes([0.17, 0.2, 0.78, 0.68])
+    ax = fig.add_axes((0.17, 0.2, 0.78, 0.68))
     for k, y in lines.items():
         ax.plot(x, y, color=color_of[k], linewidth=1.0, label=_label(k))
     ax.axvline(0, color="#888888", linewidth=0.6, linestyle="--", zorder=0)
@@ -185,8 +195,9 @@ def _image(m: np.ndarray, order: np.ndarray, n_rows: int) -> np.ndarray:
 
 
 @literal_text
-def heatmap(result, groups=None, *, sort=True, cmap="Reds", vmin=None, vmax=None, output=None, title=None,
-            width=None, height=5.0, dpi=300):
+def heatmap(result: Profiles, groups: Any = None, *, sort: bool = True, cmap: str = "Reds",
+            vmin: float | None = None, vmax: float | None = None, output: PathLike | None = None,
+            title: str | None = None, width: float | None = None, height: float = 5.0, dpi: int = 300) -> Figure:
     """One heatmap panel per group (a row per anchor, a column per bin) under the group's mean profile, as
     deepTools' ``plotHeatmap`` draws them.
 
@@ -271,7 +282,7 @@ def heatmap(result, groups=None, *, sort=True, cmap="Reds", vmin=None, vmax=None
     for i, k in enumerate(keys):
         x0 = (left + i * (panel + gap)) / width if width else 0
         w = scale
-        pax = fig.add_axes([x0, heat_top + 0.06, w, top_h])
+        pax = fig.add_axes((x0, heat_top + 0.06, w, top_h))
         pax.plot(result.bins + result.bin_size / 2, result.mean_profile[k], color=color_of[k], linewidth=0.9)
         pax.set_xlim(-result.upstream, result.downstream)
         pax.set_ylim(0, profile_top)
@@ -281,7 +292,7 @@ def heatmap(result, groups=None, *, sort=True, cmap="Reds", vmin=None, vmax=None
             pax.set_yticklabels([])
         pax.set_title(_label(k), fontsize=8)
         pax.set_label(f"profile:{_label(k)}")
-        hax = fig.add_axes([x0, heat_bottom, w, heat_top - heat_bottom])
+        hax = fig.add_axes((x0, heat_bottom, w, heat_top - heat_bottom))
         image = hax.imshow(images[k], aspect="auto", interpolation="nearest", cmap=colormap, vmin=vmin, vmax=vmax,
                            extent=extent)
         hax.set_xticks(ticks)
@@ -290,7 +301,8 @@ def heatmap(result, groups=None, *, sort=True, cmap="Reds", vmin=None, vmax=None
         hax.set_label(f"heatmap:{_label(k)}")
         if i == 0:
             hax.set_ylabel(f"{n_anchors:,} anchors" + (" (sorted)" if sort else ""), fontsize=7)
-    cax = fig.add_axes([(width - right_bar + 0.15) / width, heat_bottom, 0.12 / width, heat_top - heat_bottom])
+    cax = fig.add_axes(((width - right_bar + 0.15) / width, heat_bottom, 0.12 / width, heat_top - heat_bottom))
+    assert image is not None  # one panel per group, and there is at least one
     bar = fig.colorbar(image, cax=cax)
     bar.ax.tick_params(labelsize=6)
     bar.set_label(f"{result.normalization or 'count'} per base", fontsize=6)

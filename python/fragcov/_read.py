@@ -3,9 +3,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from ._types import PathLike
 
 
-def read(filename, backed="r"):
+def read(filename: PathLike, backed: str | None = "r") -> AnnData:
     """Open an ``.h5ad`` file as an ``AnnData`` whose fragments stay on disk.
 
     ``anndata.read_h5ad(path, backed="r")`` leaves ``X`` on disk but loads ``obsm`` (where

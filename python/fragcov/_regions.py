@@ -133,9 +133,9 @@ def parse_output_regions(value, chrom_sizes: dict[str, int]):
         if isinstance(item, str) and not _REGION.match(item) and (item in chrom_sizes or not os.path.exists(item)):
             regions.append((item, 0, chrom_sizes.get(item, 0)))  # a chromosome name (unknown: refused below)
         elif isinstance(item, (str, os.PathLike)):
-            regions.extend(parse_regions(item, where))
+            regions.extend(parse_regions(item, where) or [])
         else:
-            regions.extend(parse_regions([item], where))
+            regions.extend(parse_regions([item], where) or [])
     unknown = sorted({c for c, _, _ in regions if c not in chrom_sizes})
     if unknown:
         raise ValueError(f"regions: unknown chromosome(s) {', '.join(map(repr, unknown[:5]))}; the data's reference "

@@ -20,6 +20,8 @@ from . import _core
 if TYPE_CHECKING:
     import h5py
 
+    from ._core import _Hdf5Layout
+
 
 # h5py and anndata are imported when an .h5ad is read, not with the module: a
 # fragment-file export never needs them (docs/spec.md 1.1.1).
@@ -36,6 +38,7 @@ def read_elem(elem):
     except ImportError:  # pragma: no cover
         from anndata.experimental import read_elem as read
     return read(elem)
+
 
 PAIRED, SINGLE = "fragment_paired", "fragment_single"
 CHUNK_FRAGMENTS = 1_000_000  # fragments per chunk handed to the C++ core
@@ -77,7 +80,7 @@ def _reference_from_frame(ref, where: str) -> tuple[list[str], np.ndarray]:
     return names, lengths
 
 
-def _as_chunk_arrays(indptr, indices, values, kind):
+def _as_chunk_arrays(indptr, indices, values, kind) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The core's dtypes, refusing values a cast would silently change (the core checks the rest)."""
     indptr = _exact(indptr, np.int64, "indptr")
     indptr = indptr - indptr[0]
@@ -208,8 +211,11 @@ class MemorySource(Source):
 class H5adSource(Source):
     """An .h5ad file read straight from HDF5, optionally restricted to some cells."""
 
-    def __init__(self, path, rows: np.ndarray | None = None):
+    def __init__(self, path, rows: np.ndarray | None = None, obs: pd.DataFrame | None = None):
+        """``obs``: the labels as the user sees them (a backed AnnData possibly edited in memory);
+        default the file's."""
         self.path = Path(path)
+        self._obs = obs
         try:
             self.file = _h5py().File(self.path, "r")
         except FileNotFoundError:
@@ -243,10 +249,12 @@ class H5adSource(Source):
         n_total = len(self.indptr) - 1
         self.rows = np.arange(n_total, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
         self.n_obs = len(self.rows)
-        self._fd = None
+        self._fd: int | None = None
         self._columns = False  # not looked at yet
 
     def obs(self):
+        if self._obs is not None:
+            return self._obs
         obs = read_elem(self.file["obs"])
         whole = self.n_obs == len(obs) and np.array_equal(self.rows, np.arange(len(obs)))
         return obs if whole else obs.iloc[self.rows]
@@ -293,12 +301,13 @@ class H5adSource(Source):
         if self.file.driver != "sec2" or self.file.id.get_create_plist().get_userblock() != 0:
             return None
         where = f"obsm['{self.kind}']"
-        layouts = [_layout(ds, f"{what} ({where}/{ds.name.rsplit('/', 1)[-1]})") for ds, what in
-                   ((self.indices_ds, "fragment positions"), (self.data_ds, "fragment values"))]
-        if None in layouts:
+        positions, values = [_layout(ds, f"{what} ({where}/{ds.name.rsplit('/', 1)[-1]})") for ds, what in
+                             ((self.indices_ds, "fragment positions"), (self.data_ds, "fragment values"))]
+        if positions is None or values is None:
             return None
-        self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        return _core.H5adColumns.open(self._fd, str(self.path), self.kind == PAIRED, *layouts)
+        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._fd = fd
+        return _core.H5adColumns.open(fd, str(self.path), self.kind == PAIRED, positions, values)
 
     def close(self):
         if self._fd is not None:
@@ -307,7 +316,7 @@ class H5adSource(Source):
         self.file.close()
 
 
-def _layout(ds: h5py.Dataset, what: str) -> dict | None:
+def _layout(ds: h5py.Dataset, what: str) -> _Hdf5Layout | None:
     """A dataset's layout as HDF5 reports it, for the core to decide whether it reads
     the dataset itself (fragcov/hdf5_layout.hpp, docs/spec.md 2.5.0); None when it
     is not a chunked one-dimensional dataset with every chunk stored."""
@@ -329,13 +338,13 @@ def _layout(ds: h5py.Dataset, what: str) -> dict | None:
         for i in range(ds.id.get_num_chunks()):
             info = ds.id.get_chunk_info(i)
             table.append((info.chunk_offset[0], info.filter_mask, info.byte_offset, info.size))
-    table = np.array(table, dtype=np.uint64).reshape(-1, 4)
+    chunks = np.array(table, dtype=np.uint64).reshape(-1, 4)
     # filter_mask bit i: HDF5 skipped filter i for that chunk (an optional filter that could not shrink it)
-    mask, first = ds.id.read_direct_chunk((0,)) if len(table) else (0, b"")
-    return dict(what=what, dtype=ds.dtype.str, shape=[int(n) for n in ds.shape], chunk_shape=[int(ds.chunks[0])],
-                filters=filters, chunk_offsets=table[:, 0], chunk_masks=table[:, 1].astype(np.uint32),
-                chunk_addresses=table[:, 2], chunk_sizes=table[:, 3], first_chunk=bytes(first),
-                first_chunk_mask=int(mask))
+    mask, first = ds.id.read_direct_chunk((0,)) if len(chunks) else (0, b"")
+    return {"what": what, "dtype": ds.dtype.str, "shape": [int(n) for n in ds.shape],
+            "chunk_shape": [int(ds.chunks[0])], "filters": filters, "chunk_offsets": chunks[:, 0],
+            "chunk_masks": chunks[:, 1].astype(np.uint32), "chunk_addresses": chunks[:, 2],
+            "chunk_sizes": chunks[:, 3], "first_chunk": bytes(first), "first_chunk_mask": int(mask)}
 
 
 def _n_obs_of(f: h5py.File) -> int | None:
@@ -525,10 +534,7 @@ def open_source(adata) -> Source:
             rows = None
             if adata.is_view:
                 rows = np.arange(root.n_obs, dtype=np.int64)[adata._oidx]
-            src = H5adSource(root.filename, rows)
-            obs = adata.obs  # labels as the user sees them (possibly edited in memory)
-            src.obs = lambda: obs
-            return src
+            return H5adSource(root.filename, rows, obs=adata.obs)
         return MemorySource(adata)
     if _is_snapatac2_object(adata):
         if adata.is_closed():

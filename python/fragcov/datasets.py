@@ -113,6 +113,7 @@ def _annotated_h5ad() -> Path:
             warnings.simplefilter("ignore")  # the cell table's every barcode is in the file
             adata = import_fragments(DEMO / _FILES["fragment"], DEMO / _FILES["chrom_sizes"], file=tmp,
                                      min_num_fragments=0, groups=DEMO / _FILES["cell_table"])
+            assert not isinstance(adata, list)  # one file in, one AnnData out
             adata.file.close()
         os.replace(tmp, path)
     finally:

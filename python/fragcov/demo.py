@@ -17,6 +17,7 @@ def run_demo(out_dir="fragcov-demo") -> dict[str, str]:
 
     t0 = time.perf_counter()
     adata = import_fragments(DEMO / "fragments.tsv.gz", DEMO / "chrom.sizes", min_num_fragments=0)
+    assert not isinstance(adata, list)  # one file in, one AnnData out
     groups = read_groups_table(DEMO / "groups.tsv")["group"]  # cell type by barcode
     adata.obs["cell_type"] = groups.reindex(adata.obs_names).to_numpy()
     n_frag = adata.obsm["fragment_paired"].nnz

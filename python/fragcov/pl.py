@@ -11,7 +11,7 @@ import importlib
 
 # name -> the module that defines it
 _HOMES = {"tracks": "._plot", "profile": "._profile_plot", "heatmap": "._profile_plot"}
-__all__ = list(_HOMES)  # noqa: F822 (loaded on first use by __getattr__)
+__all__ = list(_HOMES)  # loaded on first use by __getattr__
 
 
 def __getattr__(name: str):
