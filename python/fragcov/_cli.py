@@ -53,19 +53,24 @@ def _add_export_options(p: argparse.ArgumentParser, compare: bool = False) -> No
     from ._export import export_coverage
 
     d = {k: v.default for k, v in inspect.signature(compare_groups if compare else export_coverage).parameters.items()}
-    p.add_argument("--bin-size", type=int, default=d["bin_size"], help="bin width in bases (default %(default)s)")
-    p.add_argument("--blacklist", help="BED file of regions to drop")
-    p.add_argument("--normalization", type=_none_or_str, default=d["normalization"],
-                   help="RPKM, CPM, BPM, RPGC, n_cells or none (default %(default)s)"
-                        + ("; each side of a comparison by its own total" if compare else ""))
-    p.add_argument("--effective-genome-size", type=_whole_number, metavar="G",
-                   help="RPGC's effective genome size (e.g. 2913022398 for GRCh38)")
-    p.add_argument("--scale-factor", type=float, default=d["scale_factor"],
-                   help="multiply every value (default %(default)s)")
+    _add_normalization_options(p, d, "; each side of a comparison by its own total" if compare else "")
     p.add_argument("--ceiling", type=_none_or_int, default=None, help="cap each cell's count in a bin (ArchR)")
     if not compare:
         _add_track_options(p, d)
     _add_binning_and_output_options(p, d)
+
+
+def _add_normalization_options(p: argparse.ArgumentParser, d: dict, note: str) -> None:
+    """The bins and their normalization, flags of export, compare and profile alike (``d``: the defaults
+    of the command's Python function; ``note``: how the command normalizes)."""
+    p.add_argument("--bin-size", type=int, default=d["bin_size"], help="bin width in bases (default %(default)s)")
+    p.add_argument("--blacklist", help="BED file of regions to drop")
+    p.add_argument("--normalization", type=_none_or_str, default=d["normalization"],
+                   help=f"RPKM, CPM, BPM, RPGC, n_cells or none (default %(default)s){note}")
+    p.add_argument("--effective-genome-size", type=_whole_number, metavar="G",
+                   help="RPGC's effective genome size (e.g. 2913022398 for GRCh38)")
+    p.add_argument("--scale-factor", type=float, default=d["scale_factor"],
+                   help="multiply every value (default %(default)s)")
 
 
 def _add_track_options(p: argparse.ArgumentParser, d: dict) -> None:
@@ -198,14 +203,7 @@ def _add_profile_options(p: argparse.ArgumentParser) -> None:
                    help="--plot: divide each line by its mean in the window's outermost 100 bases (ArchR's TSS "
                         "enrichment curve)")
     p.add_argument("--heatmap", metavar="FIGURE", help="one heatmap panel per group (.png, .pdf or .svg)")
-    p.add_argument("--bin-size", type=int, default=d["bin_size"], help="bin width in bases (default %(default)s)")
-    p.add_argument("--blacklist", help="BED file of regions to drop")
-    p.add_argument("--normalization", type=_none_or_str, default=d["normalization"],
-                   help="CPM, RPKM, BPM, RPGC, n_cells or none, each group by its own total (default %(default)s)")
-    p.add_argument("--effective-genome-size", type=_whole_number, metavar="G",
-                   help="RPGC's effective genome size (e.g. 2913022398 for GRCh38)")
-    p.add_argument("--scale-factor", type=float, default=d["scale_factor"],
-                   help="multiply every value (default %(default)s)")
+    _add_normalization_options(p, d, "; each group by its own total")
     p.add_argument("--include-for-norm", nargs="+", metavar="REGION",
                    help="BED file or chrom:start-end regions counted for normalization")
     p.add_argument("--exclude-for-norm", nargs="+", metavar="REGION",
