@@ -76,10 +76,12 @@ install_snapatac2() {  # into the environment of the Python $1
 }
 install_snapatac2 "$PYTHON"
 
-# 5. C++ unit tests (sanitized build and Release build, ctest, warnings as errors) and the Python linter
+# 5. C++ unit tests (sanitized build and Release build, ctest, warnings as errors), the Python linter
+#    and type checker
 bash scripts/test_cpp.sh
 bash scripts/test_cpp.sh --release
 "$PYTHON" -m ruff check python tests benchmarks scripts docs
+"$PYTHON" -m mypy  # the package against its annotations (configuration: pyproject.toml)
 
 # 6. Python tests, run from tests/ so that the installed wheel is imported;
 #    test_wheel.py also installs every wheel into a fresh virtualenv of its own Python
