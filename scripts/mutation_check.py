@@ -156,7 +156,7 @@ MUTANTS = [
            "cpp/src/pipeline/bin_chunks.cpp", r"if\s*\(\s*read\s*\)\s*read\(\s*cells\s*,\s*slot\s*\)\s*;",
            "(void)read;"),
     Mutant("h5ad-blosc-lz4-accepted", "Blosc chunks of any compressor are taken for zstd ones",
-           "cpp/src/input/hdf5_column.cpp", r"f\.values\[6\]\s*==\s*kBloscZstd", "(f.values[6] | 1)"),
+           "cpp/src/input/hdf5_column.cpp", r"f\.values\[6\]\s*==\s*kBloscZstd", "(f.values[6] | kBloscZstd | 1)"),
     Mutant("h5ad-addresses-unchecked", "chunk addresses are trusted without reading chunk 0 there",
            "cpp/src/input/hdf5_column.cpp",
            r"!first_chunk_in_place\(\s*fd\s*,\s*address\[0\]\s*,\s*size\[0\]\s*,\s*layout\.first_chunk\s*\)",
