@@ -9,6 +9,10 @@ import gzip
 import io
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -694,3 +698,28 @@ def project_version() -> str:
         import tomli as tomllib
     with open(REPO / "pyproject.toml", "rb") as fh:
         return tomllib.load(fh)["project"]["version"]
+
+
+def interrupt_at_gate(script: str, args, *, gate: str, tmp_path) -> None:
+    """Runs `script` in a fresh interpreter with the core's test gate `gate` armed (the work is held
+    there until it is cancelled: cpp/src/util/test_gate.hpp), sends SIGINT once a thread holds at the
+    gate, and asserts that the script ended with KeyboardInterrupt. The gate makes the signal land
+    while the C++ work runs, whatever the machine's speed."""
+    marker = tmp_path / "gate-reached"
+    env = dict(os.environ, FRAGCOV_TEST_GATE=f"{gate}:{marker}")
+    proc = subprocess.Popen([sys.executable, "-c", script, *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "READY"
+        while not marker.exists():  # waits for the event; the work cannot end before it (held at the gate)
+            if proc.poll() is not None:
+                raise AssertionError(f"ended before reaching the gate {gate!r}: {proc.stderr.read()[-2000:]}")
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    marker.unlink()
+    assert "DONE" not in stdout
+    assert proc.returncode != 0 and "KeyboardInterrupt" in stderr, stderr[-2000:]

@@ -18,7 +18,7 @@ import pytest
 
 import fragcov
 import model
-from helpers import assert_tracks_equal, read_chrom_sizes, read_fragments, read_track
+from helpers import assert_tracks_equal, interrupt_at_gate, read_chrom_sizes, read_fragments, read_track
 from fragcov import _core
 from fragcov._atomic import atomic_output
 from fragcov.demo import DEMO
@@ -344,40 +344,9 @@ print("DONE", flush=True)
 """
 
 
-def _interrupt(script: str, args, *, gate: str, tmp_path) -> None:
-    """Runs `script` in a fresh interpreter with the core's test gate `gate` armed (the work is held
-    there until it is cancelled: cpp/src/util/test_gate.hpp), sends SIGINT once a thread holds at the
-    gate, and asserts that the script ended with KeyboardInterrupt. The gate makes the signal land
-    while the C++ work runs, whatever the machine's speed."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    marker = tmp_path / "gate-reached"
-    env = dict(os.environ, FRAGCOV_TEST_GATE=f"{gate}:{marker}")
-    proc = subprocess.Popen([sys.executable, "-c", script, *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        assert proc.stdout.readline().strip() == "READY"
-        while not marker.exists():  # waits for the event; the work cannot end before it (held at the gate)
-            if proc.poll() is not None:
-                raise AssertionError(f"ended before reaching the gate {gate!r}: {proc.stderr.read()[-2000:]}")
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    marker.unlink()
-    assert "DONE" not in stdout
-    assert proc.returncode != 0 and "KeyboardInterrupt" in stderr, stderr[-2000:]
-
-
 def test_ctrl_c_stops_an_import_and_leaves_nothing(tmp_path):
     """SIGINT while the C++ reader works (GIL released) ends the import promptly; no file is left."""
-    _interrupt(INTERRUPT_SCRIPT, [tmp_path], gate="fragment reader", tmp_path=tmp_path)
+    interrupt_at_gate(INTERRUPT_SCRIPT, [tmp_path], gate="fragment reader", tmp_path=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frags.tsv.gz"]
 
 
@@ -571,5 +540,5 @@ def test_ctrl_c_stops_an_export_parsed_on_several_threads(tmp_path, min_num_frag
     """SIGINT while the reader's parse threads work (docs/spec.md 8.1.1, 6.5) ends the export promptly: the
     threads stop and are joined, no track is left."""
     out = tmp_path / "out"
-    _interrupt(EXPORT_INTERRUPT_SCRIPT, [tmp_path, min_num_fragments], gate="fragment reader", tmp_path=tmp_path)
+    interrupt_at_gate(EXPORT_INTERRUPT_SCRIPT, [tmp_path, min_num_fragments], gate="fragment reader", tmp_path=tmp_path)
     assert not out.exists() or not list(out.iterdir())

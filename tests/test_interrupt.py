@@ -3,13 +3,10 @@ from __future__ import annotations
 
 import gzip
 import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 
 import pytest
+from helpers import interrupt_at_gate
 
 SCRIPT = textwrap.dedent(
     """
@@ -39,23 +36,7 @@ def test_sigint_leaves_only_complete_files(tmp_path, gate):
     """The core's test gate (cpp/src/util/test_gate.hpp) holds the export at `gate` until it is
     cancelled, so the signal lands there whatever the machine's speed."""
     out = tmp_path / "out"
-    marker = tmp_path / "gate-reached"
-    env = dict(os.environ, FRAGCOV_TEST_GATE=f"{gate}:{marker}")
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        assert proc.stdout.readline().strip() == "READY"
-        while not marker.exists():  # waits for the event; the export cannot end before it (held at the gate)
-            if proc.poll() is not None:
-                raise AssertionError(f"ended before reaching the gate {gate!r}: {proc.stderr.read()[-2000:]}")
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert "DONE" not in stdout
-    assert proc.returncode != 0 and "KeyboardInterrupt" in stderr, stderr[-2000:]
+    interrupt_at_gate(SCRIPT, [out], gate=gate, tmp_path=tmp_path)
     left = sorted(os.listdir(out)) if out.exists() else []
     assert not [n for n in left if n.startswith(".")], f"temporary files left: {left}"
     for name in left:  # every file that exists must be a complete gzip stream
