@@ -744,7 +744,9 @@ def main(argv=None) -> int:
         if not debug:  # --debug keeps Python's format (file, line, source)
             warnings.showwarning = _print_warning
         try:
-            return _run(argv, debug)
+            status = _run(argv, debug)
+            sys.stdout.flush()  # buffered output meets a closed stdout here, in the handler below, not at exit
+            return status
         finally:
             warnings.showwarning = show
     except KeyboardInterrupt:
