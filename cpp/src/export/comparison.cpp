@@ -46,15 +46,15 @@ class Comparison {
 public:
     Comparison(const WriteContext& ctx, const std::vector<Track>& tracks, std::vector<GroupStats>& stats,
                std::vector<std::unique_ptr<TrackWriter>>& out)
-        : ctx_(ctx), o_(ctx.options), tracks_(tracks), out_(out), denom_(tracks.size(), 0),
-          ref_denom_(tracks.size(), 0), runs_(tracks.size()) {
+        : ctx_(ctx), o_(ctx.options), tracks_(tracks), out_(out), scale_(tracks.size()),
+          ref_scale_(tracks.size()), runs_(tracks.size()) {
         for (size_t g = 0; g < tracks.size(); ++g) {
             if (tracks[g].path.empty()) continue;
-            denom_[g] = std::max(0.0, denominator(o_, stats[g], tracks[g]));
-            ref_denom_[g] = std::max(0.0, reference_denominator(o_, stats, tracks, g));
-            stats[g].denominator = denom_[g];
-            stats[g].reference_denominator = ref_denom_[g];
-            if (denom_[g] > 0 && ref_denom_[g] > 0) {  // both sides have a total: written, in its batch
+            scale_[g] = track_scale(o_, stats[g], tracks[g]);
+            ref_scale_[g] = reference_scale(o_, stats, tracks, g);
+            stats[g].denominator = scale_[g].denominator;
+            stats[g].reference_denominator = ref_scale_[g].denominator;
+            if (scale_[g].denominator > 0 && ref_scale_[g].denominator > 0) {  // both sides have a total: written, in its batch
                 active_.push_back(g);
             } else {  // an empty track (14.4)
                 out[g] = make_track_writer(ctx.genome, tracks[g].path, o_);
@@ -136,8 +136,8 @@ private:
         SideCursor ca(runs_[g], kNoRuns, window, length);
         SideCursor cb(ref == Track::kRest ? total_ : runs_[static_cast<size_t>(ref)],
                       ref == Track::kRest ? runs_[g] : kNoRuns, window, length);
-        const double da = denom_[g] * static_cast<double>(w), db = ref_denom_[g] * static_cast<double>(w);
-        const double p = o_.pseudocount, scale = o_.scale_factor;
+        const TrackScale sa = scale_[g].per(static_cast<double>(w)), sb = ref_scale_[g].per(static_cast<double>(w));
+        const double p = o_.pseudocount;
         TrackWriter& writer = *out_[g];
         const uint32_t chrom = static_cast<uint32_t>(c);
         RegionClipper clip(ctx_.regions.output.intervals(c));
@@ -145,8 +145,8 @@ private:
         for (int64_t x = 0; x < length;) {
             check_stop();
             int64_t na, nb;
-            const double va = static_cast<double>(ca.value_at(x, na)) / da * scale;
-            const double vb = static_cast<double>(cb.value_at(x, nb)) / db * scale;
+            const double va = sa.value(static_cast<double>(ca.value_at(x, na)));
+            const double vb = sb.value(static_cast<double>(cb.value_at(x, nb)));
             const int64_t e = std::min({na, nb, length});
             const float f = static_cast<float>(compare_values(o_.compare, va, vb, p));
             if (!ctx_.regions.has_output) writer.add(chrom, x, e, f);
@@ -160,7 +160,7 @@ private:
     const std::vector<Track>& tracks_;
     std::vector<std::unique_ptr<TrackWriter>>& out_;
     std::vector<size_t> active_;  // written and both denominators > 0
-    std::vector<double> denom_, ref_denom_;
+    std::vector<TrackScale> scale_, ref_scale_;  // each side's: the group's, its reference's
     std::vector<std::vector<Run>> runs_;  // per group the batch reads, of the current chromosome
     std::vector<Run> total_;              // every group's units swept together (for kRest)
     const std::vector<Run> kNoRuns;

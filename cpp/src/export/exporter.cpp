@@ -140,20 +140,21 @@ void GroupedExporter::write_tracks(int n_threads, std::vector<std::unique_ptr<Tr
     for (size_t g = 0; g < order.size(); ++g) order[g] = g;
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return stats_[a].n_units > stats_[b].n_units; });
-    std::vector<double> denominators(tracks_.size());  // 0: an all-zero track (and profile)
-    for (size_t g = 0; g < tracks_.size(); ++g)
-        stats_[g].denominator = denominators[g] = std::max(0.0, denominator(options_, stats_[g], tracks_[g]));
+    std::vector<TrackScale> scales(tracks_.size());  // denominator 0: an all-zero track (and profile)
+    for (size_t g = 0; g < tracks_.size(); ++g) {
+        scales[g] = track_scale(options_, stats_[g], tracks_[g]);
+        stats_[g].denominator = scales[g].denominator;
+    }
     const size_t n_profile_tasks = profiles_ ? profiles_->n_tasks() : 0;
     parallel_for(order.size() + n_profile_tasks, n_threads, [&](size_t k) {
         test_gate::hold("write track", stop_requested);
         if (stop_requested()) return;
         try {
             if (k >= order.size())
-                return profiles_->run_task(k - order.size(), denominators, options_.scale_factor, stop_requested);
+                return profiles_->run_task(k - order.size(), scales, stop_requested);
             const size_t g = order[k];
             if (!tracks_[g].path.empty())
-                out[g] = write_track(ctx, g, tracks_[g], denominator(options_, stats_[g], tracks_[g]), per_group,
-                                     stop_requested);
+                out[g] = write_track(ctx, g, tracks_[g], scales[g], per_group, stop_requested);
         } catch (...) {
             stop = true;
             throw;

@@ -1,5 +1,7 @@
 #include "export/normalization.hpp"
 
+#include <algorithm>
+
 namespace fragcov {
 
 double denominator(const ExportOptions& o, const GroupStats& st, const Track& track) {
@@ -16,6 +18,17 @@ double denominator(const ExportOptions& o, const GroupStats& st, const Track& tr
     return 1.0;
 }
 
+namespace {
+
+// What every value is multiplied by after the division (docs/spec.md 3.6).
+double factor(const ExportOptions& o) { return o.scale_factor; }
+
+}  // namespace
+
+TrackScale track_scale(const ExportOptions& o, const GroupStats& st, const Track& track) {
+    return {std::max(0.0, denominator(o, st, track)), factor(o)};
+}
+
 void add_counts(GroupStats& sum, const GroupStats& part) {
     sum.n_units += part.n_units;
     sum.norm_count += part.norm_count;
@@ -23,8 +36,8 @@ void add_counts(GroupStats& sum, const GroupStats& part) {
     sum.bin_sum += part.bin_sum;
 }
 
-double reference_denominator(const ExportOptions& options, const std::vector<GroupStats>& stats,
-                             const std::vector<Track>& tracks, size_t g) {
+static double reference_denominator(const ExportOptions& options, const std::vector<GroupStats>& stats,
+                                    const std::vector<Track>& tracks, size_t g) {
     const int32_t ref = tracks[g].reference;
     if (ref != Track::kRest) return denominator(options, stats[static_cast<size_t>(ref)], tracks[static_cast<size_t>(ref)]);
     GroupStats other;
@@ -35,6 +48,11 @@ double reference_denominator(const ExportOptions& options, const std::vector<Gro
         other_track.n_cells += tracks[h].n_cells;
     }
     return denominator(options, other, other_track);
+}
+
+TrackScale reference_scale(const ExportOptions& options, const std::vector<GroupStats>& stats,
+                           const std::vector<Track>& tracks, size_t g) {
+    return {std::max(0.0, reference_denominator(options, stats, tracks, g)), factor(options)};
 }
 
 }  // namespace fragcov

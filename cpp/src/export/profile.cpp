@@ -176,8 +176,7 @@ ProfileCollector::ProfileCollector(const Genome& genome, std::vector<ProfileAnch
     sized_ = std::make_unique<std::once_flag[]>(n_groups);
 }
 
-void ProfileCollector::run_task(size_t k, const std::vector<double>& denominators, double scale,
-                                const std::function<bool()>& stop) {
+void ProfileCollector::run_task(size_t k, const std::vector<TrackScale>& scales, const std::function<bool()>& stop) {
     const Task task = tasks_.at(k);
     const size_t n_bins = options_.n_bins(), n_anchors = anchors_.size();
     GroupProfile& out = profiles_[task.group];
@@ -194,8 +193,7 @@ void ProfileCollector::run_task(size_t k, const std::vector<double>& denominator
     radix_sort(ends, scratch);
     scratch = {};
     const int64_t length = static_cast<int64_t>(lengths_[task.chrom]), w = options_.bin_size;
-    const double denom = denominators.at(task.group);
-    const double per_bin = static_cast<double>(w) * denom;
+    const TrackScale per_bin = scales.at(task.group).per(static_cast<double>(w));
     UnitCoverage coverage(starts, ends);
     std::vector<int64_t> sums(n_bins);
     size_t until_check = 256;
@@ -215,8 +213,8 @@ void ProfileCollector::run_task(size_t k, const std::vector<double>& denominator
         for (int64_t b = 0; b < static_cast<int64_t>(n_bins); ++b) {  // b: ascending genome order
             float v;
             if (b < first || b >= end) v = std::numeric_limits<float>::quiet_NaN();
-            else if (denom > 0)
-                v = static_cast<float>(static_cast<double>(sums[static_cast<size_t>(b)]) / per_bin * scale);
+            else if (per_bin.denominator > 0)
+                v = static_cast<float>(per_bin.value(static_cast<double>(sums[static_cast<size_t>(b)])));
             else v = 0.0f;
             row[a.minus ? n_bins - 1 - static_cast<size_t>(b) : static_cast<size_t>(b)] = v;  // bin 0: upstream end
         }

@@ -16,6 +16,7 @@
 #include "fragcov/genome.hpp"
 #include "fragcov/profile.hpp"
 #include "fragcov/regions.hpp"
+#include "export/normalization.hpp"
 #include "export/unit_store.hpp"
 
 namespace fragcov {
@@ -69,12 +70,12 @@ public:
 
     // The work after binning: one task per (group, chromosome with anchors).
     size_t n_tasks() const { return tasks_.size(); }
-    // Fills task k's rows: value = float32(sum / (bin_size x D) x scale), D =
-    // denominators[group] (0: zeros), NaN outside the chromosome. Tasks may
-    // run at once on different threads; `stop` is polled every few hundred
-    // anchors (true: throws fragcov::Cancelled).
-    void run_task(size_t k, const std::vector<double>& denominators, double scale,
-                  const std::function<bool()>& stop);
+    // Fills task k's rows: value = float32 of the bin's sum made a value by
+    // scales[group] over bin_size bases (its mean's value; denominator 0:
+    // zeros), NaN outside the chromosome. Tasks may run at once on different
+    // threads; `stop` is polled every few hundred anchors (true: throws
+    // fragcov::Cancelled).
+    void run_task(size_t k, const std::vector<TrackScale>& scales, const std::function<bool()>& stop);
     // The groups' profiles, once every task has run.
     std::vector<GroupProfile> take() { return std::move(profiles_); }
 

@@ -56,12 +56,12 @@ public:
 
 }  // namespace
 
-std::unique_ptr<TrackWriter> write_track(const WriteContext& ctx, size_t group, const Track& track, double denom,
-                                         int n_threads, const std::function<bool()>& stop) {
+std::unique_ptr<TrackWriter> write_track(const WriteContext& ctx, size_t group, const Track& track,
+                                         const TrackScale& scale, int n_threads, const std::function<bool()>& stop) {
     const ExportOptions& options = ctx.options;
     auto writer = make_track_writer(ctx.genome, track.path, options);
     std::vector<uint32_t> chroms;  // each swept, encoded and compressed on one of n_threads (7.1.1)
-    for (size_t c = 0; c < ctx.genome.size() && denom > 0; ++c)
+    for (size_t c = 0; c < ctx.genome.size() && scale.denominator > 0; ++c)
         if (!ctx.regions.has_output || !ctx.regions.output.intervals(c).empty())
             chroms.push_back(static_cast<uint32_t>(c));
     writer->write_chromosomes(chroms, n_threads, [&](TrackWriter::Chromosome& out) {
@@ -72,19 +72,17 @@ std::unique_ptr<TrackWriter> write_track(const WriteContext& ctx, size_t group, 
         if (first_bins.empty()) return;
         const uint64_t bin_size = static_cast<uint64_t>(options.bin_size), length = ctx.genome.length(c);
         ChromosomeRecords records(ctx, out, stop);
-        // value = count / denominator * scale_factor (smoothing: window sum / w, a linear step after it)
-        const double scale = options.scale_factor;
-        if (options.smooth_base) {
-            const double per_window = denom * static_cast<double>(*options.smooth_base);
+        if (options.smooth_base) {  // a window's mean: its sum's value over w bases
+            const TrackScale per_window = scale.per(static_cast<double>(*options.smooth_base));
             const std::vector<Run> runs = bin_runs(first_bins, end_bins, bin_size, length);
             smooth_runs(runs, static_cast<uint64_t>(*options.smooth_base), static_cast<int64_t>(length),
                         [&](int64_t s, int64_t e, int64_t sum) {
-                            records.write_smoothed(s, e, static_cast<float>(sum / per_window * scale));
+                            records.write_smoothed(s, e, static_cast<float>(per_window.value(static_cast<double>(sum))));
                         });
             records.flush_batch();
         } else {
             for_each_run(first_bins, end_bins, bin_size, length, [&](int64_t s, int64_t e, int64_t count) {
-                records.write(s, e, static_cast<float>(count / denom * scale));
+                records.write(s, e, static_cast<float>(scale.value(static_cast<double>(count))));
             });
         }
     });

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "export/normalization.hpp"
 #include "export/unit_store.hpp"
 #include "fragcov/exporter.hpp"
 
@@ -22,12 +23,13 @@ struct WriteContext {
 };
 
 // Writes group `group`'s track to `track.path` (under its temporary name, closed
-// but not yet renamed into place), every bin count divided by `denom` (> 0;
-// nothing is written otherwise), its chromosomes on up to `n_threads` threads
-// (docs/spec.md 7.1.1). `stop()` is asked before each chromosome and every
-// 65,536 records; when it returns true, fragcov::Cancelled is thrown.
-std::unique_ptr<TrackWriter> write_track(const WriteContext& ctx, size_t group, const Track& track, double denom,
-                                         int n_threads, const std::function<bool()>& stop);
+// but not yet renamed into place), every bin count made a value by `scale`
+// (its denominator > 0; nothing is written otherwise), its chromosomes on up to
+// `n_threads` threads (docs/spec.md 7.1.1). `stop()` is asked before each
+// chromosome and every 65,536 records; when it returns true,
+// fragcov::Cancelled is thrown.
+std::unique_ptr<TrackWriter> write_track(const WriteContext& ctx, size_t group, const Track& track,
+                                         const TrackScale& scale, int n_threads, const std::function<bool()>& stop);
 
 // Comparison mode (docs/spec.md section 14): every track with a path, as
 // op(group, reference), chromosome by chromosome on n_threads threads; sets
