@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "common/option_table.hpp"
 #include "fragcov/fragcov.hpp"
 #include "input/hdf5_column.hpp"
 #include "output/output_file.hpp"
@@ -250,12 +251,18 @@ Hdf5Layout layout_of(const py::dict& d) {
     return l;
 }
 
-// A property that reads and writes an enum field as its user spelling.
-template <class E, E ExportOptions::*Field>
-void enum_property(py::class_<ExportOptions>& cls, const char* name, E (*parse)(std::string_view)) {
+// A field of option_table: an attribute of its type, or an enum's user spelling.
+template <class T, class Rule>
+void bind_field(py::class_<ExportOptions>& cls, const char* name, T ExportOptions::*field, Rule) {
+    cls.def_readwrite(name, field);
+}
+
+template <class E>
+void bind_field(py::class_<ExportOptions>& cls, const char* name, E ExportOptions::*field,
+                option_table::Spelled<E> rule) {
     cls.def_property(
-        name, [](const ExportOptions& o) { return std::string(to_string(o.*Field)); },
-        [parse](ExportOptions& o, const std::string& text) { o.*Field = parse(text); });
+        name, [field](const ExportOptions& o) { return std::string(to_string(o.*field)); },
+        [field, rule](ExportOptions& o, const std::string& text) { o.*field = rule.parse(text); });
 }
 
 // OutputFile for Python: a context manager that commits on success and
@@ -353,26 +360,10 @@ PYBIND11_MODULE(_core, m) {
     py::class_<ExportOptions> options(m, "ExportOptions",
                                       "Options of one export; defaults as export_coverage's. validate() checks them.");
     options.def(py::init<>())
-        .def_readwrite("bin_size", &ExportOptions::bin_size)
-        .def_readwrite("min_frag_length", &ExportOptions::min_frag_length)
-        .def_readwrite("max_frag_length", &ExportOptions::max_frag_length)
-        .def_readwrite("smooth_base", &ExportOptions::smooth_base)
-        .def_readwrite("compression_level", &ExportOptions::compression_level)
-        .def_readwrite("tempdir", &ExportOptions::tempdir)
-        .def_readwrite("n_jobs", &ExportOptions::n_jobs)
-        .def_readwrite("memory_budget_bytes", &ExportOptions::memory_budget_bytes)
-        .def_readwrite("effective_genome_size", &ExportOptions::effective_genome_size)
-        .def_readwrite("norm_by", &ExportOptions::norm_by)
-        .def_readwrite("scale_factor", &ExportOptions::scale_factor)
-        .def_readwrite("ceiling", &ExportOptions::ceiling)
-        .def_readwrite("pseudocount", &ExportOptions::pseudocount)
         .def("validate", [](const ExportOptions& o) { validate(o); },
              "Raise ValueError when an option is out of range or contradicts another.");
-    enum_property<Normalization, &ExportOptions::normalization>(options, "normalization", parse_normalization);
-    enum_property<CountingStrategy, &ExportOptions::counting>(options, "counting_strategy", parse_counting_strategy);
-    enum_property<OutputFormat, &ExportOptions::format>(options, "output_format", parse_output_format);
-    enum_property<Compression, &ExportOptions::compression>(options, "compression", parse_compression);
-    enum_property<CompareOperation, &ExportOptions::compare>(options, "compare", parse_compare_operation);
+    option_table::for_each_field(
+        [&](const char* name, auto field, auto rule) { bind_field(options, name, field, rule); });
 
     m.def("export_coverage", &export_coverage_py, py::arg("chrom_names"), py::arg("chrom_lengths"),
           py::arg("chunks"), py::arg("output_paths"), py::arg("blacklist"), py::arg("include_for_norm"),

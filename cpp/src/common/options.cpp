@@ -1,5 +1,7 @@
 #include "fragcov/options.hpp"
 
+#include "common/option_table.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -29,6 +31,34 @@ E parse(std::string_view text, std::initializer_list<std::pair<const char*, E>> 
         if (key == name) return value;
     throw std::invalid_argument("unknown " + std::string(option) + " '" + std::string(text) + "': use " + choices);
 }
+
+// The range checks of option_table's rules: std::invalid_argument naming the option.
+void check(const char* name, int64_t v, option_table::Whole rule, const char* or_none = "") {
+    if (v < rule.min)
+        throw std::invalid_argument(std::string(name) + " must be >= " + std::to_string(rule.min) + or_none +
+                                    ", got " + std::to_string(v));
+    if (v > rule.max)
+        throw std::invalid_argument(std::string(name) + " must be at most " + std::to_string(rule.max) + ", got " +
+                                    std::to_string(v));
+}
+
+void check(const char* name, const std::optional<int64_t>& v, option_table::Whole rule) {
+    if (v) check(name, *v, rule, " or None");
+}
+
+void check(const char* name, double v, option_table::Positive) {
+    if (!std::isfinite(v) || v <= 0) {
+        std::ostringstream text;
+        text << name << " must be a finite number > 0, got " << v;
+        throw std::invalid_argument(text.str());
+    }
+}
+
+template <class T>
+void check(const char*, const T&, option_table::Unchecked) {}
+
+template <class T, class E>
+void check(const char*, const T&, option_table::Spelled<E>) {}  // an enum holds only valid values
 
 }  // namespace
 
@@ -126,17 +156,7 @@ int resolve_compression_level(Compression compression, std::optional<int> level)
 
 void validate(const ExportOptions& o) {
     auto fail = [](const std::string& msg) { throw std::invalid_argument(msg); };
-    auto in_range = [&](const char* name, int64_t v) {
-        if (v < 1) fail(std::string(name) + " must be >= 1, got " + std::to_string(v));
-        if (v > kMaxBinSize)
-            fail(std::string(name) + " must be at most " + std::to_string(kMaxBinSize) + ", got " + std::to_string(v));
-    };
-    in_range("bin_size", o.bin_size);
-    if (o.smooth_base) in_range("smooth_base", *o.smooth_base);
-    if (o.min_frag_length && *o.min_frag_length < 0)
-        fail("min_frag_length must be >= 0 or None, got " + std::to_string(*o.min_frag_length));
-    if (o.max_frag_length && *o.max_frag_length < 0)
-        fail("max_frag_length must be >= 0 or None, got " + std::to_string(*o.max_frag_length));
+    option_table::for_each_field([&](const char* name, auto member, auto rule) { check(name, o.*member, rule); });
     if (o.min_frag_length && o.max_frag_length && *o.min_frag_length > *o.max_frag_length)
         fail("min_frag_length (" + std::to_string(*o.min_frag_length) + ") is larger than max_frag_length (" +
              std::to_string(*o.max_frag_length) + ")");
@@ -151,17 +171,9 @@ void validate(const ExportOptions& o) {
     if (o.effective_genome_size && o.normalization != Normalization::RPGC)
         fail(std::string("effective_genome_size is only used by normalization='RPGC', not '") +
              to_string(o.normalization) + "'");
-    if (o.effective_genome_size && *o.effective_genome_size < 1)
-        fail("effective_genome_size must be >= 1, got " + std::to_string(*o.effective_genome_size));
     if (o.norm_by && o.normalization != Normalization::None)
         fail(std::string("norm_by scales by its own total and needs normalization=None, not '") +
              to_string(o.normalization) + "'");
-    if (!std::isfinite(o.scale_factor) || o.scale_factor <= 0) {
-        std::ostringstream text;
-        text << "scale_factor must be a finite number > 0, got " << o.scale_factor;
-        fail(text.str());
-    }
-    if (o.ceiling && *o.ceiling < 1) fail("ceiling must be >= 1 or None, got " + std::to_string(*o.ceiling));
     if (o.compare != CompareOperation::None) {  // docs/spec.md section 14.3
         const bool needs_positive = o.compare != CompareOperation::Difference;
         if (!std::isfinite(o.pseudocount) || o.pseudocount < 0 || (needs_positive && o.pseudocount == 0)) {
