@@ -10,6 +10,7 @@ import os
 from typing import TYPE_CHECKING, Any, Mapping
 
 from . import _notices as notices
+from ._docs import shared_params
 from ._driver import OnePass, open_request
 from ._groups import make_tracks
 from ._options import DEFAULTS
@@ -76,6 +77,7 @@ def comparison_result(names: list[str], written: list[str], references: list[int
     return dict(zip(written, paths))
 
 
+@shared_params
 def compare_groups(
     adata: Input,
     groupby: Groupby,
@@ -146,37 +148,14 @@ def compare_groups(
         Default ``".<operation>.bw"``; ``.bedgraph`` (+ ``.gz``/``.zst``) for text. The
         operation's tag is always kept: ``suffix=".bw"`` writes ``A.log2.bw``, so comparison
         tracks never overwrite the tracks of ``export_coverage`` in the same folder.
-    bin_size, blacklist, include_for_norm, exclude_for_norm
-        As :func:`fragcov.export_coverage`: bin width in bases (default 10);
-        regions whose units are dropped from both sides; regions that count (or
-        do not count) towards each side's CPM/RPKM total.
-    min_frag_length, max_frag_length, counting_strategy
-        Paired-end length bounds (inclusive; ``None`` is open) and what is
-        counted: ``"fragment"`` (whole fragments) or ``"insertion"`` (their two
-        Tn5 insertion sites).
-    smooth_base
-        Width in bases of a moving-window mean applied to each side, at base
-        resolution, before the comparison.
-    out_dir, prefix, output_format, compression, compression_level
-        Output file ``out_dir/prefix + group + suffix``; format and codec from
-        ``suffix`` unless given (``"bigwig"``/``"bedgraph"``,
-        ``"gzip"``/``"zstandard"``); gzip level 1-9, zstandard 1-22.
-    tempdir, n_jobs
-        Folder of the spill file of large inputs; threads (``<= 0``: all cores;
-        the output does not depend on it).
-    effective_genome_size, scale_factor, ceiling, regions
-        RPGC's genome size (``2.7e9`` is accepted); a factor applied to both
-        sides before the comparison; ArchR's per-cell cap of a bin; chromosome
-        names, region strings or a BED file: only records inside them are
-        written.
-    chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right, min_kept_fraction
-        Fragment-file input, as :func:`fragcov.export_coverage`: the genome,
-        a per-barcode fragment threshold (default none), single-end reads, Tn5
-        offsets, and the smallest fraction of the file's lines that must fit
-        ``chrom_sizes`` (default 0.01; ``0`` turns the check off).
-    sample_sep
-        Several fragment files (a list, or ``{sample: path}``): the separator of
-        ``sample#barcode`` cell names in ``groupby``.
+    bin_size
+        Bin width in bases (>= 1).
+    {input_filters}
+    {track_shape}
+    {output_files}
+    {threads}
+    {factors}
+    {fragment_files}
 
     Returns
     -------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from ._docs import shared_params
 from ._driver import OnePass, open_request, tracks_of
 from ._options import DEFAULTS
 from ._outputs import output_paths
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from ._types import ChromSizes, Groupby, Input, PathLike, PerCell, Regions, Selections
 
 
+@shared_params
 def export_coverage(
     adata: Input,
     groupby: Groupby,
@@ -78,9 +80,6 @@ def export_coverage(
         Group names to export; ``None`` exports every group.
     bin_size
         Bin width in bases (>= 1).
-    blacklist
-        BED file (or list of ``"chrom:start-end"``) of regions; units overlapping
-        them are dropped from the track and from normalisation.
     normalization
         ``"RPKM"``, ``"CPM"``, ``"BPM"``, ``"RPGC"``, ``"n_cells"`` or ``None``.
         CPM/RPKM divide by the number of counted units (fragments or
@@ -88,84 +87,16 @@ def export_coverage(
         sum of bin values in millions; RPGC (deepTools' 1x coverage) multiplies
         by ``effective_genome_size`` over the counted units' summed length;
         n_cells divides by the number of the track's cells.
-    include_for_norm, exclude_for_norm
-        Regions (``"chrom:start-end"`` strings or a BED file) restricting which
-        units count towards the CPM/RPKM denominator. Exclusion wins.
-    min_frag_length, max_frag_length
-        Inclusive fragment length bounds (paired-end only); ``None`` is open.
-    counting_strategy
-        ``"fragment"`` counts whole fragments, ``"insertion"`` their two
-        Tn5 insertion sites (the 5' end for single-end reads).
-    smooth_base
-        Width in bases of a moving-window mean applied at base resolution.
-    out_dir, prefix, suffix
-        Output file ``out_dir/prefix + group + suffix``, ``/`` in group names
-        replaced by ``+``. ``out_dir`` is created if missing.
-    output_format, compression
-        ``"bigwig"``/``"bedgraph"`` and ``"gzip"``/``"zstandard"``; inferred from
-        ``suffix`` when ``None``.
-    compression_level
-        gzip 1-9 (default 6) or zstandard 1-22 (default 3).
-    tempdir
-        Directory for spill files; default the system temporary directory.
-    n_jobs
-        Worker threads: up to this many (at most one per core) read and bin
-        the input, and this many write groups at once; ``<= 0`` uses all
-        cores. Output does not depend on it.
-    effective_genome_size
-        The mappable genome size G of ``normalization="RPGC"`` (required by it;
-        e.g. 2913022398 for GRCh38, as deepTools' ``--effectiveGenomeSize``).
-    norm_by
-        A per-cell quantity (an ``obs`` column name such as ArchR's
-        ``"ReadsInTSS"`` or ``"nFrags"``, or one number per cell): every value
-        is multiplied by 10^4 / Q, Q the quantity summed over the track's cells.
-        Needs ``normalization=None``.
-    scale_factor
-        Every value is multiplied by this (finite, > 0), after normalization
-        and before smoothing, as deepTools' ``--scaleFactor``.
-    ceiling
-        ArchR's per-cell cap: a cell adds at most this much to any bin.
-    max_cells
-        A track with more cells keeps this many, drawn with
-        ``numpy.random.default_rng(random_state)`` (a fresh generator per track;
-        the same cells for any input kind, chunking or ``n_jobs``).
-    random_state
-        Seed of the ``max_cells`` draw.
-    split_by
-        An ``obs`` column (or one label per cell): one track per (group, split
-        value) pair that has cells, written to ``prefix + group + "_" + split +
-        suffix``; the returned dict is keyed by ``(group, split)``.
-    regions
-        Chromosome names (``"chr1"``), region strings
-        (``"chr1:1,000,000-2,000,000"``) or a BED file: only records inside them
-        are written, cut at their edges. Normalization and smoothing are as
-        for the whole genome.
-    chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right
-        Fragment-file input only, as in ``import_fragments``: chromosome
-        lengths (genome name, dict or chrom.sizes file), single-end reads
-        (``is_paired=False``), Tn5 offsets (ArchR's are ``shift_left=4,
-        shift_right=-5``). ``min_num_fragments=None`` (default) keeps every
-        barcode of ``groupby``: a groups table already names the cells, and
-        without a count threshold the file is read once; an integer drops
-        barcodes with fewer fragments, as ``import_fragments`` does (one more
-        pass over the file).
-
-        Several fragment files (an atlas): a list of paths (each file's
-        sample is its name without extensions, ``s1.tsv.gz`` -> ``s1``) or a
-        dict ``{sample: path}``. A cell is (sample, barcode): the groups table
-        gives a row's sample in a ``sample`` (or ArchR's ``Sample``) column, or
-        writes the barcode ``sample#barcode`` (ArchR's cell names); a barcode
-        without a sample belongs to the one file it occurs in (two files is an
-        error). obs gains a ``sample`` column, so ``split_by="sample"`` works.
-        Files are read in parallel (``n_jobs``); tracks equal those of one file
-        holding all fragments with ``sample#barcode`` barcodes.
-    sample_sep
-        Separator of ``sample#barcode`` cell names (several fragment files).
-    min_kept_fraction
-        Fragment-file input: a file of which fewer than this fraction of the lines fit
-        ``chrom_sizes`` (the others on chromosomes it lacks, or past their ends) is an error before
-        any output: ``chrom_sizes`` is then almost surely the wrong genome. Default 0.01; ``0``
-        keeps any fraction (e.g. to take only chr21 of a whole-genome file on purpose).
+    {input_filters}
+    suffix
+        The output files' suffix: ``.bw``/``.bigwig`` for bigWig, ``.bedgraph``
+        (``.bg``, ``.bdg``), optionally + ``.gz`` or ``.zst``, for text.
+    {output_files}
+    {threads}
+    {factors}
+    {per_cell}
+    {track_shape}
+    {fragment_files}
 
     Returns
     -------

@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import _core
 from ._anchors import read_anchors, reference_point_of, resolve
+from ._docs import shared_params
 from ._driver import OnePass, open_request, tracks_of
 from ._options import DEFAULTS, as_int
 from ._request import ExportRequest, with_defaults
@@ -199,6 +200,7 @@ class ProfileRequest:
                         colors={k: v for k, v in self.colors.items() if k in matrices})
 
 
+@shared_params
 def profile(
     source: Input,
     groupby: Groupby,
@@ -266,34 +268,16 @@ def profile(
         The anchor base of a BED interval: ``"center"`` (default: ``start + (end - start) // 2``),
         ``"start"`` (or ``"TSS"``: the 5' end on the anchor's strand) or ``"end"`` (or ``"TES"``). Gene
         annotations always give the TSS.
-    counting_strategy
-        ``"insertion"`` (default: both Tn5 insertion sites of a fragment) or ``"fragment"``.
     normalization
         ``"CPM"`` (default), ``"RPKM"``, ``"BPM"``, ``"RPGC"`` (needs ``effective_genome_size``),
         ``"n_cells"`` or ``None`` (the mean count per base), each group by its own total.
     selections
         Groups to profile (default: every group).
-    blacklist, include_for_norm, exclude_for_norm
-        Regions (a BED file or ``"chrom:start-end"`` strings): units overlapping the blacklist are
-        dropped; only units overlapping ``include_for_norm`` and none of ``exclude_for_norm`` count
-        towards the CPM/RPKM total.
-    min_frag_length, max_frag_length
-        Inclusive fragment length bounds (paired-end; ``None``: open; default maximum 2000).
-    effective_genome_size, norm_by, scale_factor
-        RPGC's genome size; a per-cell quantity (``obs`` column) scaling by 10^4 / its sum over the
-        group's cells (with ``normalization=None``); a factor applied to every value.
-    max_cells, random_state
-        At most this many cells per group, drawn with this seed.
-    split_by
-        A second label (e.g. sample): one profile per (group, value) pair, keyed ``(group, value)``.
-    tempdir
-        Folder for spill files of large inputs (default: the system's temporary folder).
-    n_jobs
-        Threads (at most one per core); ``<= 0``: every core. Values do not depend on it.
-    chrom_sizes, min_num_fragments, is_paired, shift_left, shift_right, sample_sep, min_kept_fraction
-        Fragment-file input, as in ``export_coverage``: the genome, a fragment threshold per barcode,
-        single-end reads, Tn5 offsets (ArchR: 4, -5), the ``sample#barcode`` separator of several files,
-        and the least fraction of a file's lines that must fit ``chrom_sizes``.
+    {input_filters}
+    {factors}
+    {per_cell}
+    {threads}
+    {fragment_files}
 
     Returns
     -------
