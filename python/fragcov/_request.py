@@ -2,9 +2,10 @@
 checked once, in the order of docs/spec.md 6.2, before any input is opened.
 
 ``TrackOptions`` is the Python face of the core's ``ExportOptions``: one field per core option, of the
-same name, each with its check; ``core_options`` is the one place that maps it onto the core. Adding an
-option: one field here (its check and default), the parameter of the public functions that take it,
-and the core's field (docs/architecture.md, "Adding an option end to end").
+same name, each with its check (its default is the core's); ``TrackOptions.core`` is the one place that
+maps it onto the core. Adding an option: one field here (its check), the parameter of the public functions
+that take it, its words once in ``_docs.py``, and the core's field with its row of the core's option table
+(docs/architecture.md, "Adding an option end to end").
 """
 from __future__ import annotations
 
@@ -22,9 +23,17 @@ from ._regions import parse_regions
 Check = Callable[[str, Any, Mapping[str, Any]], Any]
 
 
-def _option(check: Check, default: Any, core: bool = True) -> Any:
-    """A field checked by ``check``; ``core``: a field of the core's ExportOptions of the same name."""
+_CORE_DEFAULT = object()  # a field's default is the core's (ExportOptions), its one home
+
+
+def _option(check: Check, default: Any = _CORE_DEFAULT, core: bool = True) -> Any:
+    """A field checked by ``check``; ``core``: a field of the core's ExportOptions of the same name.
+    ``default``: given only where Python's differs from the core's (None: read from the suffix)."""
     return field(default=default, metadata={"check": check, "core": core})
+
+
+def _default(f: Any) -> Any:
+    return getattr(DEFAULTS, f.name) if f.default is _CORE_DEFAULT else f.default
 
 
 def _int(name: str, value: Any, given: Mapping[str, Any]) -> int:
@@ -101,32 +110,33 @@ def with_defaults(function: Callable, arguments: Mapping[str, Any]) -> dict:
 @dataclass(frozen=True)
 class TrackOptions:
     """How every track is computed and written (docs/spec.md 1.3): the core's ExportOptions, field for
-    field, in the order spec 6.2 checks them. The defaults are the public signatures'."""
+    field, in the order spec 6.2 checks them. A field's default is the core's unless given (the public
+    signatures default to the core's too; a missing argument, e.g. profile's compression, takes it)."""
 
-    bin_size: int = _option(_int, DEFAULTS.bin_size)
-    smooth_base: int | None = _option(_int_or_none, None)
-    min_frag_length: int | None = _option(_int_or_none, None)
-    max_frag_length: int | None = _option(_int_or_none, DEFAULTS.max_frag_length)
-    normalization: str = _option(_normalization, DEFAULTS.normalization)  # the core's spelling: "none"
-    counting_strategy: str = _option(_text, DEFAULTS.counting_strategy)
+    bin_size: int = _option(_int)
+    smooth_base: int | None = _option(_int_or_none)
+    min_frag_length: int | None = _option(_int_or_none)
+    max_frag_length: int | None = _option(_int_or_none)
+    normalization: str = _option(_normalization)  # the core's spelling: "none"
+    counting_strategy: str = _option(_text)
     suffix: str = _option(_text, ".bw", core=False)
     output_format: str = _option(_output_format, None)
     compression: str = _option(_compression, None)
-    compression_level: int | None = _option(_int_or_none, None)
-    n_jobs: int = _option(_int, DEFAULTS.n_jobs)
-    tempdir: str = _option(_folder, None)
-    effective_genome_size: int | None = _option(_size_or_none, None)
-    norm_by: bool = _option(_per_cell, None)
-    scale_factor: float = _option(_float, DEFAULTS.scale_factor)
-    ceiling: int | None = _option(_int_or_none, None)
-    compare: str = _option(_text, DEFAULTS.compare)  # compare_groups' operation
-    pseudocount: float = _option(_float, DEFAULTS.pseudocount)
+    compression_level: int | None = _option(_int_or_none)
+    n_jobs: int = _option(_int)
+    tempdir: str = _option(_folder)
+    effective_genome_size: int | None = _option(_size_or_none)
+    norm_by: bool = _option(_per_cell, None)  # the request keeps the quantity; the core: is there one
+    scale_factor: float = _option(_float)
+    ceiling: int | None = _option(_int_or_none)
+    compare: str = _option(_text)  # compare_groups' operation
+    pseudocount: float = _option(_float)
 
     @classmethod
     def build(cls, arguments: Mapping[str, Any]) -> TrackOptions:
         """Every field from ``arguments`` (its default where absent), checked in field order; then the
         core's own checks (ranges, spellings: ``ExportOptions.validate``)."""
-        given = {f.name: arguments.get(f.name, f.default) for f in fields(cls)}
+        given = {f.name: arguments.get(f.name, _default(f)) for f in fields(cls)}
         options = cls(**{f.name: f.metadata["check"](f.name, given[f.name], given) for f in fields(cls)})
         options.core().validate()
         return options
