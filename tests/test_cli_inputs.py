@@ -93,3 +93,46 @@ def test_a_closed_stdout_is_not_a_traceback(tmp_path):
     p.stderr.close()
     assert p.wait() == 0 and "Traceback" not in err, err
     assert len(os.listdir(tmp_path / "out")) == 3
+
+
+def test_fragment_file_flags_given_for_an_h5ad_are_refused_by_name(tmp_path):
+    """The CLI hands every fragment-file flag to the request, which refuses those not at their defaults
+    for an AnnData input (docs/spec.md 10.1.4, 13.1), instead of dropping them without a word."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FragcovWarning)
+        adata = fragcov.import_fragments(DEMO / "fragments.tsv.gz", SIZES, min_num_fragments=0)
+    adata.obs["g"] = pd.Categorical(np.where(np.arange(adata.n_obs) % 2 == 0, "a", "b"))
+    adata.write_h5ad(tmp_path / "x.h5ad")
+    for command in ("export-coverage", "compare", "profile"):
+        out = tmp_path / "out"
+        extra = (["--anchors", "chr21:9000000-9000100", "--matrix", tmp_path / "m.gz"] if command == "profile"
+                 else ["--out-dir", out])
+        for flags in (["--chrom-sizes", SIZES], ["--single-end"], ["--shift-left", 4], ["--min-num-fragments", 3],
+                      ["--min-kept-fraction", 0.5]):
+            r = run(command, tmp_path / "x.h5ad", "--groupby", "g", *flags, *extra)
+            assert r.returncode == 2, (command, flags, r.stderr)
+            expected = (f"fragcov: error: {flags[0]} only applies when INPUT is a fragment file (an "
+                        "AnnData already holds its fragments)\n")
+            assert r.stderr == expected, r.stderr
+            assert not out.exists() and not (tmp_path / "m.gz").exists()
+    r = run("export-coverage", tmp_path / "x.h5ad", "--groupby", "g", "--bin-size", 1000, "--out-dir", tmp_path / "ok",
+            "-q")
+    assert r.returncode == 0 and sorted(os.listdir(tmp_path / "ok")) == ["a.bw", "b.bw"], r.stderr
+
+
+def test_profile_names_a_missing_input_before_an_unusable_output(tmp_path):
+    """A missing INPUT, --groups or --anchors file is the error even when --matrix is a folder
+    (docs/spec.md 6.6: what is read is checked before what is written)."""
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    good = {"input": DEMO / "fragments.tsv.gz", "groups": DEMO / "barcode_to_cluster.tsv",
+            "anchors": DEMO / "peaks.bed"}
+    for missing in good:
+        paths = dict(good, **{missing: tmp_path / f"no-{missing}"})
+        r = run("profile", paths["input"], "--groups", paths["groups"], "--chrom-sizes", SIZES,
+                "--anchors", paths["anchors"], "--matrix", folder)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+        assert "not found" in r.stderr and f"no-{missing}" in r.stderr, r.stderr
+    r = run("profile", good["input"], "--groups", good["groups"], "--chrom-sizes", SIZES, "--anchors", good["anchors"],
+            "--matrix", folder)  # all there: now the output is the error
+    assert r.returncode == 2 and "is a directory" in r.stderr, r.stderr

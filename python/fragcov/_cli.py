@@ -164,15 +164,10 @@ def _arguments(a: argparse.Namespace, function) -> dict:
             raise UsageError("a fragment file as INPUT needs --groups TSV (barcode<TAB>group) "
                              "and --chrom-sizes (file or genome name such as hg38)")
         return dict(arguments, **{first: inputs, second: a.groups})
-    for name in _FRAGMENT_FILE_ONLY:  # their flags' defaults; given for an .h5ad they are ignored, as always
-        arguments.pop(name, None)
+    # the fragment-file flags are handed on: at their defaults they are unused; given for an .h5ad, the
+    # request refuses them by name (docs/spec.md 10.1.4, 13.1), as it does for a Python caller
     a.input = values[0] if len(values) == 1 else values
     return dict(arguments, **{first: a.input, second: _groupby(a)})
-
-
-# the keywords of fragment-file input (an .h5ad holds its fragments and cell names)
-_FRAGMENT_FILE_ONLY = ("chrom_sizes", "min_num_fragments", "is_paired", "shift_left", "shift_right",
-                       "min_kept_fraction", "sample_sep")
 
 
 def cmd_compare(a) -> dict:
@@ -240,11 +235,28 @@ def _check_profile_outputs(a) -> None:
             raise FileNotFoundError(f"{flag}: folder '{folder}' does not exist")
 
 
+def _check_inputs_exist(source, groups) -> None:
+    """Each INPUT path (one, a list, or {sample: path}) and the --groups table exist (docs/spec.md 6.6)."""
+    from ._inputs import is_path, open_input
+
+    paths = list(source.values()) if isinstance(source, dict) else source if isinstance(source, list) else [source]
+    for path in paths:
+        if is_path(path):
+            open_input(path)
+    if groups:
+        open_input(groups, "groups table")
+
+
 def cmd_profile(a):
     from ._profile import profile, profile_requests, profile_tracks
 
+    # what is read is checked before what is written: a missing INPUT, --groups or --anchors file is named
+    # first (docs/spec.md 6.6), then the outputs are checked before the pass
+    arguments = _arguments(a, profile)
+    _check_inputs_exist(arguments["source"], a.groups)
+    requests = profile_requests(arguments)
     _check_profile_outputs(a)
-    result = profile_tracks(*profile_requests(_arguments(a, profile)))
+    result = profile_tracks(*requests)
     for key, value in result.tss_enrichment.items():
         print("\t".join([*(key if isinstance(key, tuple) else (key,)), f"{value:.4g}"]))
     # the figures are drawn before any file is written, so that one that cannot be drawn (an enrichment

@@ -525,5 +525,6 @@ def open_fragment_file(inputs, groupby, *, chrom_sizes, min_num_fragments, is_pa
 def reject_fragment_file_options(given: list[str]) -> None:
     """export_coverage's fragment-file keywords (``given``: those not at their defaults) for an AnnData input."""
     if given:
-        raise ValueError(f"{', '.join(given)} only apply when adata is a fragment file (an AnnData already "
+        verb = "applies" if len(given) == 1 else "apply"
+        raise ValueError(f"{', '.join(given)} only {verb} when adata is a fragment file (an AnnData already "
                          "holds its fragments)")
