@@ -84,6 +84,31 @@ def test_ctrl_c_while_modules_are_imported_is_one_line_and_130(tmp_path):
         assert not (tmp_path / "out").exists()
 
 
+INTERRUPT_AT_START = """
+import builtins, sys
+real = builtins.__import__
+def interrupting(name, *a, **kw):
+    if name == {module!r}:
+        raise KeyboardInterrupt
+    return real(name, *a, **kw)
+builtins.__import__ = interrupting
+from fragcov._console import main  # what the console script and python -m fragcov run
+sys.exit(main({argv!r}))
+"""
+
+
+def test_ctrl_c_while_the_cli_itself_is_imported_is_one_line_and_130(tmp_path):
+    """From the console script's first statement on (docs/spec.md 10.5): a Ctrl-C while the CLI's own
+    module, the standard modules it needs or the C++ core are imported is the one line and 130."""
+    argv = ["export-coverage", str(DEMO / "fragments.tsv.gz"), "--groups", str(DEMO / "groups.tsv"),
+            "--chrom-sizes", str(SIZES), "--out-dir", str(tmp_path / "out")]
+    for module in ("_cli", "argparse", "logging", "_core"):
+        r = subprocess.run([sys.executable, "-c", INTERRUPT_AT_START.format(module=module, argv=argv)],
+                           capture_output=True, text=True)
+        assert (r.returncode, r.stderr) == (130, "fragcov: interrupted; no partial files were left\n"), module
+        assert not (tmp_path / "out").exists()
+
+
 def test_a_closed_stdout_is_not_a_traceback(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "fragcov", "export-coverage", str(DEMO / "fragments.tsv.gz"),
                           "--groups", str(DEMO / "groups.tsv"), "--chrom-sizes", str(SIZES), "-q", "--out-dir",

@@ -1,15 +1,16 @@
 """fragcov: fast grouped coverage tracks from single-cell ATAC-seq fragments."""
 import sys as _sys
 
-from ._core import __version__
-from ._settings import set_quiet
-from ._notices import FragcovWarning
-from ._genomes import resolve_chrom_sizes
-
-# The functions and namespaces below are imported on first use (PEP 562): their
-# modules pull in numpy, pandas, h5py and anndata, which would make `import fragcov`
-# and `fragcov --version` take most of a second (docs/spec.md 1.1.1).
+# Every name below is imported on first use (PEP 562): the modules of the functions pull
+# in numpy, pandas, h5py and anndata, which would make `import fragcov` and `fragcov
+# --version` take most of a second (docs/spec.md 1.1.1); and importing nothing here keeps
+# the console script's first statement close to the interpreter's start, so that a
+# Ctrl-C during start-up meets its handler (fragcov._console, spec 10.5).
 _LAZY = {
+    "__version__": "._core",
+    "set_quiet": "._settings",
+    "FragcovWarning": "._notices",
+    "resolve_chrom_sizes": "._genomes",
     "export_coverage": "._export",
     "compare_groups": "._compare",
     "profile": "._profile",

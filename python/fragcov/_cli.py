@@ -12,6 +12,8 @@ import traceback
 import warnings
 from typing import Any, Mapping
 
+from ._console import INTERRUPTED
+
 def _none_or_int(text: str):
     return None if text.lower() == "none" else int(text)
 
@@ -743,7 +745,6 @@ def _print_warning(message, category, filename, lineno, file=None, line=None) ->
     print(f"fragcov: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
-INTERRUPTED = "fragcov: interrupted; no partial files were left"
 
 
 def main(argv=None) -> int:
