@@ -61,7 +61,7 @@ protected:
 private:
     Chromosome& sequential_part(uint32_t chrom);
     void end_sequential_part();
-    std::unique_ptr<ThreadState> own_state_;
+    std::unique_ptr<ThreadState> own_state_;  // the calling thread's, until close()
     std::unique_ptr<Chromosome> current_;  // the chromosome of add()
     bool closed_ = false;
 };
