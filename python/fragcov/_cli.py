@@ -12,7 +12,7 @@ import traceback
 import warnings
 from typing import Any, Mapping
 
-from ._console import INTERRUPTED
+from ._notices import INTERRUPTED
 
 def _none_or_int(text: str):
     return None if text.lower() == "none" else int(text)

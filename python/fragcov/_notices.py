@@ -19,3 +19,6 @@ def warn(message: str, stacklevel: int = 2) -> None:
     """Issue `message` as a FragcovWarning attributed to the caller's caller
     (stacklevel counts as for warnings.warn, from the function calling warn)."""
     warnings.warn(message, FragcovWarning, stacklevel=stacklevel + 1)
+
+# The one line of a command line interrupted by Ctrl-C (exit status 130, docs/spec.md 10.5).
+INTERRUPTED = "fragcov: interrupted; no partial files were left"
