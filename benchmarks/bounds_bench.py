@@ -10,10 +10,12 @@ each case in a child process of the Python given (run it once per build to compa
 - compare_groups(smooth_base=1000) of tests/data/pbmc_mini against the same smoothed export;
 - the most threads seen during an export with n_jobs=1000 (sampled from /proc, Linux);
 - a bigWig export of 8,000 one-cell groups (every barcode of the generated data its own group)
-  against the bedGraph one.
+  against the bedGraph one, with a sha256 of each export's files (the same for builds that
+  write the same bytes).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import shutil
@@ -33,6 +35,15 @@ def peak_rss_mb(python: str, code: str) -> float:
     if p.returncode != 0:
         raise SystemExit(p.stderr.read().decode())
     return usage.ru_maxrss / 1024
+
+
+def tree_sha256(folder: Path) -> str:
+    """One sha256 over a folder's file names and bytes, in name order (to compare builds)."""
+    h = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        h.update(name.encode() + b"\0")
+        h.update((folder / name).read_bytes())
+    return h.hexdigest()
 
 
 def most_threads(python: str, code: str) -> int:
@@ -99,7 +110,8 @@ def main(python: str, work: Path) -> None:
             mb = peak_rss_mb(python, f"import fragcov; fragcov.export_coverage({str(many / 'fragments.tsv.gz')!r}, "
                                      f"{str(table)!r}, chrom_sizes={str(many / 'chrom.sizes')!r}, "
                                      f"out_dir={str(out)!r}, suffix={suffix!r})")
-            print(f"8,000 one-cell groups {suffix}: {mb:.0f} MB ({len(os.listdir(out))} files)")
+            print(f"8,000 one-cell groups {suffix}: {mb:.0f} MB ({len(os.listdir(out))} files, "
+                  f"sha256 {tree_sha256(out)[:16]})")
             shutil.rmtree(out)
 
 
