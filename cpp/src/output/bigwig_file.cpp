@@ -251,12 +251,18 @@ private:
     std::vector<char> out_;
 };
 
-std::shared_ptr<BigWigFile::Codec> BigWigFile::make_codec() const { return std::make_shared<Codec>(deflate_level_); }
+BigWigFile::Codec& BigWigFile::thread_codec(int deflate_level) {
+    if (deflate_level < 0 || deflate_level > 12) throw std::invalid_argument("libdeflate levels are 0-12");
+    thread_local std::unique_ptr<Codec> codecs[13];  // by level
+    std::unique_ptr<Codec>& codec = codecs[deflate_level];
+    if (!codec) codec = std::make_unique<Codec>(deflate_level);
+    return *codec;
+}
 
 BigWigFile::BigWigFile(const std::string& path, const Genome& genome, int deflate_level, uint64_t first_zoom)
     : path_(path), genome_(genome), deflate_level_(deflate_level) {
     check_bigwig_genome(genome_);
-    codec_ = make_codec();
+    if (deflate_level < 0 || deflate_level > 12) throw std::invalid_argument("libdeflate levels are 0-12");
 
     const uint64_t longest = *std::max_element(genome_.lengths().begin(), genome_.lengths().end());
     uint64_t reduction = std::max<uint64_t>(first_zoom, 1);
@@ -308,7 +314,7 @@ BigWigFile::Chromosome& BigWigFile::sequential_part(uint32_t chrom) {
     if (!part_) {
         if (chrom >= genome_.size() || static_cast<int64_t>(chrom) <= committed_chrom_)
             throw std::logic_error("bigWig records must be sorted, non-overlapping and inside the chromosome");
-        part_ = std::make_unique<Chromosome>(*this, chrom, *codec_);
+        part_ = std::make_unique<Chromosome>(*this, chrom);
     }
     return *part_;
 }
@@ -402,8 +408,8 @@ uint64_t fixed_step_record_cost(uint64_t items) {
 
 }  // namespace
 
-BigWigFile::Chromosome::Chromosome(const BigWigFile& file, uint32_t chrom, Codec& codec)
-    : file_(file), chrom_(chrom), length_(file.genome_.length(chrom)), codec_(codec),
+BigWigFile::Chromosome::Chromosome(const BigWigFile& file, uint32_t chrom)
+    : file_(file), chrom_(chrom), length_(file.genome_.length(chrom)),
       zooms_(file.reductions_.size()) {}
 
 BigWigFile::Chromosome::~Chromosome() = default;
@@ -595,9 +601,10 @@ void BigWigFile::Chromosome::write_section(Section type, const Record* recs, siz
             break;
     }
     max_raw_block_ = std::max<uint64_t>(max_raw_block_, raw_.size());
-    const size_t size = codec_.compress(raw_);
+    Codec& codec = thread_codec(file_.deflate_level_);
+    const size_t size = codec.compress(raw_);
     index_.push_back({chrom_, start, chrom_, end, blocks_.size(), size});
-    blocks_.append(codec_.out(), size);
+    blocks_.append(codec.out(), size);
 }
 
 // ---- zoom levels -------------------------------------------------------------
@@ -670,11 +677,12 @@ void BigWigFile::flush_zoom_block(ZoomLevel& z) {
         out.put<float>(static_cast<float>(s.sum_squares));
     }
     max_raw_block_ = std::max<uint64_t>(max_raw_block_, raw.size());
-    const size_t n = codec_->compress(raw);
+    Codec& codec = thread_codec(deflate_level_);
+    const size_t n = codec.compress(raw);
     const Summary& first = z.pending.front();
     const Summary& last = z.pending.back();
     z.index.push_back({first.chrom, first.start, last.chrom, last.end, z.blocks.size(), n});
-    z.blocks.append(codec_->out(), n);
+    z.blocks.append(codec.out(), n);
     z.pending.clear();
 }
 

@@ -53,10 +53,12 @@ public:
     void close();
 
     // ---- one chromosome at a time, on any thread (docs/spec.md section 7.1)
-    // The compressors of one thread (libdeflate's and StaticDeflate): each
-    // thread that fills Chromosomes has its own.
+    // The compressors (libdeflate's and StaticDeflate) belong to threads, not
+    // to files: each block is compressed with the calling thread's, made on its
+    // first block and kept until the thread ends. A block's bytes depend on its
+    // raw bytes only, so files share them, and an open file holds none.
     class Codec;
-    std::shared_ptr<Codec> make_codec() const;  // shared_ptr: Codec is complete in bigwig_file.cpp only
+    static Codec& thread_codec(int deflate_level);
     class Chromosome;
     // Writes what `part` holds to the file. Parts are committed one at a time, in
     // increasing chromosome order (a part may be committed several times while
@@ -114,7 +116,6 @@ private:
     uint64_t pos_ = 0;  // bytes written so far
     const Genome& genome_;
     int deflate_level_;
-    std::shared_ptr<Codec> codec_;  // zoom blocks and the sequential part
     std::unique_ptr<Chromosome> part_;  // of add() / add_unit_records()
     int64_t committed_chrom_ = -1;      // the last chromosome committed
 
@@ -131,8 +132,7 @@ private:
 // kept, all in memory until BigWigFile::commit() writes them.
 class BigWigFile::Chromosome {
 public:
-    // `codec` is the calling thread's; it must outlive this part.
-    Chromosome(const BigWigFile& file, uint32_t chrom, Codec& codec);
+    Chromosome(const BigWigFile& file, uint32_t chrom);
     ~Chromosome();
     Chromosome(const Chromosome&) = delete;
     Chromosome& operator=(const Chromosome&) = delete;
@@ -204,7 +204,6 @@ private:
     const BigWigFile& file_;
     uint32_t chrom_;
     uint64_t length_;
-    Codec& codec_;
 
     // records not yet in a block, in order: pending_[0, stretch_begin_) go to
     // shared (bedGraph or varStep) blocks, the rest are the current stretch of

@@ -110,8 +110,7 @@ private:
 
 class BigWigChromosome : public TrackWriter::Chromosome {
 public:
-    BigWigChromosome(BigWigFile& file, uint32_t chrom, BigWigFile::Codec& codec)
-        : Chromosome(chrom), part(file, chrom, codec) {}
+    BigWigChromosome(BigWigFile& file, uint32_t chrom) : Chromosome(chrom), part(file, chrom) {}
     BigWigFile::Chromosome part;
 
 protected:
@@ -137,16 +136,9 @@ public:
     }
 
 protected:
-    struct Codec : ThreadState {
-        std::shared_ptr<BigWigFile::Codec> codec;
-    };
-    std::unique_ptr<ThreadState> new_thread_state() override {
-        auto state = std::make_unique<Codec>();
-        state->codec = file_->make_codec();
-        return state;
-    }
-    std::unique_ptr<Chromosome> new_chromosome(uint32_t chrom, ThreadState* state) override {
-        return std::make_unique<BigWigChromosome>(*file_, chrom, *static_cast<Codec*>(state)->codec);
+    // (no thread state: the compressors are each thread's, BigWigFile::thread_codec)
+    std::unique_ptr<Chromosome> new_chromosome(uint32_t chrom, ThreadState*) override {
+        return std::make_unique<BigWigChromosome>(*file_, chrom);
     }
     void commit_chromosome(Chromosome& part) override { file_->commit(static_cast<BigWigChromosome&>(part).part); }
     // As for bedGraph: the closed file's compressor, queues and indexes are freed
@@ -267,8 +259,7 @@ void TrackWriter::close() {
     end_sequential_part();
     close_file();
     // A closed track keeps only its names until it is committed (docs/spec.md
-    // 1.6.3): the calling thread's state goes too (bigWig: libdeflate's compressor
-    // and ours, ~80 KB resident, which 8,000 closed one-cell tracks held until the end).
+    // 1.6.3): the calling thread's state goes too.
     own_state_.reset();
     closed_ = true;
 }
