@@ -17,7 +17,9 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fragcov/track_writer.hpp"
@@ -499,4 +501,18 @@ TEST_CASE("TrackWriter::write_chromosomes writes the bytes of add() whatever the
         auto w = make_track_writer(genome, (dir.path / "order").string(), o);
         CHECK_THROWS_AS(w->write_chromosomes({3, 2}, 2, fill), std::invalid_argument);
     }
+}
+
+TEST_CASE("bigWig compressors are the thread's: one set per thread and level, shared by its files") {
+    // docs/spec.md 1.6.3: no track holds a compressor of its own (an open track
+    // held two sets, and compare_groups keeps many tracks open at once); a block's
+    // bytes depend on its raw bytes only, so sharing them changes no byte (the
+    // write_chromosomes test above checks the bytes on 1-8 threads).
+    BigWigFile::Codec& mine = BigWigFile::thread_codec(1);
+    CHECK(&BigWigFile::thread_codec(1) == &mine);
+    CHECK(&BigWigFile::thread_codec(2) != &mine);
+    const BigWigFile::Codec* other = nullptr;
+    std::thread([&] { other = &BigWigFile::thread_codec(1); }).join();
+    CHECK(other != &mine);
+    CHECK_THROWS_AS(BigWigFile::thread_codec(13), std::invalid_argument);
 }
