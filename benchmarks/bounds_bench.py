@@ -105,25 +105,19 @@ def main(python: str, work: Path) -> None:
             for line in src:
                 barcode = line.split("\t", 1)[0].strip()
                 dst.write(f"{barcode}\t{barcode}\n")
-        for suffix in (".bw", ".bedgraph"):
-            out = work / "many_out"
-            shutil.rmtree(out, ignore_errors=True)
-            mb = peak_rss_mb(python, f"import fragcov; fragcov.export_coverage({str(many / 'fragments.tsv.gz')!r}, "
-                                     f"{str(table)!r}, chrom_sizes={str(many / 'chrom.sizes')!r}, "
-                                     f"out_dir={str(out)!r}, suffix={suffix!r})")
-            print(f"8,000 one-cell groups {suffix}: {mb:.0f} MB ({len(os.listdir(out))} files, "
-                  f"sha256 {tree_sha256(out)[:16]})")
-            shutil.rmtree(out)
-        for suffix in (".bw", ".bedgraph"):  # compare_groups writes 1,000 of these tracks at a time
-            out = work / "many_out"
-            shutil.rmtree(out, ignore_errors=True)
-            mb = peak_rss_mb(python, f"import fragcov; fragcov.compare_groups({str(many / 'fragments.tsv.gz')!r}, "
-                                     f"{str(table)!r}, chrom_sizes={str(many / 'chrom.sizes')!r}, "
-                                     f"out_dir={str(out)!r}, suffix={suffix!r}, regions=['chr1:1-2,000,000'])")
-            print(f"8,000 one-cell groups compare_groups {suffix} (chr1:1-2,000,000): {mb:.0f} MB "
-                  f"({len(os.listdir(out))} files, sha256 {tree_sha256(out)[:16]})")
-            shutil.rmtree(out)
-
+        frags, sizes = str(many / "fragments.tsv.gz"), str(many / "chrom.sizes")
+        # compare_groups writes 1,000 of these tracks at a time
+        for function, extra, label in (("export_coverage", "", ""),
+                                       ("compare_groups", ", regions=['chr1:1-2,000,000']",
+                                        " compare_groups (chr1:1-2,000,000)")):
+            for suffix in (".bw", ".bedgraph"):
+                out = work / "many_out"
+                shutil.rmtree(out, ignore_errors=True)
+                mb = peak_rss_mb(python, f"import fragcov; fragcov.{function}({frags!r}, {str(table)!r}, "
+                                         f"chrom_sizes={sizes!r}, out_dir={str(out)!r}, suffix={suffix!r}{extra})")
+                print(f"8,000 one-cell groups{label} {suffix}: {mb:.0f} MB ({len(os.listdir(out))} files, "
+                      f"sha256 {tree_sha256(out)[:16]})")
+                shutil.rmtree(out)
 
 if __name__ == "__main__":
     main(sys.argv[1], Path(sys.argv[2]))
