@@ -237,26 +237,17 @@ def _check_profile_outputs(a) -> None:
             raise FileNotFoundError(f"{flag}: folder '{folder}' does not exist")
 
 
-def _check_inputs_exist(source, groups) -> None:
-    """Each INPUT path (one, a list, or {sample: path}) and the --groups table exist (docs/spec.md 6.6)."""
-    from ._inputs import is_path, open_input
-
-    paths = list(source.values()) if isinstance(source, dict) else source if isinstance(source, list) else [source]
-    for path in paths:
-        if is_path(path):
-            open_input(path)
-    if groups:
-        open_input(groups, "groups table")
-
-
 def cmd_profile(a):
     from ._profile import profile, profile_requests, profile_tracks
 
-    # what is read is checked before what is written: a missing INPUT, --groups or --anchors file is named
-    # first (docs/spec.md 6.6), then the outputs are checked before the pass
-    arguments = _arguments(a, profile)
-    _check_inputs_exist(arguments["source"], a.groups)
-    requests = profile_requests(arguments)
+    # what is read is checked before what is written (docs/spec.md 6.6, 16.9): building the requests opens
+    # INPUT (as export_coverage's request does) and reads --anchors; the groups table is opened by the
+    # pass, so its path is looked at here by the groups reader's own rule; then the outputs
+    requests = profile_requests(_arguments(a, profile))
+    if a.groups:
+        from ._inputs import regular_file
+
+        regular_file(a.groups, "groups table")
     _check_profile_outputs(a)
     result = profile_tracks(*requests)
     for key, value in result.tss_enrichment.items():
